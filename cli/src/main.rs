@@ -1,0 +1,131 @@
+//! `mqtt-lab`: list, check and run MQTT Session Lab scenarios from the command line.
+
+use session_engine::{library, trace, Player, Scenario};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+mqtt-lab: MQTT Session Lab scenarios on the command line
+
+USAGE:
+    mqtt-lab list                 built-in scenarios (id, version, broker, title)
+    mqtt-lab check FILE...        validate scenario files (errors give line and column)
+    mqtt-lab run FILE|ID          the trace, step by step, readable
+    mqtt-lab run --json FILE|ID   the trace as JSON lines (schema mqtt-session-lab/trace@1)
+    mqtt-lab show ID              print a built-in scenario's JSON (a starting point for your own)
+    mqtt-lab profiles             the broker profiles and their sources
+";
+
+fn load(arg: &str) -> Result<(String, String), String> {
+    if let Some(text) = library::text_by_id(arg) {
+        return Ok((format!("built-in:{arg}"), text.to_string()));
+    }
+    std::fs::read_to_string(arg)
+        .map(|t| (arg.to_string(), t))
+        .map_err(|e| format!("{arg}: not a built-in scenario id and not a readable file ({e})"))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    match cmd.as_str() {
+        "list" => {
+            for s in library::all() {
+                println!(
+                    "{:<28} {:<6} {:<18} {}",
+                    s.id,
+                    s.version.label(),
+                    s.broker.profile_id(),
+                    s.title
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        "profiles" => {
+            for p in session_engine::BrokerProfile::all() {
+                println!("{:<18} {}\n{:<18} {}", p.id, p.name, "", p.source);
+            }
+            ExitCode::SUCCESS
+        }
+        "show" => match args.get(1).and_then(|id| library::text_by_id(id)) {
+            Some(t) => {
+                print!("{t}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("show: give a built-in scenario id (see `mqtt-lab list`)");
+                ExitCode::from(2)
+            }
+        },
+        "check" => {
+            if args.len() < 2 {
+                eprint!("{USAGE}");
+                return ExitCode::from(2);
+            }
+            let mut failed = false;
+            for f in &args[1..] {
+                match load(f).and_then(|(name, text)| {
+                    Scenario::from_json(&text)
+                        .map(|s| (name, s))
+                        .map_err(|e| format!("{f}: {e}"))
+                }) {
+                    Ok((name, s)) => match Player::new(s) {
+                        Ok(p) => println!("{name}: ok ({} steps)", p.len() - 1),
+                        Err(e) => {
+                            failed = true;
+                            eprintln!("{name}: {e}");
+                        }
+                    },
+                    Err(e) => {
+                        failed = true;
+                        eprintln!("{e}");
+                    }
+                }
+            }
+            if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        "run" => {
+            let json = args.iter().any(|a| a == "--json");
+            let Some(target) = args[1..].iter().find(|a| !a.starts_with("--")) else {
+                eprint!("{USAGE}");
+                return ExitCode::from(2);
+            };
+            let (name, text) = match load(target) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match Player::from_json(&text) {
+                Ok(p) => {
+                    if json {
+                        print!("{}", trace::json_lines(&p));
+                    } else {
+                        print!("{}", trace::text(&p));
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{name}: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        other => {
+            eprintln!("unknown command \"{other}\"\n");
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,682 @@
+//! The client side of a session: what a simulated MQTT client stores and how it reacts.
+//!
+//! Sans-IO like the broker: it is handed packets and the time, and it queues packets to send and
+//! events to report, drained with [`SimClient::poll_output`].
+
+use crate::event::ClientEvent;
+use crate::packet::{Connack, Connect, Disconnect, Packet, Publish, SubOptions, Subscribe, Will};
+use crate::rng::Rng;
+use crate::types::{ClientId, ConnId, MsgId, PacketId, QoS, SimTime, Version};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, VecDeque};
+
+/// How a client waits between reconnect attempts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backoff {
+    /// First delay in seconds.
+    pub initial: f64,
+    #[serde(default = "default_multiplier")]
+    pub multiplier: f64,
+    /// Longest delay in seconds.
+    #[serde(default = "default_max_delay")]
+    pub max: f64,
+    #[serde(default)]
+    pub jitter: Jitter,
+}
+
+fn default_multiplier() -> f64 {
+    2.0
+}
+fn default_max_delay() -> f64 {
+    60.0
+}
+
+/// Jitter strategies (as named in the AWS Architecture Blog's backoff article, plus the course's
+/// "add 0-50 %").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Jitter {
+    #[default]
+    None,
+    /// Uniform in [0, delay].
+    Full,
+    /// delay/2 + uniform in [0, delay/2].
+    Equal,
+    /// delay + uniform in [0, delay/2].
+    AddUpTo50Percent,
+}
+
+impl Backoff {
+    /// Delay before attempt `attempt` (1-based), in milliseconds.
+    pub fn delay_ms(&self, attempt: u32, rng: &mut Rng) -> u64 {
+        let exp = self
+            .multiplier
+            .powi(attempt.saturating_sub(1).min(64) as i32);
+        let base = (self.initial * exp).min(self.max).max(0.0) * 1000.0;
+        let d = match self.jitter {
+            Jitter::None => base,
+            Jitter::Full => base * rng.next_f64(),
+            Jitter::Equal => base / 2.0 + base / 2.0 * rng.next_f64(),
+            Jitter::AddUpTo50Percent => base + base * 0.5 * rng.next_f64(),
+        };
+        d.round() as u64
+    }
+}
+
+/// Connection options a client uses for CONNECT.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectOptions {
+    pub version: Version,
+    pub clean_start: bool,
+    pub keep_alive: u16,
+    pub session_expiry: Option<u32>,
+    pub receive_maximum: Option<u16>,
+    pub will: Option<Will>,
+}
+
+/// The client's view of its network connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LinkState {
+    Offline,
+    /// CONNECT sent, waiting for CONNACK.
+    Connecting {
+        conn: ConnId,
+    },
+    Online {
+        conn: ConnId,
+        session_present: bool,
+    },
+}
+
+/// Where one of the client's own QoS 1/2 publishes is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientOutStage {
+    AwaitPuback,
+    AwaitPubrec,
+    AwaitPubcomp,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientOut {
+    pub publish: Publish,
+    pub stage: ClientOutStage,
+}
+
+/// A message the application asks its client to publish.
+#[derive(Clone, Debug, Serialize)]
+pub struct AppMessage {
+    pub msg: MsgId,
+    pub topic: String,
+    pub payload: String,
+    pub qos: QoS,
+    pub retain: bool,
+    /// 5.0 Message Expiry Interval, seconds.
+    pub message_expiry: Option<u32>,
+}
+
+/// A publish the application made while offline, held in the client's own buffer.
+#[derive(Clone, Debug, Serialize)]
+pub struct Buffered {
+    pub message: AppMessage,
+    pub at: SimTime,
+}
+
+/// A message the application received.
+#[derive(Clone, Debug, Serialize)]
+pub struct Received {
+    pub at: SimTime,
+    pub msg: MsgId,
+    pub topic: String,
+    pub payload: String,
+    pub qos: QoS,
+    pub dup: bool,
+    pub retain: bool,
+    /// The application had already seen this message.
+    pub duplicate: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum ClientOutput {
+    Send(ConnId, Packet),
+    /// The client closes its network connection (after DISCONNECT, or on a ping timeout).
+    Close(ConnId),
+    Event(ClientEvent),
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SimClient {
+    pub name: String,
+    /// The id this client connects with (the assigned one after an empty-id CONNECT in 5.0).
+    pub client_id: ClientId,
+    pub version: Version,
+    pub link: LinkState,
+    pub options: Option<ConnectOptions>,
+    /// Own QoS 1/2 publishes not yet completely acknowledged, in send order.
+    pub outgoing: Vec<ClientOut>,
+    /// Incoming QoS 2 packet ids waiting for PUBREL.
+    pub incoming_qos2: BTreeSet<PacketId>,
+    /// Offline buffer; `None` capacity = the client has no buffer and loses offline publishes.
+    pub buffer: VecDeque<Buffered>,
+    pub buffer_capacity: Option<usize>,
+    pub withhold_acks: bool,
+    pub received: Vec<Received>,
+    pub auto_reconnect: Option<Backoff>,
+    pub reconnect_at: Option<SimTime>,
+    pub attempt: u32,
+    /// The client noticed nothing yet, but its link no longer carries packets.
+    pub keep_alive_in_force: u16,
+    pub last_tx: SimTime,
+    pub ping_sent_at: Option<SimTime>,
+    /// The last CONNECT of this client asked the broker to keep the session.
+    pub wants_session: bool,
+    #[serde(skip)]
+    seen: BTreeSet<MsgId>,
+    #[serde(skip)]
+    next_packet_id: PacketId,
+    #[serde(skip)]
+    outputs: VecDeque<ClientOutput>,
+}
+
+impl SimClient {
+    pub fn new(name: impl Into<String>, client_id: ClientId, version: Version) -> SimClient {
+        SimClient {
+            name: name.into(),
+            client_id,
+            version,
+            link: LinkState::Offline,
+            options: None,
+            outgoing: Vec::new(),
+            incoming_qos2: BTreeSet::new(),
+            buffer: VecDeque::new(),
+            buffer_capacity: None,
+            withhold_acks: false,
+            received: Vec::new(),
+            auto_reconnect: None,
+            reconnect_at: None,
+            attempt: 0,
+            keep_alive_in_force: 0,
+            last_tx: SimTime::ZERO,
+            ping_sent_at: None,
+            wants_session: false,
+            seen: BTreeSet::new(),
+            next_packet_id: 1,
+            outputs: VecDeque::new(),
+        }
+    }
+
+    pub fn poll_output(&mut self) -> Option<ClientOutput> {
+        self.outputs.pop_front()
+    }
+
+    pub fn conn(&self) -> Option<ConnId> {
+        match self.link {
+            LinkState::Offline => None,
+            LinkState::Connecting { conn } | LinkState::Online { conn, .. } => Some(conn),
+        }
+    }
+
+    pub fn is_online(&self) -> bool {
+        matches!(self.link, LinkState::Online { .. })
+    }
+
+    fn send(&mut self, now: SimTime, p: Packet) {
+        self.last_tx = now;
+        if let Some(conn) = self.conn() {
+            self.outputs.push_back(ClientOutput::Send(conn, p));
+        }
+    }
+
+    fn event(&mut self, e: ClientEvent) {
+        self.outputs.push_back(ClientOutput::Event(e));
+    }
+
+    fn alloc_packet_id(&mut self) -> PacketId {
+        loop {
+            let id = self.next_packet_id;
+            self.next_packet_id = if id == u16::MAX { 1 } else { id + 1 };
+            let busy = self
+                .outgoing
+                .iter()
+                .any(|o| o.publish.packet_id == Some(id));
+            if !busy {
+                return id;
+            }
+        }
+    }
+
+    /// Starts a connection attempt on `conn` with `opts`.
+    pub fn connect(&mut self, now: SimTime, conn: ConnId, opts: ConnectOptions) {
+        self.version = opts.version;
+        if opts.clean_start {
+            // [MQTT-3.1.2-6] 3.1.1 / [MQTT-3.1.2-4] 5.0: the client discards its session too.
+            self.outgoing.clear();
+            self.incoming_qos2.clear();
+        }
+        self.wants_session =
+            !opts.clean_start && (!opts.version.is_v5() || opts.session_expiry.unwrap_or(0) > 0);
+        self.link = LinkState::Connecting { conn };
+        self.ping_sent_at = None;
+        self.reconnect_at = None;
+        let connect = Connect {
+            version: opts.version,
+            client_id: self.client_id.clone(),
+            clean_start: opts.clean_start,
+            keep_alive: opts.keep_alive,
+            session_expiry: opts.session_expiry,
+            receive_maximum: opts.receive_maximum,
+            will: opts.will.clone(),
+        };
+        self.keep_alive_in_force = opts.keep_alive;
+        self.options = Some(opts);
+        self.send(now, Packet::Connect(connect));
+    }
+
+    /// The application publishes: sent when online; buffered or lost when offline.
+    pub fn publish(&mut self, now: SimTime, m: AppMessage) {
+        if self.is_online() {
+            self.send_publish(now, m);
+            return;
+        }
+        match self.buffer_capacity {
+            Some(cap) if cap > 0 => {
+                if self.buffer.len() >= cap {
+                    if let Some(old) = self.buffer.pop_front() {
+                        self.event(ClientEvent::BufferDropped {
+                            msg: old.message.msg,
+                            topic: old.message.topic,
+                        });
+                    }
+                }
+                let (msg, topic) = (m.msg, m.topic.clone());
+                self.buffer.push_back(Buffered {
+                    message: m,
+                    at: now,
+                });
+                let n = self.buffer.len();
+                self.event(ClientEvent::PublishBuffered {
+                    msg,
+                    topic,
+                    buffered: n,
+                });
+            }
+            _ => {
+                self.event(ClientEvent::PublishLost {
+                    msg: m.msg,
+                    topic: m.topic,
+                    why: "it is offline and keeps no buffer of its own; the broker's session queues only messages *to* a client, never a client's outgoing ones".into(),
+                });
+            }
+        }
+    }
+
+    fn send_publish(&mut self, now: SimTime, m: AppMessage) {
+        let packet_id = (m.qos != QoS::AtMostOnce).then(|| self.alloc_packet_id());
+        let p = Publish {
+            dup: false,
+            qos: m.qos,
+            retain: m.retain,
+            topic: m.topic,
+            packet_id,
+            payload: m.payload,
+            message_expiry: if self.version.is_v5() {
+                m.message_expiry
+            } else {
+                None
+            },
+            subscription_ids: Vec::new(),
+            msg: m.msg,
+        };
+        let stage = match m.qos {
+            QoS::AtMostOnce => None,
+            QoS::AtLeastOnce => Some(ClientOutStage::AwaitPuback),
+            QoS::ExactlyOnce => Some(ClientOutStage::AwaitPubrec),
+        };
+        if let Some(stage) = stage {
+            self.outgoing.push(ClientOut {
+                publish: p.clone(),
+                stage,
+            });
+        }
+        self.send(now, Packet::Publish(p));
+    }
+
+    pub fn subscribe(
+        &mut self,
+        now: SimTime,
+        filters: Vec<(String, SubOptions)>,
+        subscription_id: Option<u32>,
+    ) {
+        let packet_id = self.alloc_packet_id();
+        self.send(
+            now,
+            Packet::Subscribe(Subscribe {
+                packet_id,
+                filters,
+                subscription_id,
+            }),
+        );
+    }
+
+    pub fn unsubscribe(&mut self, now: SimTime, filters: Vec<String>) {
+        let packet_id = self.alloc_packet_id();
+        self.send(now, Packet::Unsubscribe { packet_id, filters });
+    }
+
+    pub fn disconnect(&mut self, now: SimTime, reason: u8, session_expiry: Option<u32>) {
+        let reason = if self.version.is_v5() { reason } else { 0 };
+        let session_expiry = if self.version.is_v5() {
+            session_expiry
+        } else {
+            None
+        };
+        self.send(
+            now,
+            Packet::Disconnect(Disconnect {
+                reason,
+                session_expiry,
+            }),
+        );
+        if let Some(conn) = self.conn() {
+            self.outputs.push_back(ClientOutput::Close(conn));
+        }
+        self.link = LinkState::Offline;
+        self.ping_sent_at = None;
+        self.event(ClientEvent::Disconnected {
+            by_broker: false,
+            reason_code: None,
+            why: "it sent DISCONNECT and closed the connection".into(),
+        });
+    }
+
+    /// The connection ended under the client (broker close, network loss).
+    pub fn connection_closed(
+        &mut self,
+        now: SimTime,
+        why: String,
+        by_broker: bool,
+        reason_code: Option<u8>,
+        rng: &mut Rng,
+    ) {
+        if self.link == LinkState::Offline {
+            return;
+        }
+        self.link = LinkState::Offline;
+        self.ping_sent_at = None;
+        self.event(ClientEvent::Disconnected {
+            by_broker,
+            reason_code,
+            why,
+        });
+        self.schedule_reconnect(now, rng);
+    }
+
+    pub fn schedule_reconnect(&mut self, now: SimTime, rng: &mut Rng) {
+        if let Some(b) = self.auto_reconnect.clone() {
+            self.attempt += 1;
+            let at = now.plus_millis(b.delay_ms(self.attempt, rng));
+            self.reconnect_at = Some(at);
+            self.event(ClientEvent::ReconnectScheduled {
+                attempt: self.attempt,
+                at,
+            });
+        }
+    }
+
+    /// A packet from the broker.
+    pub fn handle_packet(&mut self, now: SimTime, p: Packet) {
+        match p {
+            Packet::Connack(c) => self.on_connack(now, c),
+            Packet::Publish(p) => self.on_publish(now, p),
+            Packet::Puback { packet_id, .. } => {
+                self.complete(packet_id, ClientOutStage::AwaitPuback)
+            }
+            Packet::Pubrec { packet_id, reason } => {
+                if let Some(o) = self.outgoing.iter_mut().find(|o| {
+                    o.publish.packet_id == Some(packet_id) && o.stage == ClientOutStage::AwaitPubrec
+                }) {
+                    if reason >= 0x80 {
+                        // [MQTT-4.4.0-2] 5.0: acknowledged with an error; nothing more to send.
+                        self.outgoing
+                            .retain(|o| o.publish.packet_id != Some(packet_id));
+                    } else {
+                        o.stage = ClientOutStage::AwaitPubcomp;
+                        self.send(
+                            now,
+                            Packet::Pubrel {
+                                packet_id,
+                                reason: 0,
+                            },
+                        );
+                    }
+                }
+            }
+            Packet::Pubcomp { packet_id, .. } => {
+                self.complete(packet_id, ClientOutStage::AwaitPubcomp)
+            }
+            Packet::Pubrel { packet_id, .. } => {
+                if self.withhold_acks {
+                    return;
+                }
+                self.incoming_qos2.remove(&packet_id);
+                self.send(
+                    now,
+                    Packet::Pubcomp {
+                        packet_id,
+                        reason: 0,
+                    },
+                );
+            }
+            Packet::Pingresp => self.ping_sent_at = None,
+            Packet::Disconnect(d) => {
+                self.event(ClientEvent::Disconnected {
+                    by_broker: true,
+                    reason_code: Some(d.reason),
+                    why: format!(
+                        "the broker sent DISCONNECT 0x{:02X} ({})",
+                        d.reason,
+                        crate::packet::reason::name(d.reason, true)
+                    ),
+                });
+            }
+            Packet::Suback { .. } | Packet::Unsuback { .. } => {}
+            Packet::Connect(_)
+            | Packet::Subscribe(_)
+            | Packet::Unsubscribe { .. }
+            | Packet::Pingreq => {}
+        }
+    }
+
+    fn complete(&mut self, packet_id: PacketId, stage: ClientOutStage) {
+        if let Some(pos) = self
+            .outgoing
+            .iter()
+            .position(|o| o.publish.packet_id == Some(packet_id) && o.stage == stage)
+        {
+            let o = self.outgoing.remove(pos);
+            self.event(ClientEvent::PublishCompleted {
+                msg: o.publish.msg,
+                packet_id,
+            });
+        }
+    }
+
+    fn on_connack(&mut self, now: SimTime, c: Connack) {
+        self.event(ClientEvent::Connected {
+            session_present: c.session_present,
+            code: c.code,
+            assigned_client_id: c.assigned_client_id.clone(),
+        });
+        let conn = match self.link {
+            LinkState::Connecting { conn } => conn,
+            _ => return,
+        };
+        if c.code != 0 {
+            // The broker closes the connection after an error CONNACK.
+            return;
+        }
+        if let Some(a) = c.assigned_client_id {
+            self.client_id = a;
+        }
+        if let Some(ka) = c.server_keep_alive {
+            // [MQTT-3.2.2-21] 5.0: use the Server Keep Alive.
+            self.keep_alive_in_force = ka;
+        }
+        self.link = LinkState::Online {
+            conn,
+            session_present: c.session_present,
+        };
+        self.attempt = 0;
+        if !c.session_present {
+            // [MQTT-3.2.2-5] 5.0 (and the 3.1.1 equivalent): the broker has no session, so the
+            // client's own session state is discarded.
+            let unacked = self.outgoing.len() + self.incoming_qos2.len();
+            if unacked > 0 {
+                self.event(ClientEvent::ClientStateDiscarded { unacked });
+            }
+            self.outgoing.clear();
+            self.incoming_qos2.clear();
+        } else if !self.outgoing.is_empty() {
+            // [MQTT-4.4.0-1]: resend unacknowledged PUBLISH (DUP = 1) and PUBREL, same ids, same order.
+            let n = self.outgoing.len();
+            self.event(ClientEvent::Resending { count: n });
+            let resend: Vec<ClientOut> = self.outgoing.clone();
+            for o in resend {
+                match o.stage {
+                    ClientOutStage::AwaitPubcomp => self.send(
+                        now,
+                        Packet::Pubrel {
+                            packet_id: o.publish.packet_id.unwrap_or(0),
+                            reason: 0,
+                        },
+                    ),
+                    _ => {
+                        let mut p = o.publish.clone();
+                        p.dup = true;
+                        self.send(now, Packet::Publish(p));
+                    }
+                }
+            }
+        }
+        // Flush the offline buffer in order.
+        while let Some(b) = self.buffer.pop_front() {
+            self.send_publish(now, b.message);
+        }
+    }
+
+    fn on_publish(&mut self, now: SimTime, p: Publish) {
+        let pid = p.packet_id.unwrap_or(0);
+        if p.qos == QoS::ExactlyOnce && self.incoming_qos2.contains(&pid) {
+            // Already have it: acknowledge again, do not deliver twice ([MQTT-4.3.3-2] 3.1.1).
+            if !self.withhold_acks {
+                self.send(
+                    now,
+                    Packet::Pubrec {
+                        packet_id: pid,
+                        reason: 0,
+                    },
+                );
+            }
+            return;
+        }
+        let duplicate = !self.seen.insert(p.msg);
+        self.received.push(Received {
+            at: now,
+            msg: p.msg,
+            topic: p.topic.clone(),
+            payload: p.payload.clone(),
+            qos: p.qos,
+            dup: p.dup,
+            retain: p.retain,
+            duplicate,
+        });
+        self.event(ClientEvent::Delivered {
+            msg: p.msg,
+            topic: p.topic.clone(),
+            payload: p.payload.clone(),
+            qos: p.qos,
+            retain: p.retain,
+            dup: p.dup,
+            duplicate,
+            message_expiry: p.message_expiry,
+            subscription_ids: p.subscription_ids.clone(),
+        });
+        match p.qos {
+            QoS::AtMostOnce => {}
+            QoS::AtLeastOnce => {
+                if !self.withhold_acks {
+                    self.send(
+                        now,
+                        Packet::Puback {
+                            packet_id: pid,
+                            reason: 0,
+                        },
+                    );
+                }
+            }
+            QoS::ExactlyOnce => {
+                self.incoming_qos2.insert(pid);
+                if !self.withhold_acks {
+                    self.send(
+                        now,
+                        Packet::Pubrec {
+                            packet_id: pid,
+                            reason: 0,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// The next instant this client has something to do on its own (ping, ping timeout,
+    /// reconnect).
+    pub fn poll_timeout(&self) -> Option<SimTime> {
+        let mut next = self.reconnect_at;
+        if self.is_online() && self.keep_alive_in_force > 0 {
+            let ka = u64::from(self.keep_alive_in_force) * 1000;
+            let t = match self.ping_sent_at {
+                Some(sent) => sent.plus_millis(ka),
+                None => self.last_tx.plus_millis(ka),
+            };
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
+        next
+    }
+
+    /// Does what is due at `now`. Returns true when a reconnect attempt is due (the world opens
+    /// the connection).
+    pub fn handle_timeout(&mut self, now: SimTime, rng: &mut Rng) -> bool {
+        if self.reconnect_at.is_some_and(|t| t <= now) {
+            self.reconnect_at = None;
+            return true;
+        }
+        if self.is_online() && self.keep_alive_in_force > 0 {
+            let ka = u64::from(self.keep_alive_in_force) * 1000;
+            match self.ping_sent_at {
+                Some(sent) if sent.plus_millis(ka) <= now => {
+                    self.event(ClientEvent::PingTimeout);
+                    if let Some(conn) = self.conn() {
+                        self.outputs.push_back(ClientOutput::Close(conn));
+                    }
+                    self.connection_closed(
+                        now,
+                        "no PINGRESP within the keep alive".into(),
+                        false,
+                        None,
+                        rng,
+                    );
+                }
+                None if self.last_tx.plus_millis(ka) <= now => {
+                    // [MQTT-3.1.2-23] 3.1.1: send a packet within the keep alive; PINGREQ if idle.
+                    self.ping_sent_at = Some(now);
+                    self.send(now, Packet::Pingreq);
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+}

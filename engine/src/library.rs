@@ -1,0 +1,122 @@
+//! The built-in scenario library (files in `engine/scenarios/`, compiled in).
+
+use crate::scenario::Scenario;
+
+/// (file name, JSON text) of every built-in scenario, in teaching order.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "01-clean-vs-persistent.json",
+        include_str!("../scenarios/01-clean-vs-persistent.json"),
+    ),
+    (
+        "02-session-present-resubscribe.json",
+        include_str!("../scenarios/02-session-present-resubscribe.json"),
+    ),
+    (
+        "03-qos0-lost-offline.json",
+        include_str!("../scenarios/03-qos0-lost-offline.json"),
+    ),
+    (
+        "04-qos-downgrade.json",
+        include_str!("../scenarios/04-qos-downgrade.json"),
+    ),
+    (
+        "05-takeover-311.json",
+        include_str!("../scenarios/05-takeover-311.json"),
+    ),
+    (
+        "06-takeover-v5.json",
+        include_str!("../scenarios/06-takeover-v5.json"),
+    ),
+    (
+        "07-random-client-ids.json",
+        include_str!("../scenarios/07-random-client-ids.json"),
+    ),
+    (
+        "08-session-expiry-v5.json",
+        include_str!("../scenarios/08-session-expiry-v5.json"),
+    ),
+    (
+        "09-expiry-changed-at-disconnect.json",
+        include_str!("../scenarios/09-expiry-changed-at-disconnect.json"),
+    ),
+    (
+        "10-message-expiry-queued.json",
+        include_str!("../scenarios/10-message-expiry-queued.json"),
+    ),
+    (
+        "11-queue-overflow.json",
+        include_str!("../scenarios/11-queue-overflow.json"),
+    ),
+    (
+        "12-will-delay-vs-expiry.json",
+        include_str!("../scenarios/12-will-delay-vs-expiry.json"),
+    ),
+    (
+        "13-keepalive-will.json",
+        include_str!("../scenarios/13-keepalive-will.json"),
+    ),
+    (
+        "14-qos1-redelivered-dup.json",
+        include_str!("../scenarios/14-qos1-redelivered-dup.json"),
+    ),
+    (
+        "15-qos2-interrupted.json",
+        include_str!("../scenarios/15-qos2-interrupted.json"),
+    ),
+    (
+        "16-publisher-buffer.json",
+        include_str!("../scenarios/16-publisher-buffer.json"),
+    ),
+    (
+        "17-reconnect-storm.json",
+        include_str!("../scenarios/17-reconnect-storm.json"),
+    ),
+    (
+        "18-sleepy-sensor.json",
+        include_str!("../scenarios/18-sleepy-sensor.json"),
+    ),
+    (
+        "19-broker-restart-persistence.json",
+        include_str!("../scenarios/19-broker-restart-persistence.json"),
+    ),
+];
+
+/// Every built-in scenario, parsed. The files are tested to parse, so this does not fail.
+pub fn all() -> Vec<Scenario> {
+    BUILT_IN
+        .iter()
+        .filter_map(|(_, text)| Scenario::from_json(text).ok())
+        .collect()
+}
+
+pub fn by_id(id: &str) -> Option<Scenario> {
+    all().into_iter().find(|s| s.id == id)
+}
+
+pub fn text_by_id(id: &str) -> Option<&'static str> {
+    BUILT_IN
+        .iter()
+        .find(|(_, t)| Scenario::from_json(t).is_ok_and(|s| s.id == id))
+        .map(|(_, t)| *t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Player;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn every_built_in_scenario_parses_and_plays() {
+        let mut ids = std::collections::BTreeSet::new();
+        for (file, text) in BUILT_IN {
+            let s = Scenario::from_json(text).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(ids.insert(s.id.clone()), "{file}: duplicate id {}", s.id);
+            assert!(!s.summary.is_empty(), "{file}: needs a summary");
+            Player::new(s).unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
+        assert!(BUILT_IN.len() >= 15);
+    }
+}

@@ -1,0 +1,516 @@
+//! Broker profiles: the strict specification, and named brokers with the numbers and behaviours
+//! their own documentation, source or observed traffic shows. Every switch here is a row of the
+//! divergence matrix in `shared/MQTT-SESSIONS.md` §5 or a default from §2.
+
+use crate::types::NEVER_EXPIRE;
+use serde::{Deserialize, Serialize};
+
+/// What happens to the newest message when a session's queue is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// The incoming message is dropped (mosquitto `max_queued_messages`, HiveMQ `discard`).
+    DropNewest,
+    /// The oldest queued message is dropped to make room (EMQX, TBMQ, HiveMQ `discard-oldest`).
+    DropOldest,
+}
+
+/// How a 3.1.1 client with several matching subscriptions is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overlap {
+    /// One copy at the maximum granted QoS ([MQTT-3.3.5-1] / [MQTT-3.3.4-2]).
+    OneCopyMaxQos,
+    /// One copy per matching subscription (allowed in addition by the same rule).
+    CopyPerSubscription,
+    /// One copy at the QoS of the subscription met first in the topic tree: mosquitto 2.0.11 with
+    /// 3.1.1 clients (violates [MQTT-3.3.5-1]; MQTT-SESSIONS.md §2.1.6).
+    OneCopyFirstMatched,
+}
+
+/// When an inbound QoS 2 message is passed on to subscribers (3.1.1 Figure 4.3, Method A or B).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Qos2Forward {
+    AtPublish,
+    AtPubrel,
+}
+
+/// What the broker does when a client sends more unacknowledged QoS 2 PUBLISH packets than the
+/// server's Receive Maximum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiveMaxExceeded {
+    /// §3.3.4: DISCONNECT 0x93 Receive Maximum exceeded.
+    Disconnect93,
+    /// mosquitto 2.0.11: PUBREC with 0x97 Quota exceeded, the connection stays up.
+    Pubrec97,
+}
+
+/// Which sessions survive a broker restart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Persistence {
+    /// Nothing is saved: every session and retained message is lost.
+    None,
+    /// Sessions whose last CONNECT had Clean Start / Clean Session = 0 (mosquitto
+    /// `persist_write.c`), with retained messages.
+    CleanStartZeroOnly,
+    /// Every session that has not ended, with retained messages.
+    AllSessions,
+}
+
+/// How a broker's timers for session expiry and will delay count seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerGranularity {
+    /// Exactly N seconds after the close (the instant N s after close counts as expired).
+    Exact,
+    /// mosquitto: deadline = whole seconds at close + N, fired at the first whole second strictly
+    /// after it (`session_expiry.c`, `will_delay.c`): between N and N+1 s after the close.
+    WholeSecondsStrict,
+}
+
+/// A broker's session behaviour. Field docs name the source of each default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerProfile {
+    /// Stable id used in scenario files and URLs.
+    pub id: String,
+    /// Name shown to people.
+    pub name: String,
+    /// One sentence on where the numbers come from.
+    pub source: String,
+
+    // --- limits ---
+    /// Messages queued per session beyond those in flight; `None` = unlimited.
+    pub max_queued_messages: Option<u32>,
+    pub overflow: Overflow,
+    /// Queue QoS 0 messages for offline sessions ([MQTT-3.1.2-5] MAY).
+    pub queue_qos0_offline: bool,
+    /// Outgoing in-flight window for 3.1.1 clients (5.0 clients set it with Receive Maximum).
+    pub max_inflight_v311: u16,
+    /// Receive Maximum the server announces in CONNACK (its inbound QoS 2 limit); `None` = 65,535.
+    pub server_receive_maximum: Option<u16>,
+    pub receive_max_exceeded: ReceiveMaxExceeded,
+    /// Lifetime of a 3.1.1 Clean Session = 0 session after disconnect; `None` = forever.
+    /// (Administrative discard, MQTT 3.1.1 §4.1 non-normative; EMQX `session_expiry_interval`.)
+    pub v311_session_expiry: Option<u32>,
+    /// Cap on a 5.0 Session Expiry Interval; `None` = no cap.
+    pub max_session_expiry: Option<u32>,
+    /// Whether the capped value is announced in CONNACK (§3.2.2.3.2). mosquitto caps silently.
+    pub announce_session_expiry_cap: bool,
+    /// Highest QoS the server supports (CONNACK Maximum QoS).
+    pub max_qos: u8,
+    /// Server Keep Alive announced when a 5.0 client asks for keep alive 0 (mosquitto: 65535).
+    pub keep_alive_zero_override: Option<u16>,
+    /// Accept a zero-length client id (and assign one).
+    pub allow_zero_length_client_id: bool,
+    /// Reason code for a refused empty client id from a 5.0 client (spec suggests 0x85; mosquitto 0x80).
+    pub empty_id_v5_reject_code: u8,
+    /// Prefix of generated client ids (mosquitto `auto_id_prefix`).
+    pub assigned_id_prefix: String,
+    /// Connections accepted per second (listener rate limit); `None` = unlimited.
+    pub max_connections_per_second: Option<u32>,
+
+    // --- behaviours (divergence matrix rows) ---
+    /// Row 1: DISCONNECT 0x8E to the taken-over 5.0 client ([MQTT-3.1.4-3]).
+    pub takeover_sends_disconnect: bool,
+    /// Rows 2 and 3 and 3-12: the will on takeover follows mosquitto's rule instead of the spec's.
+    pub mosquitto_takeover_will: bool,
+    /// Row 4: with Session Expiry 0 and Will Delay > 0, wait the Will Delay (mosquitto) instead of
+    /// publishing at once because the session ended (spec).
+    pub will_waits_delay_after_session_end: bool,
+    /// Row 5: a DISCONNECT that raises Session Expiry from 0 gets DISCONNECT 0x82 and the will is
+    /// published. If false, the connection is closed without 0x82 and without the will (Paho).
+    pub invalid_disconnect_expiry_sends_0x82: bool,
+    /// Row 6: DISCONNECT 0x04 publishes the will.
+    pub honour_disconnect_with_will: bool,
+    /// Row 8: an expired, already-sent, unacknowledged message is dropped at resend instead of
+    /// being resent ([MQTT-4.3.3-7] says resend for QoS 2).
+    pub drop_expired_inflight: bool,
+    /// Row 9: overlapping subscriptions for 3.1.1 clients.
+    pub overlap_v311: Overlap,
+    /// Overlapping subscriptions for 5.0 clients.
+    pub overlap_v5: Overlap,
+    /// Row 10: DUP = 1 on queued messages sent for the first time at a 3.1.1 reconnect.
+    pub dup_on_first_send_after_resume_v311: bool,
+    /// Row 11: inbound QoS 2 onward delivery.
+    pub qos2_forward: Qos2Forward,
+    /// Non-standard mosquitto `upgrade_outgoing_qos`.
+    pub upgrade_outgoing_qos: bool,
+    /// PUBACK/PUBREC reason 0x10 when a 5.0 QoS 1/2 message has no subscribers (MAY).
+    pub no_subscribers_reason: bool,
+    pub timers: TimerGranularity,
+    pub persistence: Persistence,
+    /// Sessions restored from persistence get their expiry timer back (mosquitto gained this in
+    /// 2.0.15, "Add clients to session expiry check list when restarting", #2546).
+    pub restored_sessions_expire: bool,
+    /// Delayed wills are published when the broker shuts down (mosquitto `will_delay__send_all`).
+    pub send_delayed_wills_at_shutdown: bool,
+
+    // --- memory model used for accounting (not a broker number) ---
+    /// Bytes a broker spends per queued or in-flight message beyond topic and payload.
+    pub per_message_overhead: u32,
+    pub per_subscription_bytes: u32,
+    pub per_session_bytes: u32,
+}
+
+impl BrokerProfile {
+    /// The specification with no limits and every MAY taken the conservative way.
+    pub fn spec() -> BrokerProfile {
+        BrokerProfile {
+            id: "spec".into(),
+            name: "MQTT specification (strict)".into(),
+            source: "MQTT 3.1.1 and 5.0 OASIS standards; no server limits, MAY options off".into(),
+            max_queued_messages: None,
+            overflow: Overflow::DropNewest,
+            queue_qos0_offline: false,
+            max_inflight_v311: u16::MAX,
+            server_receive_maximum: None,
+            receive_max_exceeded: ReceiveMaxExceeded::Disconnect93,
+            v311_session_expiry: None,
+            max_session_expiry: None,
+            announce_session_expiry_cap: true,
+            max_qos: 2,
+            keep_alive_zero_override: None,
+            allow_zero_length_client_id: true,
+            empty_id_v5_reject_code: 0x85,
+            assigned_id_prefix: "auto-".into(),
+            max_connections_per_second: None,
+            takeover_sends_disconnect: true,
+            mosquitto_takeover_will: false,
+            will_waits_delay_after_session_end: false,
+            invalid_disconnect_expiry_sends_0x82: true,
+            honour_disconnect_with_will: true,
+            drop_expired_inflight: false,
+            overlap_v311: Overlap::OneCopyMaxQos,
+            overlap_v5: Overlap::OneCopyMaxQos,
+            dup_on_first_send_after_resume_v311: false,
+            qos2_forward: Qos2Forward::AtPubrel,
+            upgrade_outgoing_qos: false,
+            no_subscribers_reason: false,
+            timers: TimerGranularity::Exact,
+            persistence: Persistence::AllSessions,
+            restored_sessions_expire: true,
+            send_delayed_wills_at_shutdown: false,
+            per_message_overhead: 40,
+            per_subscription_bytes: 64,
+            per_session_bytes: 256,
+        }
+    }
+
+    /// mosquitto 2.0.11 (Debian bookworm) with its default configuration
+    /// (`src/conf.c`, `man/mosquitto.conf.5`), behaviours as observed (MQTT-SESSIONS.md §2.1).
+    pub fn mosquitto_2_0_11() -> BrokerProfile {
+        BrokerProfile {
+            id: "mosquitto-2.0.11".into(),
+            name: "mosquitto 2.0.11".into(),
+            source: "mosquitto 2.0.11 defaults (conf.c, mosquitto.conf.5) and behaviour observed on the wire".into(),
+            max_queued_messages: Some(1000),
+            overflow: Overflow::DropNewest,
+            queue_qos0_offline: false,
+            max_inflight_v311: 20,
+            server_receive_maximum: Some(20),
+            receive_max_exceeded: ReceiveMaxExceeded::Pubrec97,
+            v311_session_expiry: None,
+            max_session_expiry: None,
+            announce_session_expiry_cap: false,
+            max_qos: 2,
+            keep_alive_zero_override: Some(65535),
+            allow_zero_length_client_id: true,
+            empty_id_v5_reject_code: 0x80,
+            assigned_id_prefix: "auto-".into(),
+            max_connections_per_second: None,
+            takeover_sends_disconnect: false,
+            mosquitto_takeover_will: true,
+            will_waits_delay_after_session_end: true,
+            invalid_disconnect_expiry_sends_0x82: true,
+            honour_disconnect_with_will: true,
+            drop_expired_inflight: true,
+            overlap_v311: Overlap::OneCopyFirstMatched,
+            overlap_v5: Overlap::CopyPerSubscription,
+            dup_on_first_send_after_resume_v311: false,
+            qos2_forward: Qos2Forward::AtPubrel,
+            upgrade_outgoing_qos: false,
+            no_subscribers_reason: true,
+            timers: TimerGranularity::WholeSecondsStrict,
+            persistence: Persistence::None,
+            restored_sessions_expire: false,
+            send_delayed_wills_at_shutdown: true,
+            ..BrokerProfile::spec()
+        }
+    }
+
+    /// EMQX defaults (`apps/emqx/src/emqx_schema.erl`, `emqx_mqueue.erl`; MQTT-SESSIONS.md §2.2).
+    pub fn emqx() -> BrokerProfile {
+        BrokerProfile {
+            id: "emqx".into(),
+            name: "EMQX (defaults)".into(),
+            source: "EMQX emqx_schema.erl defaults: max_mqueue_len 1000 drop-oldest, mqueue_store_qos0 true, max_inflight 32, 3.1.1 sessions 2 h".into(),
+            max_queued_messages: Some(1000),
+            overflow: Overflow::DropOldest,
+            queue_qos0_offline: true,
+            max_inflight_v311: 32,
+            v311_session_expiry: Some(2 * 3600),
+            announce_session_expiry_cap: true,
+            qos2_forward: Qos2Forward::AtPublish,
+            // EMQX has been in-memory by default: "If the broker restarts or crashes, all queued
+            // messages will be lost" (emqx_mqueue.erl).
+            persistence: Persistence::None,
+            ..BrokerProfile::spec()
+        }
+    }
+
+    /// HiveMQ Community Edition defaults (`MqttConfigurationDefaults.java`; §2.3).
+    pub fn hivemq_ce() -> BrokerProfile {
+        BrokerProfile {
+            id: "hivemq-ce".into(),
+            name: "HiveMQ CE (defaults)".into(),
+            source: "HiveMQ CE MqttConfigurationDefaults: 1000 queued, strategy discard (newest), server Receive Maximum 10, QoS 0 queued offline".into(),
+            max_queued_messages: Some(1000),
+            overflow: Overflow::DropNewest,
+            // QoS 0 is queued for offline clients in a memory-limited list (5 MiB per client).
+            queue_qos0_offline: true,
+            server_receive_maximum: Some(10),
+            ..BrokerProfile::spec()
+        }
+    }
+
+    /// AWS IoT Core (developer guide, "MQTT persistent sessions"; §2.5).
+    pub fn aws_iot_core() -> BrokerProfile {
+        BrokerProfile {
+            id: "aws-iot-core".into(),
+            name: "AWS IoT Core".into(),
+            source: "AWS IoT Core developer guide: persistent sessions expire after 1 h by default, QoS 0 not stored, no QoS 2, 100 in flight".into(),
+            v311_session_expiry: Some(3600),
+            max_session_expiry: Some(3600),
+            queue_qos0_offline: false,
+            max_qos: 1,
+            max_inflight_v311: 100,
+            server_receive_maximum: Some(100),
+            ..BrokerProfile::spec()
+        }
+    }
+
+    /// TBMQ defaults (`thingsboard-mqtt-broker.yml`; §2.4 and seed 003).
+    pub fn tbmq() -> BrokerProfile {
+        BrokerProfile {
+            id: "tbmq".into(),
+            name: "TBMQ (defaults, device clients)".into(),
+            source: "TBMQ thingsboard-mqtt-broker.yml: 10,000 persisted messages per device, oldest dropped, 1 week max session expiry and admin TTL".into(),
+            max_queued_messages: Some(10_000),
+            overflow: Overflow::DropOldest,
+            v311_session_expiry: Some(604_800),
+            max_session_expiry: Some(604_800),
+            max_inflight_v311: 1000,
+            ..BrokerProfile::spec()
+        }
+    }
+
+    /// Tencent Cloud TDMQ for MQTT: a 3-day cap on session retention (seed 004, "Session State
+    /// Management", 2026-01-30). Other numbers are not published there; they follow the spec.
+    pub fn tencent() -> BrokerProfile {
+        BrokerProfile {
+            id: "tencent".into(),
+            name: "Tencent Cloud MQTT".into(),
+            source: "Tencent Cloud docs (Session State Management): sessions kept at most 3 days (259,200 s) after disconnect".into(),
+            v311_session_expiry: Some(259_200),
+            max_session_expiry: Some(259_200),
+            ..BrokerProfile::spec()
+        }
+    }
+
+    /// Every named profile, in the order the page lists them.
+    pub fn all() -> Vec<BrokerProfile> {
+        vec![
+            BrokerProfile::spec(),
+            BrokerProfile::mosquitto_2_0_11(),
+            BrokerProfile::emqx(),
+            BrokerProfile::hivemq_ce(),
+            BrokerProfile::aws_iot_core(),
+            BrokerProfile::tbmq(),
+            BrokerProfile::tencent(),
+        ]
+    }
+
+    pub fn by_id(id: &str) -> Option<BrokerProfile> {
+        BrokerProfile::all().into_iter().find(|p| p.id == id)
+    }
+
+    /// The session lifetime a session gets from its CONNECT, after this broker's caps.
+    /// Returns (effective seconds, value to announce in CONNACK if any).
+    pub fn effective_session_expiry(
+        &self,
+        v5: bool,
+        clean_start: bool,
+        requested: Option<u32>,
+    ) -> (u32, Option<u32>) {
+        if !v5 {
+            // 3.1.1: Clean Session 1 lasts as long as the connection ([MQTT-3.1.2-6]); Clean
+            // Session 0 has no expiry ([MQTT-3.1.2-4]) unless the broker discards it
+            // administratively (3.1.1 §4.1 non-normative).
+            return if clean_start {
+                (0, None)
+            } else {
+                (self.v311_session_expiry.unwrap_or(NEVER_EXPIRE), None)
+            };
+        }
+        // 5.0 §3.1.2.11.2: absent means 0.
+        let asked = requested.unwrap_or(0);
+        match self.max_session_expiry {
+            Some(cap) if asked > cap => {
+                let announce = self.announce_session_expiry_cap.then_some(cap);
+                (cap, announce)
+            }
+            _ => (asked, None),
+        }
+    }
+
+    /// Receive Maximum the server uses toward a client: the client's own (5.0) or the v3 window.
+    pub fn outgoing_window(&self, v5: bool, client_receive_max: Option<u16>) -> u16 {
+        if v5 {
+            client_receive_max.unwrap_or(u16::MAX)
+        } else {
+            self.max_inflight_v311
+        }
+    }
+}
+
+/// Optional changes to a named profile, as a scenario file writes them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileOverrides {
+    pub max_queued_messages: Option<u32>,
+    pub overflow: Option<Overflow>,
+    pub queue_qos0_offline: Option<bool>,
+    pub max_inflight_v311: Option<u16>,
+    pub server_receive_maximum: Option<u16>,
+    pub v311_session_expiry: Option<u32>,
+    pub max_session_expiry: Option<u32>,
+    pub max_qos: Option<u8>,
+    pub upgrade_outgoing_qos: Option<bool>,
+    pub persistence: Option<Persistence>,
+    pub allow_zero_length_client_id: Option<bool>,
+    pub max_connections_per_second: Option<u32>,
+    pub per_message_overhead: Option<u32>,
+    pub per_subscription_bytes: Option<u32>,
+    pub per_session_bytes: Option<u32>,
+}
+
+impl ProfileOverrides {
+    pub fn is_empty(&self) -> bool {
+        self == &ProfileOverrides::default()
+    }
+
+    pub fn apply(&self, p: &mut BrokerProfile) {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f { p.$f = v; } )* };
+        }
+        macro_rules! set_opt {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f { p.$f = if v == 0 { None } else { Some(v) }; } )* };
+        }
+        set!(
+            overflow,
+            queue_qos0_offline,
+            max_inflight_v311,
+            max_qos,
+            upgrade_outgoing_qos,
+            persistence,
+            allow_zero_length_client_id,
+            per_message_overhead,
+            per_subscription_bytes,
+            per_session_bytes
+        );
+        // 0 means "unlimited" for these, as in mosquitto's configuration.
+        set_opt!(
+            max_queued_messages,
+            v311_session_expiry,
+            max_session_expiry,
+            max_connections_per_second
+        );
+        if let Some(v) = self.server_receive_maximum {
+            p.server_receive_maximum = Some(v);
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(q) = self.max_qos {
+            if q > 2 {
+                return Err(format!("max_qos must be 0, 1 or 2, not {q}"));
+            }
+        }
+        if self.server_receive_maximum == Some(0) {
+            return Err(
+                "server_receive_maximum must be 1..65535 (0 is a protocol error, §3.2.2.3.3)"
+                    .into(),
+            );
+        }
+        if self.max_inflight_v311 == Some(0) {
+            return Err("max_inflight_v311 must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn profile_ids_are_unique_and_found() {
+        let all = BrokerProfile::all();
+        for p in &all {
+            assert_eq!(BrokerProfile::by_id(&p.id).as_ref(), Some(p));
+        }
+        let mut ids: Vec<_> = all.iter().map(|p| p.id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len());
+    }
+
+    #[test]
+    fn absent_session_expiry_is_zero_in_v5() {
+        let p = BrokerProfile::spec();
+        assert_eq!(p.effective_session_expiry(true, false, None), (0, None));
+        assert_eq!(
+            p.effective_session_expiry(false, false, None),
+            (NEVER_EXPIRE, None)
+        );
+        assert_eq!(p.effective_session_expiry(false, true, None), (0, None));
+    }
+
+    #[test]
+    fn caps_are_announced_only_where_the_broker_does() {
+        let tb = BrokerProfile::tbmq();
+        assert_eq!(
+            tb.effective_session_expiry(true, false, Some(NEVER_EXPIRE)),
+            (604_800, Some(604_800))
+        );
+        let mut m = BrokerProfile::mosquitto_2_0_11();
+        m.max_session_expiry = Some(3600);
+        assert_eq!(
+            m.effective_session_expiry(true, false, Some(7200)),
+            (3600, None)
+        );
+    }
+
+    #[test]
+    fn overrides_use_zero_for_unlimited() {
+        let mut p = BrokerProfile::mosquitto_2_0_11();
+        ProfileOverrides {
+            max_queued_messages: Some(0),
+            ..Default::default()
+        }
+        .apply(&mut p);
+        assert_eq!(p.max_queued_messages, None);
+        ProfileOverrides {
+            max_queued_messages: Some(2),
+            ..Default::default()
+        }
+        .apply(&mut p);
+        assert_eq!(p.max_queued_messages, Some(2));
+    }
+}

@@ -1,0 +1,1156 @@
+//! Scenario files: a documented, versioned JSON format a course author can write by hand
+//! (see `docs/SCENARIO-FORMAT.md`), parsed with errors that give line, column and what was
+//! expected.
+
+use crate::client::{Backoff, ConnectOptions, SimClient};
+use crate::packet::{SubOptions, Will};
+use crate::profile::{BrokerProfile, ProfileOverrides};
+use crate::topic;
+use crate::types::{format_duration_ms, ClientId, QoS, Version, NEVER_EXPIRE};
+use crate::world::{Direction, World};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+
+/// The format version this engine reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A parsed scenario.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Format version; must be 1.
+    pub format: u32,
+    /// Short id used in URLs and the CLI (letters, digits, '-').
+    pub id: String,
+    pub title: String,
+    /// Group shown in the scenario picker.
+    #[serde(default)]
+    pub topic: String,
+    /// One or two sentences on what the scenario teaches.
+    #[serde(default)]
+    pub summary: String,
+    /// Default MQTT version of the clients.
+    pub version: Version,
+    /// Broker profile id, or an object with `profile` and overrides.
+    #[serde(default)]
+    pub broker: BrokerChoice,
+    #[serde(default)]
+    pub seed: u64,
+    pub clients: Vec<ClientSpec>,
+    pub steps: Vec<Step>,
+}
+
+/// The broker a scenario runs on: a profile id (`"mosquitto-2.0.11"`), or an object
+/// `{"profile": "mosquitto-2.0.11", "max_queued_messages": 2}` with overrides.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BrokerChoice {
+    pub profile: String,
+    pub overrides: ProfileOverrides,
+}
+
+impl Default for BrokerChoice {
+    fn default() -> Self {
+        BrokerChoice {
+            profile: "spec".into(),
+            overrides: ProfileOverrides::default(),
+        }
+    }
+}
+
+impl Serialize for BrokerChoice {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.overrides.is_empty() {
+            return s.serialize_str(&self.profile);
+        }
+        let mut v = serde_json::to_value(&self.overrides).map_err(serde::ser::Error::custom)?;
+        if let Some(m) = v.as_object_mut() {
+            m.retain(|_, x| !x.is_null());
+            m.insert(
+                "profile".into(),
+                serde_json::Value::String(self.profile.clone()),
+            );
+        }
+        v.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for BrokerChoice {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<BrokerChoice, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        match v {
+            serde_json::Value::String(profile) => Ok(BrokerChoice {
+                profile,
+                overrides: ProfileOverrides::default(),
+            }),
+            serde_json::Value::Object(mut m) => {
+                let profile = match m.remove("profile") {
+                    Some(serde_json::Value::String(p)) => p,
+                    _ => return Err(de::Error::custom("broker: an object needs \"profile\": \"<profile id>\" next to its overrides")),
+                };
+                let overrides: ProfileOverrides =
+                    serde_json::from_value(serde_json::Value::Object(m))
+                        .map_err(|e| de::Error::custom(format!("broker: {e}")))?;
+                Ok(BrokerChoice { profile, overrides })
+            }
+            _ => Err(de::Error::custom(
+                "broker: expected a profile id string or an object with \"profile\"",
+            )),
+        }
+    }
+}
+
+impl BrokerChoice {
+    pub fn profile_id(&self) -> &str {
+        &self.profile
+    }
+
+    pub fn resolve(&self) -> Result<BrokerProfile, String> {
+        let id = self.profile_id();
+        let mut p = BrokerProfile::by_id(id).ok_or_else(|| {
+            let known: Vec<String> = BrokerProfile::all().into_iter().map(|p| p.id).collect();
+            format!(
+                "unknown broker profile \"{id}\"; known profiles: {}",
+                known.join(", ")
+            )
+        })?;
+        self.overrides.validate()?;
+        self.overrides.apply(&mut p);
+        Ok(p)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// Name in the scenario (and the page).
+    pub name: String,
+    /// MQTT client id; defaults to the name. May be "" (the broker assigns one, where allowed).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Protocol version of this client (defaults to the scenario's).
+    #[serde(default)]
+    pub version: Option<Version>,
+    /// Offline buffer of the client's own publishes (0 or absent = none).
+    #[serde(default)]
+    pub buffer: Option<usize>,
+    #[serde(default)]
+    pub auto_reconnect: Option<Backoff>,
+    /// Create this many clients named `name-01`, `name-02`, ... (a step naming `name` acts on all).
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+/// A Session Expiry value: seconds, or "never" (0xFFFFFFFF).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Expiry(pub u32);
+
+impl<'de> Deserialize<'de> for Expiry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Expiry, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Expiry;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number of seconds from 0 to 4294967295, or \"never\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Expiry, E> {
+                u32::try_from(v).map(Expiry).map_err(|_| E::custom(format!("{v} is larger than the largest Session Expiry Interval, 4294967295 (\"never\")")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Expiry, E> {
+                if v < 0 {
+                    return Err(E::custom(format!("an expiry cannot be negative ({v})")));
+                }
+                self.visit_u64(v as u64)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Expiry, E> {
+                if v == "never" {
+                    Ok(Expiry(NEVER_EXPIRE))
+                } else {
+                    parse_duration_ms(v).map_err(E::custom).and_then(|ms| {
+                        if ms % 1000 != 0 {
+                            Err(E::custom("an expiry is a whole number of seconds"))
+                        } else {
+                            self.visit_u64(ms / 1000)
+                        }
+                    })
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A duration in milliseconds, written as seconds (number) or "500ms", "1.5s", "2m", "1h", "1d".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct DurationMs(pub u64);
+
+/// Longest duration a scenario may wait in one step (one year).
+pub const MAX_WAIT_MS: u64 = 366 * 86_400_000;
+
+pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1000.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60_000.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3_600_000.0)
+    } else if let Some(n) = t.strip_suffix('d') {
+        (n, 86_400_000.0)
+    } else {
+        (t, 1000.0)
+    };
+    let v: f64 = num.trim().parse().map_err(|_| {
+        format!("\"{s}\" is not a duration; write seconds (30), or 500ms, 1.5s, 2m, 1h, 1d")
+    })?;
+    seconds_to_ms(v * mult / 1000.0).map_err(|e| format!("\"{s}\": {e}"))
+}
+
+fn seconds_to_ms(secs: f64) -> Result<u64, String> {
+    if !secs.is_finite() || secs < 0.0 {
+        return Err("a duration must be a finite number of seconds, 0 or more".into());
+    }
+    let ms = (secs * 1000.0).round();
+    if ms > MAX_WAIT_MS as f64 {
+        return Err(format!(
+            "a duration may be at most {} in one step",
+            format_duration_ms(MAX_WAIT_MS)
+        ));
+    }
+    Ok(ms as u64)
+}
+
+impl<'de> Deserialize<'de> for DurationMs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DurationMs, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = DurationMs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration: seconds as a number, or a string like \"500ms\", \"1.5s\", \"2m\", \"1h\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<DurationMs, E> {
+                seconds_to_ms(v as f64).map(DurationMs).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<DurationMs, E> {
+                seconds_to_ms(v as f64).map(DurationMs).map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<DurationMs, E> {
+                seconds_to_ms(v).map(DurationMs).map_err(E::custom)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationMs, E> {
+                parse_duration_ms(v).map(DurationMs).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WillSpec {
+    pub topic: String,
+    #[serde(default)]
+    pub payload: String,
+    #[serde(default = "qos0")]
+    pub qos: QoS,
+    #[serde(default)]
+    pub retain: bool,
+    /// Will Delay Interval (5.0), seconds.
+    #[serde(default)]
+    pub delay: Option<u32>,
+    /// Message Expiry Interval of the will (5.0), seconds.
+    #[serde(default)]
+    pub message_expiry: Option<u32>,
+}
+
+fn qos0() -> QoS {
+    QoS::AtMostOnce
+}
+fn yes() -> bool {
+    true
+}
+fn one() -> u32 {
+    1
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectStep {
+    pub client: String,
+    /// Clean Session (3.1.1) / Clean Start (5.0); MQTT libraries default to 1.
+    #[serde(default = "yes")]
+    pub clean_start: bool,
+    /// 5.0 Session Expiry Interval (absent = 0).
+    #[serde(default)]
+    pub session_expiry: Option<Expiry>,
+    #[serde(default)]
+    pub keep_alive: Option<u16>,
+    /// 5.0 Receive Maximum.
+    #[serde(default)]
+    pub receive_maximum: Option<u16>,
+    #[serde(default)]
+    pub will: Option<WillSpec>,
+    /// Connect with another protocol version than the client's default.
+    #[serde(default)]
+    pub version: Option<Version>,
+    /// Connect with this client id instead of the client's own (e.g. "" or another client's id).
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeStep {
+    pub client: String,
+    pub filter: String,
+    #[serde(default = "qos0")]
+    pub qos: QoS,
+    #[serde(default)]
+    pub no_local: bool,
+    #[serde(default)]
+    pub retain_as_published: bool,
+    #[serde(default)]
+    pub retain_handling: u8,
+    #[serde(default)]
+    pub subscription_id: Option<u32>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnsubscribeStep {
+    pub client: String,
+    pub filter: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishStep {
+    pub client: String,
+    pub topic: String,
+    #[serde(default)]
+    pub payload: String,
+    #[serde(default = "qos0")]
+    pub qos: QoS,
+    #[serde(default)]
+    pub retain: bool,
+    /// 5.0 Message Expiry Interval, seconds.
+    #[serde(default)]
+    pub message_expiry: Option<u32>,
+    /// Publish this many messages; `{n}` in the payload becomes 1, 2, ...
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisconnectStep {
+    pub client: String,
+    /// 5.0 reason code (0x00 normal, 0x04 with will).
+    #[serde(default)]
+    pub reason: u8,
+    /// 5.0 Session Expiry Interval sent in DISCONNECT.
+    #[serde(default)]
+    pub session_expiry: Option<Expiry>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientOnly {
+    pub client: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoseNextStep {
+    pub client: String,
+    pub direction: Direction,
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Only packets of this type (e.g. "PUBCOMP").
+    #[serde(default)]
+    pub packet: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithholdStep {
+    pub client: String,
+    #[serde(default = "yes")]
+    pub on: bool,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartStep {
+    /// How long the broker is down.
+    #[serde(default)]
+    pub downtime: Option<DurationMs>,
+}
+
+/// What one step does.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Connect(ConnectStep),
+    Subscribe(SubscribeStep),
+    Unsubscribe(UnsubscribeStep),
+    Publish(PublishStep),
+    Disconnect(DisconnectStep),
+    /// The network fails; both sides notice.
+    Drop(ClientOnly),
+    /// The link dies silently; keep alive has to notice.
+    Cut(ClientOnly),
+    Wait(DurationMs),
+    LoseNext(LoseNextStep),
+    WithholdAcks(WithholdStep),
+    StopBroker(RestartStep),
+    StartBroker(RestartStep),
+    RestartBroker(RestartStep),
+    /// Narration only.
+    Say,
+}
+
+const ACTIONS: &[&str] = &[
+    "connect",
+    "subscribe",
+    "unsubscribe",
+    "publish",
+    "disconnect",
+    "drop",
+    "cut",
+    "wait",
+    "lose_next",
+    "withhold_acks",
+    "stop_broker",
+    "start_broker",
+    "restart_broker",
+];
+
+const PACKET_TYPES: &[&str] = &[
+    "CONNECT",
+    "CONNACK",
+    "PUBLISH",
+    "PUBACK",
+    "PUBREC",
+    "PUBREL",
+    "PUBCOMP",
+    "SUBSCRIBE",
+    "SUBACK",
+    "UNSUBSCRIBE",
+    "UNSUBACK",
+    "PINGREQ",
+    "PINGRESP",
+    "DISCONNECT",
+];
+
+/// One step: an action and the sentence that narrates it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub say: String,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Step, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Step;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(
+                    f,
+                    "a step object with \"say\" and one action ({})",
+                    ACTIONS.join(", ")
+                )
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+                let mut say: Option<String> = None;
+                let mut action: Option<Action> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "say" {
+                        say = Some(map.next_value()?);
+                        continue;
+                    }
+                    if action.is_some() && ACTIONS.contains(&key.as_str()) {
+                        return Err(de::Error::custom(format!("a step has one action; \"{key}\" is a second one (make it its own step)")));
+                    }
+                    let a = match key.as_str() {
+                        "connect" => Action::Connect(map.next_value()?),
+                        "subscribe" => Action::Subscribe(map.next_value()?),
+                        "unsubscribe" => Action::Unsubscribe(map.next_value()?),
+                        "publish" => Action::Publish(map.next_value()?),
+                        "disconnect" => Action::Disconnect(map.next_value()?),
+                        "drop" => Action::Drop(map.next_value()?),
+                        "cut" => Action::Cut(map.next_value()?),
+                        "wait" => Action::Wait(map.next_value()?),
+                        "lose_next" => Action::LoseNext(map.next_value()?),
+                        "withhold_acks" => Action::WithholdAcks(map.next_value()?),
+                        "stop_broker" => Action::StopBroker(map.next_value()?),
+                        "start_broker" => Action::StartBroker(map.next_value()?),
+                        "restart_broker" => Action::RestartBroker(map.next_value()?),
+                        other => {
+                            return Err(de::Error::custom(format!(
+                            "unknown key \"{other}\" in a step; expected \"say\" or one action: {}",
+                            ACTIONS.join(", ")
+                        )))
+                        }
+                    };
+                    action = Some(a);
+                }
+                let say = say.unwrap_or_default();
+                let action = match action {
+                    Some(a) => a,
+                    None if !say.is_empty() => Action::Say,
+                    None => {
+                        return Err(de::Error::custom(format!(
+                            "a step needs an action ({}) or at least \"say\"",
+                            ACTIONS.join(", ")
+                        )))
+                    }
+                };
+                Ok(Step { say, action })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A scenario error, located in the file where possible.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScenarioError {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// Where in the document (e.g. `steps[3]`), for errors found after parsing.
+    pub path: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "line {l}, column {c}: ")?,
+            (Some(l), None) => write!(f, "line {l}: ")?,
+            _ => {}
+        }
+        if let Some(p) = &self.path {
+            write!(f, "{p}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Line numbers (1-based) where each element of the top-level array `key` starts.
+fn element_lines(text: &str, key: &str) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let bytes = text.as_bytes();
+    let mut depth = 0i32;
+    let mut line = 1usize;
+    let mut i = 0;
+    let mut last_string: Option<(usize, usize)> = None;
+    let mut in_target = false;
+    let mut pending_key = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\n' => line += 1,
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    } else if bytes[i] == b'\n' {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+                last_string = Some((start, i.min(bytes.len())));
+            }
+            b':' => {
+                pending_key = depth == 1 && last_string.is_some_and(|(s, e)| &text[s..e] == key);
+            }
+            b'[' | b'{' => {
+                if depth == 1 && b == b'[' && pending_key {
+                    in_target = true;
+                } else if depth == 2 && in_target && b == b'{' {
+                    lines.push(line);
+                }
+                depth += 1;
+                pending_key = false;
+            }
+            b']' | b'}' => {
+                depth -= 1;
+                if depth == 1 {
+                    in_target = false;
+                }
+            }
+            b',' => pending_key = false,
+            _ => {}
+        }
+        i += 1;
+    }
+    lines
+}
+
+impl Scenario {
+    /// Parses and validates a scenario file.
+    pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        let s: Scenario = serde_json::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            // serde_json appends " at line L column C"; we show the location first.
+            let msg = match msg.rfind(" at line ") {
+                Some(i) => msg[..i].to_string(),
+                None => msg,
+            };
+            ScenarioError {
+                line: (e.line() > 0).then_some(e.line()),
+                column: (e.column() > 0).then_some(e.column()),
+                path: None,
+                message: msg,
+            }
+        })?;
+        let step_lines = element_lines(text, "steps");
+        let client_lines = element_lines(text, "clients");
+        s.validate().map_err(|(path, idx, message)| {
+            let line = match path {
+                "steps" => step_lines.get(idx).copied(),
+                "clients" => client_lines.get(idx).copied(),
+                _ => None,
+            };
+            ScenarioError {
+                line,
+                column: None,
+                path: Some(if path.is_empty() {
+                    "scenario".into()
+                } else {
+                    format!("{path}[{idx}]")
+                }),
+                message,
+            }
+        })?;
+        Ok(s)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The clients the scenario creates, with `count` expanded.
+    pub fn expanded_clients(&self) -> Vec<(String, &ClientSpec)> {
+        let mut out = Vec::new();
+        for c in &self.clients {
+            match c.count {
+                Some(n) if n > 1 => {
+                    let width = n.to_string().len().max(2);
+                    for i in 1..=n {
+                        out.push((format!("{}-{:0width$}", c.name, i), c));
+                    }
+                }
+                _ => out.push((c.name.clone(), c)),
+            }
+        }
+        out
+    }
+
+    fn client_version(&self, name: &str) -> Option<Version> {
+        self.clients
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.version.unwrap_or(self.version))
+    }
+
+    /// Semantic checks: every error names the step and says what is wrong.
+    fn validate(&self) -> Result<(), (&'static str, usize, String)> {
+        let top = |m: String| ("", 0usize, m);
+        if self.format != FORMAT_VERSION {
+            return Err(top(format!(
+                "this is format {}, but this version of the lab reads format {FORMAT_VERSION}",
+                self.format
+            )));
+        }
+        if self.id.is_empty()
+            || !self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(top(format!(
+                "id \"{}\" must be non-empty and use only letters, digits and '-'",
+                self.id
+            )));
+        }
+        self.broker.resolve().map_err(top)?;
+        if self.clients.is_empty() {
+            return Err(top("a scenario needs at least one client".into()));
+        }
+        let total: u64 = self
+            .clients
+            .iter()
+            .map(|c| u64::from(c.count.unwrap_or(1)))
+            .sum();
+        if total > 10_000 {
+            return Err(top(format!(
+                "{total} clients is more than the 10,000 a scenario may simulate"
+            )));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, c) in self.clients.iter().enumerate() {
+            if c.name.is_empty() {
+                return Err(("clients", i, "a client needs a name".into()));
+            }
+            if !names.insert(c.name.clone()) {
+                return Err((
+                    "clients",
+                    i,
+                    format!("two clients are named \"{}\"", c.name),
+                ));
+            }
+            if c.count == Some(0) {
+                return Err(("clients", i, "count must be at least 1".into()));
+            }
+            if let Some(b) = &c.auto_reconnect {
+                let ok = |v: f64| (0.0..=86_400.0).contains(&v);
+                if !ok(b.initial)
+                    || !ok(b.max)
+                    || !b.multiplier.is_finite()
+                    || b.multiplier < 1.0
+                    || b.multiplier > 100.0
+                {
+                    return Err(("clients", i, "auto_reconnect: initial and max are 0..86400 seconds and multiplier is 1..100".into()));
+                }
+            }
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            self.validate_step(step).map_err(|m| ("steps", i, m))?;
+        }
+        Ok(())
+    }
+
+    fn validate_step(&self, step: &Step) -> Result<(), String> {
+        let known = |name: &str| -> Result<Version, String> {
+            self.client_version(name).ok_or_else(|| {
+                let names: Vec<&str> = self.clients.iter().map(|c| c.name.as_str()).collect();
+                format!(
+                    "unknown client \"{name}\"; the clients are: {}",
+                    names.join(", ")
+                )
+            })
+        };
+        let v5_only = |v: Version, what: &str, client: &str| -> Result<(), String> {
+            if v.is_v5() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{what} exists only in MQTT 5.0, and client \"{client}\" speaks 3.1.1 here"
+                ))
+            }
+        };
+        match &step.action {
+            Action::Connect(c) => {
+                let v = c.version.unwrap_or(known(&c.client)?);
+                if c.session_expiry.is_some() {
+                    v5_only(v, "session_expiry", &c.client)?;
+                }
+                if c.receive_maximum.is_some() {
+                    v5_only(v, "receive_maximum", &c.client)?;
+                }
+                if c.receive_maximum == Some(0) {
+                    return Err(
+                        "receive_maximum 0 is a protocol error (§3.1.2.11.3); use 1 to 65535"
+                            .into(),
+                    );
+                }
+                if let Some(w) = &c.will {
+                    topic::validate_topic_name(&w.topic).map_err(|e| format!("will topic: {e}"))?;
+                    if w.delay.is_some() {
+                        v5_only(v, "will.delay", &c.client)?;
+                    }
+                    if w.message_expiry.is_some() {
+                        v5_only(v, "will.message_expiry", &c.client)?;
+                    }
+                }
+            }
+            Action::Subscribe(s) => {
+                let v = known(&s.client)?;
+                let parsed = topic::parse_filter(&s.filter)?;
+                if s.no_local
+                    || s.retain_as_published
+                    || s.retain_handling != 0
+                    || s.subscription_id.is_some()
+                {
+                    v5_only(
+                        v,
+                        "no_local / retain_as_published / retain_handling / subscription_id",
+                        &s.client,
+                    )?;
+                }
+                if s.retain_handling > 2 {
+                    return Err(format!(
+                        "retain_handling is 0, 1 or 2, not {}",
+                        s.retain_handling
+                    ));
+                }
+                if s.no_local && parsed.share.is_some() {
+                    return Err(
+                        "No Local on a shared subscription is a protocol error [MQTT-3.8.3-4]"
+                            .into(),
+                    );
+                }
+                if let Some(id) = s.subscription_id {
+                    if id == 0 || id > 268_435_455 {
+                        return Err(format!(
+                            "subscription_id must be 1 to 268,435,455, not {id} (§3.8.2.1.2)"
+                        ));
+                    }
+                }
+            }
+            Action::Unsubscribe(u) => {
+                known(&u.client)?;
+                topic::validate_filter(&u.filter)?;
+            }
+            Action::Publish(p) => {
+                let v = known(&p.client)?;
+                topic::validate_topic_name(&p.topic)?;
+                if p.message_expiry.is_some() {
+                    v5_only(v, "message_expiry", &p.client)?;
+                }
+                if p.count == 0 || p.count > 100_000 {
+                    return Err(format!("count must be 1 to 100,000, not {}", p.count));
+                }
+            }
+            Action::Disconnect(d) => {
+                let v = known(&d.client)?;
+                if d.reason != 0 {
+                    v5_only(v, "a DISCONNECT reason code", &d.client)?;
+                }
+                if d.session_expiry.is_some() {
+                    v5_only(v, "session_expiry in DISCONNECT", &d.client)?;
+                }
+            }
+            Action::Drop(c) | Action::Cut(c) => {
+                known(&c.client)?;
+            }
+            Action::LoseNext(l) => {
+                known(&l.client)?;
+                if l.count == 0 || l.count > 1000 {
+                    return Err("lose_next.count must be 1 to 1000".into());
+                }
+                if let Some(k) = &l.packet {
+                    if !PACKET_TYPES.contains(&k.as_str()) {
+                        return Err(format!(
+                            "lose_next.packet \"{k}\" is not a packet type; use one of {}",
+                            PACKET_TYPES.join(", ")
+                        ));
+                    }
+                }
+            }
+            Action::WithholdAcks(w) => {
+                known(&w.client)?;
+            }
+            Action::Wait(_)
+            | Action::StopBroker(_)
+            | Action::StartBroker(_)
+            | Action::RestartBroker(_)
+            | Action::Say => {}
+        }
+        Ok(())
+    }
+
+    /// A fresh world for this scenario with its clients, before any step.
+    pub fn build_world(&self) -> Result<World, String> {
+        let profile = self.broker.resolve()?;
+        let mut w = World::new(profile, self.seed);
+        for (name, spec) in self.expanded_clients() {
+            let id = match (&spec.client_id, spec.count) {
+                (Some(id), Some(n)) if n > 1 => format!("{id}{}", &name[spec.name.len()..]),
+                (Some(id), _) => id.clone(),
+                (None, _) => name.clone(),
+            };
+            let mut c = SimClient::new(name, ClientId(id), spec.version.unwrap_or(self.version));
+            c.buffer_capacity = spec.buffer;
+            c.auto_reconnect = spec.auto_reconnect.clone();
+            w.add_client(c);
+        }
+        Ok(w)
+    }
+
+    /// Indices of the clients a step's `client` names (one client, or a whole `count` group).
+    pub fn targets(&self, world: &World, name: &str) -> Vec<usize> {
+        if let Some(i) = world.client_index(name) {
+            return vec![i];
+        }
+        let prefix = format!("{name}-");
+        world
+            .clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.name.starts_with(&prefix))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Performs one step on the world.
+    pub fn apply(&self, world: &mut World, step: &Step) {
+        match &step.action {
+            Action::Connect(c) => {
+                for idx in self.targets(world, &c.client) {
+                    let version = c.version.unwrap_or(world.clients[idx].version);
+                    if let Some(id) = &c.client_id {
+                        world.clients[idx].client_id = ClientId(id.clone());
+                    }
+                    let opts = ConnectOptions {
+                        version,
+                        clean_start: c.clean_start,
+                        keep_alive: c.keep_alive.unwrap_or(60),
+                        session_expiry: c.session_expiry.map(|e| e.0),
+                        receive_maximum: c.receive_maximum,
+                        will: c.will.as_ref().map(|w| Will {
+                            topic: w.topic.clone(),
+                            payload: w.payload.clone(),
+                            qos: w.qos,
+                            retain: w.retain,
+                            delay: w.delay.unwrap_or(0),
+                            message_expiry: w.message_expiry,
+                        }),
+                    };
+                    world.connect(idx, opts);
+                }
+            }
+            Action::Subscribe(s) => {
+                for idx in self.targets(world, &s.client) {
+                    let opts = SubOptions {
+                        qos: s.qos,
+                        no_local: s.no_local,
+                        retain_as_published: s.retain_as_published,
+                        retain_handling: s.retain_handling,
+                    };
+                    world.subscribe(idx, vec![(s.filter.clone(), opts)], s.subscription_id);
+                }
+            }
+            Action::Unsubscribe(u) => {
+                for idx in self.targets(world, &u.client) {
+                    world.unsubscribe(idx, vec![u.filter.clone()]);
+                }
+            }
+            Action::Publish(p) => {
+                for idx in self.targets(world, &p.client) {
+                    for n in 1..=p.count {
+                        let payload = p.payload.replace("{n}", &n.to_string());
+                        world.publish(
+                            idx,
+                            p.topic.clone(),
+                            payload,
+                            p.qos,
+                            p.retain,
+                            p.message_expiry,
+                        );
+                    }
+                }
+            }
+            Action::Disconnect(d) => {
+                for idx in self.targets(world, &d.client) {
+                    world.disconnect(idx, d.reason, d.session_expiry.map(|e| e.0));
+                }
+            }
+            Action::Drop(c) => {
+                for idx in self.targets(world, &c.client) {
+                    world.drop_connection(idx);
+                }
+            }
+            Action::Cut(c) => {
+                for idx in self.targets(world, &c.client) {
+                    world.cut_link(idx);
+                }
+            }
+            Action::Wait(d) => {
+                let until = world.now.plus_millis(d.0);
+                world.advance_to(until);
+            }
+            Action::LoseNext(l) => {
+                for idx in self.targets(world, &l.client) {
+                    world.lose_next(idx, l.direction, l.count, l.packet.clone());
+                }
+            }
+            Action::WithholdAcks(w) => {
+                for idx in self.targets(world, &w.client) {
+                    world.clients[idx].withhold_acks = w.on;
+                }
+            }
+            Action::StopBroker(_) => world.stop_broker(),
+            Action::StartBroker(_) => world.start_broker(),
+            Action::RestartBroker(r) => {
+                world.stop_broker();
+                if let Some(d) = r.downtime {
+                    let until = world.now.plus_millis(d.0);
+                    world.advance_to(until);
+                }
+                world.start_broker();
+            }
+            Action::Say => {}
+        }
+    }
+}
+
+impl Step {
+    /// A short label of what the step does, for step lists.
+    pub fn label(&self) -> String {
+        match &self.action {
+            Action::Connect(c) => {
+                let mut s = format!(
+                    "{} connects (clean start {}",
+                    c.client,
+                    u8::from(c.clean_start)
+                );
+                if let Some(e) = c.session_expiry {
+                    s.push_str(&format!(", expiry {}", crate::types::format_expiry(e.0)));
+                }
+                if c.will.is_some() {
+                    s.push_str(", with will");
+                }
+                s.push(')');
+                s
+            }
+            Action::Subscribe(s) => format!(
+                "{} subscribes to {} at QoS {}",
+                s.client,
+                s.filter,
+                s.qos.as_u8()
+            ),
+            Action::Unsubscribe(u) => format!("{} unsubscribes from {}", u.client, u.filter),
+            Action::Publish(p) => {
+                if p.count > 1 {
+                    format!(
+                        "{} publishes {} messages to {} at QoS {}",
+                        p.client,
+                        p.count,
+                        p.topic,
+                        p.qos.as_u8()
+                    )
+                } else {
+                    format!(
+                        "{} publishes to {} at QoS {}",
+                        p.client,
+                        p.topic,
+                        p.qos.as_u8()
+                    )
+                }
+            }
+            Action::Disconnect(d) => format!("{} disconnects", d.client),
+            Action::Drop(c) => format!("{}'s network connection drops", c.client),
+            Action::Cut(c) => format!("{}'s link goes silent", c.client),
+            Action::Wait(d) => format!("{} pass", format_duration_ms(d.0)),
+            Action::LoseNext(l) => format!(
+                "the next {}{} {} {} will be lost",
+                if l.count > 1 {
+                    format!("{} ", l.count)
+                } else {
+                    String::new()
+                },
+                l.packet
+                    .as_deref()
+                    .unwrap_or(if l.count > 1 { "packets" } else { "packet" }),
+                match l.direction {
+                    Direction::ToBroker => "from",
+                    Direction::ToClient => "to",
+                },
+                l.client
+            ),
+            Action::WithholdAcks(w) => format!(
+                "{} {} acknowledging",
+                w.client,
+                if w.on { "stops" } else { "resumes" }
+            ),
+            Action::StopBroker(_) => "the broker stops".into(),
+            Action::StartBroker(_) => "the broker starts".into(),
+            Action::RestartBroker(_) => "the broker restarts".into(),
+            Action::Say => "note".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    const MINIMAL: &str = r#"{
+  "format": 1,
+  "id": "t",
+  "title": "T",
+  "version": "5.0",
+  "clients": [{"name": "a"}],
+  "steps": [
+    {"say": "hello", "connect": {"client": "a"}},
+    {"wait": "1.5s"}
+  ]
+}"#;
+
+    #[test]
+    fn parses_a_minimal_scenario() {
+        let s = Scenario::from_json(MINIMAL).unwrap();
+        assert_eq!(s.steps.len(), 2);
+        assert!(matches!(s.steps[1].action, Action::Wait(DurationMs(1500))));
+    }
+
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let bad = MINIMAL.replace("\"wait\": \"1.5s\"", "\"wait\": \"1.5s\",");
+        let e = Scenario::from_json(&bad).unwrap_err();
+        assert_eq!(e.line, Some(9));
+        assert!(e.column.is_some());
+    }
+
+    #[test]
+    fn unknown_fields_are_named_with_a_position() {
+        let bad = MINIMAL.replace("{\"client\": \"a\"}", "{\"client\": \"a\", \"qso\": 1}");
+        let e = Scenario::from_json(&bad).unwrap_err();
+        assert!(e.message.contains("qso"), "{e}");
+        assert_eq!(e.line, Some(8));
+    }
+
+    #[test]
+    fn semantic_errors_name_the_step_and_its_line() {
+        let bad = MINIMAL.replace("{\"client\": \"a\"}", "{\"client\": \"b\"}");
+        let e = Scenario::from_json(&bad).unwrap_err();
+        assert_eq!(e.path.as_deref(), Some("steps[0]"));
+        assert_eq!(e.line, Some(8));
+        assert!(e.message.contains("unknown client \"b\""), "{e}");
+    }
+
+    #[test]
+    fn v5_properties_on_a_311_client_are_refused() {
+        let bad = MINIMAL.replace("\"5.0\"", "\"3.1.1\"").replace(
+            "{\"client\": \"a\"}",
+            "{\"client\": \"a\", \"session_expiry\": 60}",
+        );
+        let e = Scenario::from_json(&bad).unwrap_err();
+        assert!(e.message.contains("only in MQTT 5.0"), "{e}");
+    }
+
+    #[test]
+    fn durations_and_expiries_parse_and_reject_nonsense() {
+        assert_eq!(parse_duration_ms("500ms"), Ok(500));
+        assert_eq!(parse_duration_ms("2m"), Ok(120_000));
+        assert_eq!(parse_duration_ms("1.5"), Ok(1500));
+        assert!(parse_duration_ms("-5").is_err());
+        assert!(parse_duration_ms("1e30").is_err());
+        assert!(parse_duration_ms("NaN").is_err());
+        let e: Result<Expiry, _> = serde_json::from_str("\"never\"");
+        assert_eq!(e.unwrap(), Expiry(NEVER_EXPIRE));
+        let e: Result<Expiry, _> = serde_json::from_str("5000000000");
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn element_lines_track_steps() {
+        assert_eq!(element_lines(MINIMAL, "steps"), vec![8, 9]);
+        assert_eq!(element_lines(MINIMAL, "clients"), vec![6]);
+    }
+}

@@ -1,0 +1,168 @@
+//! Topic names, topic filters and matching (MQTT §4.7).
+
+/// Why a topic name or filter is not valid.
+pub fn validate_topic_name(topic: &str) -> Result<(), String> {
+    // [MQTT-4.7.3-1] All Topic Names and Topic Filters MUST be at least one character long.
+    if topic.is_empty() {
+        return Err("a topic name must be at least one character long [MQTT-4.7.3-1]".into());
+    }
+    // [MQTT-3.3.2-2] The Topic Name in the PUBLISH packet MUST NOT contain wildcard characters.
+    if topic.contains(['+', '#']) {
+        return Err(format!(
+            "the topic name \"{topic}\" contains a wildcard; wildcards are only for subscriptions [MQTT-3.3.2-2]"
+        ));
+    }
+    // [MQTT-4.7.3-2] Topic Names and Topic Filters MUST NOT include the null character.
+    if topic.contains('\0') {
+        return Err("a topic name must not contain the null character [MQTT-4.7.3-2]".into());
+    }
+    Ok(())
+}
+
+/// A parsed subscription filter: plain or shared (`$share/{ShareName}/{filter}`, 5.0 §4.8.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedFilter<'a> {
+    pub share: Option<&'a str>,
+    pub filter: &'a str,
+}
+
+pub fn parse_filter(filter: &str) -> Result<ParsedFilter<'_>, String> {
+    if let Some(rest) = filter.strip_prefix("$share/") {
+        // [MQTT-4.8.2-1] ShareName at least one character; [MQTT-4.8.2-2] no '/', '+' or '#',
+        // followed by '/' and a Topic Filter.
+        let (name, inner) = rest.split_once('/').ok_or_else(|| {
+            format!("\"{filter}\": a shared subscription is $share/<name>/<filter> [MQTT-4.8.2-2]")
+        })?;
+        if name.is_empty() || name.contains(['+', '#']) {
+            return Err(format!(
+                "\"{filter}\": the share name must be non-empty and contain no '+' or '#' [MQTT-4.8.2-1]"
+            ));
+        }
+        validate_filter_body(inner)?;
+        return Ok(ParsedFilter {
+            share: Some(name),
+            filter: inner,
+        });
+    }
+    validate_filter_body(filter)?;
+    Ok(ParsedFilter {
+        share: None,
+        filter,
+    })
+}
+
+pub fn validate_filter(filter: &str) -> Result<(), String> {
+    parse_filter(filter).map(|_| ())
+}
+
+fn validate_filter_body(filter: &str) -> Result<(), String> {
+    if filter.is_empty() {
+        return Err("a topic filter must be at least one character long [MQTT-4.7.3-1]".into());
+    }
+    let levels: Vec<&str> = filter.split('/').collect();
+    for (i, level) in levels.iter().enumerate() {
+        if level.contains('#') {
+            // [MQTT-4.7.1-2] '#' must be the last character, on its own level.
+            if *level != "#" || i != levels.len() - 1 {
+                return Err(format!(
+                    "\"{filter}\": '#' must be a whole level and the last one [MQTT-4.7.1-2]"
+                ));
+            }
+        }
+        // [MQTT-4.7.1-3] '+' must occupy an entire level.
+        if level.contains('+') && *level != "+" {
+            return Err(format!(
+                "\"{filter}\": '+' must be a whole level, as in a/+/b [MQTT-4.7.1-3]"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Does a topic name match a (non-shared, valid) topic filter?
+pub fn matches(filter: &str, topic: &str) -> bool {
+    // [MQTT-4.7.2-1] Filters starting with a wildcard do not match topics starting with '$'.
+    if topic.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
+        return false;
+    }
+    let mut f = filter.split('/');
+    let mut t = topic.split('/');
+    loop {
+        match (f.next(), t.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Sort key that orders matching filters the way mosquitto's subscription tree walk meets them
+/// (observed: a `+` level is met before `#`; MQTT-SESSIONS.md §2.1.6). Literal levels come first,
+/// then `+`, then `#`. Only the `+` / `#` order has been observed; the rest is our reading.
+pub fn tree_walk_key(filter: &str) -> Vec<u8> {
+    filter
+        .split('/')
+        .map(|l| match l {
+            "#" => 2,
+            "+" => 1,
+            _ => 0,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn wildcards_match_per_spec_examples() {
+        // §4.7.1.2 examples.
+        assert!(matches("sport/tennis/player1/#", "sport/tennis/player1"));
+        assert!(matches(
+            "sport/tennis/player1/#",
+            "sport/tennis/player1/ranking"
+        ));
+        assert!(matches("sport/#", "sport"));
+        assert!(matches("#", "a/b/c"));
+        // §4.7.1.3 examples.
+        assert!(matches("sport/tennis/+", "sport/tennis/player1"));
+        assert!(!matches("sport/tennis/+", "sport/tennis/player1/ranking"));
+        assert!(!matches("sport/+", "sport"));
+        assert!(matches("sport/+", "sport/"));
+        assert!(matches("+/+", "/finance"));
+        assert!(matches("/+", "/finance"));
+        assert!(!matches("+", "/finance"));
+    }
+
+    #[test]
+    fn dollar_topics_are_not_matched_by_leading_wildcards() {
+        assert!(!matches("#", "$SYS/broker/load"));
+        assert!(!matches("+/monitor/Clients", "$SYS/monitor/Clients"));
+        assert!(matches("$SYS/#", "$SYS/broker/load"));
+    }
+
+    #[test]
+    fn invalid_filters_are_rejected_with_the_rule() {
+        assert!(validate_filter("sport/tennis#").is_err());
+        assert!(validate_filter("sport/tennis/#/ranking").is_err());
+        assert!(validate_filter("sport+").is_err());
+        assert!(validate_filter("").is_err());
+        assert!(validate_filter("$share//a").is_err());
+        assert!(validate_filter("$share/g").is_err());
+        assert!(validate_filter("+/tennis/#").is_ok());
+        let p = parse_filter("$share/g1/a/+").unwrap();
+        assert_eq!(p.share, Some("g1"));
+        assert_eq!(p.filter, "a/+");
+    }
+
+    #[test]
+    fn topic_names_reject_wildcards() {
+        assert!(validate_topic_name("a/+").is_err());
+        assert!(validate_topic_name("").is_err());
+        assert!(validate_topic_name("a/b").is_ok());
+    }
+}

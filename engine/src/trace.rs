@@ -1,0 +1,243 @@
+//! The trace as JSON lines: one object per line, schema `mqtt-session-lab/trace@1`
+//! (documented in `docs/TRACE-SCHEMA.md`). Every object has `type`, `step` and `t_ms`.
+
+use crate::event::{BrokerEvent, ClientEvent, Endpoint, TraceItem};
+use crate::player::Player;
+use crate::types::{ClientId, QoS};
+use crate::world::World;
+use serde_json::{json, Value};
+
+pub const SCHEMA: &str = "mqtt-session-lab/trace@1";
+
+/// The scenario client name that currently uses `id`, or the id itself.
+fn client_name(world: &World, id: &ClientId) -> String {
+    let mut named = world.clients.iter().filter(|c| &c.client_id == id);
+    match (named.next(), named.next()) {
+        (Some(c), None) => c.name.clone(),
+        _ => id.0.clone(),
+    }
+}
+
+fn q(q: QoS) -> u8 {
+    q.as_u8()
+}
+
+/// Every record of a played scenario, in order.
+pub fn records(player: &Player) -> Vec<Value> {
+    let mut out = vec![json!({
+        "type": "header",
+        "schema": SCHEMA,
+        "step": 0,
+        "t_ms": 0,
+        "scenario": player.scenario.id,
+        "broker": player.at(0).world.broker.profile().id,
+        "seed": player.scenario.seed,
+    })];
+    for rec in player.steps().iter().skip(1) {
+        let step = rec.index;
+        out.push(json!({"type": "step", "step": step, "t_ms": rec.time.0, "label": rec.label, "say": rec.say}));
+        let world = &rec.world;
+        for e in player.entries(step) {
+            let t = e.time.0;
+            let base = |ty: &str| json!({"type": ty, "step": step, "t_ms": t});
+            let v = match &e.item {
+                TraceItem::Packet {
+                    from,
+                    to,
+                    conn,
+                    packet,
+                    lost,
+                } => {
+                    let name = |p: &Endpoint| match p {
+                        Endpoint::Broker => "broker".to_string(),
+                        Endpoint::Client(c) => c.clone(),
+                    };
+                    let mut v = base("packet");
+                    v["from"] = json!(name(from));
+                    v["to"] = json!(name(to));
+                    v["conn"] = json!(conn.0);
+                    v["packet"] = json!(packet.kind());
+                    v["summary"] = json!(packet.to_string());
+                    v["fields"] = serde_json::to_value(packet).unwrap_or(Value::Null);
+                    v["lost"] = json!(lost);
+                    v
+                }
+                TraceItem::Client { client, event } => match event {
+                    ClientEvent::Connected {
+                        session_present,
+                        code,
+                        assigned_client_id,
+                    } => {
+                        let mut v = base("connack");
+                        v["client"] = json!(client);
+                        v["session_present"] = json!(session_present);
+                        v["reason_code"] = json!(code);
+                        v["assigned_client_id"] =
+                            json!(assigned_client_id.as_ref().map(|a| a.0.clone()));
+                        v
+                    }
+                    ClientEvent::Delivered {
+                        msg,
+                        topic,
+                        payload,
+                        qos,
+                        retain,
+                        dup,
+                        duplicate,
+                        message_expiry,
+                        subscription_ids,
+                    } => {
+                        let mut v = base("deliver");
+                        v["client"] = json!(client);
+                        v["msg"] = json!(msg.to_string());
+                        v["topic"] = json!(topic);
+                        v["payload"] = json!(payload);
+                        v["qos"] = json!(q(*qos));
+                        v["retain"] = json!(retain);
+                        v["dup"] = json!(dup);
+                        v["duplicate"] = json!(duplicate);
+                        v["message_expiry"] = json!(message_expiry);
+                        v["subscription_ids"] = json!(subscription_ids);
+                        v
+                    }
+                    ClientEvent::Disconnected {
+                        by_broker,
+                        reason_code,
+                        why,
+                    } => {
+                        let mut v = base("disconnect");
+                        v["client"] = json!(client);
+                        v["reason_code"] = json!(reason_code);
+                        v["by"] = json!(if *by_broker {
+                            "broker"
+                        } else if why.contains("network") {
+                            "network"
+                        } else {
+                            "client"
+                        });
+                        v["why"] = json!(why);
+                        v
+                    }
+                    other => {
+                        let mut v = base("client_event");
+                        v["client"] = json!(client);
+                        v["event"] = serde_json::to_value(other).unwrap_or(Value::Null);
+                        v["text"] = json!(e.describe());
+                        v
+                    }
+                },
+                TraceItem::Broker { event } => match event {
+                    BrokerEvent::WillPublished {
+                        client_id,
+                        topic,
+                        msg,
+                        cite,
+                    } => {
+                        let mut v = base("will_published");
+                        v["client"] = json!(client_name(world, client_id));
+                        v["client_id"] = json!(client_id.0);
+                        v["topic"] = json!(topic);
+                        v["msg"] = json!(msg.to_string());
+                        v["cite"] = json!(cite);
+                        v
+                    }
+                    BrokerEvent::SessionExpired {
+                        client_id, cite, ..
+                    } => {
+                        let mut v = base("session_expired");
+                        v["client"] = json!(client_name(world, client_id));
+                        v["client_id"] = json!(client_id.0);
+                        v["cite"] = json!(cite);
+                        v
+                    }
+                    BrokerEvent::MessageDropped {
+                        client_id,
+                        msg,
+                        topic,
+                        qos,
+                        reason,
+                        cite,
+                    } => {
+                        let mut v = base("message_dropped");
+                        v["client"] = json!(client_name(world, client_id));
+                        v["client_id"] = json!(client_id.0);
+                        v["msg"] = json!(msg.to_string());
+                        v["topic"] = json!(topic);
+                        v["qos"] = json!(q(*qos));
+                        v["reason"] = json!(reason.code());
+                        v["why"] = json!(reason.describe());
+                        v["cite"] = json!(cite);
+                        v
+                    }
+                    other => {
+                        let mut v = base("broker_event");
+                        v["event"] = serde_json::to_value(other).unwrap_or(Value::Null);
+                        v["text"] = json!(e.describe());
+                        if let Some(c) = other.cite() {
+                            v["cite"] = json!(c);
+                        }
+                        v
+                    }
+                },
+                TraceItem::LinkClosed { client, conn } => {
+                    let mut v = base("link_closed");
+                    v["client"] = json!(client);
+                    v["conn"] = json!(conn.0);
+                    v
+                }
+            };
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// The trace as JSON lines text.
+pub fn json_lines(player: &Player) -> String {
+    let mut s = String::new();
+    for r in records(player) {
+        s.push_str(&r.to_string());
+        s.push('\n');
+    }
+    s
+}
+
+/// The trace as readable text, step by step.
+pub fn text(player: &Player) -> String {
+    let mut s = String::new();
+    let sc = &player.scenario;
+    s.push_str(&format!(
+        "{} ({}), broker: {}, seed {}\n",
+        sc.title,
+        sc.id,
+        player.at(0).world.broker.profile().name,
+        sc.seed
+    ));
+    if !sc.summary.is_empty() {
+        s.push_str(&format!("{}\n", sc.summary));
+    }
+    for rec in player.steps().iter().skip(1) {
+        s.push_str(&format!(
+            "\n[{}] t={}  {}\n",
+            rec.index, rec.time, rec.label
+        ));
+        if !rec.say.is_empty() {
+            s.push_str(&format!("    \"{}\"\n", rec.say));
+        }
+        for e in player.entries(rec.index) {
+            let cite = match &e.item {
+                TraceItem::Broker { event } => {
+                    event.cite().map(|c| format!("  ({c})")).unwrap_or_default()
+                }
+                _ => String::new(),
+            };
+            s.push_str(&format!(
+                "  {:>8}  {}{}\n",
+                e.time_label(),
+                e.describe(),
+                cite
+            ));
+        }
+    }
+    s
+}

@@ -1,0 +1,200 @@
+//! Small value types shared by the whole engine: time, ids, QoS, protocol version.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Simulated time in milliseconds since the start of a run.
+///
+/// The engine never reads a clock: every call that can change state is given a `SimTime`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct SimTime(pub u64);
+
+impl SimTime {
+    pub const ZERO: SimTime = SimTime(0);
+
+    pub fn from_secs(s: u64) -> SimTime {
+        SimTime(s.saturating_mul(1000))
+    }
+
+    pub fn millis(self) -> u64 {
+        self.0
+    }
+
+    /// Whole seconds elapsed (rounded down), as a broker with a one-second clock sees it.
+    pub fn whole_secs(self) -> u64 {
+        self.0 / 1000
+    }
+
+    pub fn plus_millis(self, ms: u64) -> SimTime {
+        SimTime(self.0.saturating_add(ms))
+    }
+
+    pub fn plus_secs(self, s: u64) -> SimTime {
+        self.plus_millis(s.saturating_mul(1000))
+    }
+
+    pub fn since(self, earlier: SimTime) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration_ms(self.0))
+    }
+}
+
+/// Formats a duration in milliseconds the way the trace shows it: `0s`, `1.5s`, `2m 05s`, `3h 00m`.
+pub fn format_duration_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let frac = ms % 1000;
+    if secs < 60 {
+        if frac == 0 {
+            format!("{secs}s")
+        } else {
+            let s = format!("{secs}.{frac:03}");
+            format!("{}s", s.trim_end_matches('0'))
+        }
+    } else if secs < 3600 {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    } else if secs < 86_400 {
+        format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60)
+    } else {
+        format!("{}d {:02}h", secs / 86_400, (secs % 86_400) / 3600)
+    }
+}
+
+/// An MQTT Client Identifier, as carried in CONNECT.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(pub String);
+
+impl ClientId {
+    pub fn new(s: impl Into<String>) -> ClientId {
+        ClientId(s.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One network connection between a simulated client and the broker. Never reused within a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ConnId(pub u32);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A packet identifier (1..=65535).
+pub type PacketId = u16;
+
+/// The engine's own identity for one application message as published, so every copy of it can be
+/// traced (it is not on the wire).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MsgId(pub u32);
+
+impl fmt::Display for MsgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "m{}", self.0)
+    }
+}
+
+/// Quality of service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub enum QoS {
+    AtMostOnce = 0,
+    AtLeastOnce = 1,
+    ExactlyOnce = 2,
+}
+
+impl QoS {
+    pub fn from_u8(v: u8) -> Option<QoS> {
+        match v {
+            0 => Some(QoS::AtMostOnce),
+            1 => Some(QoS::AtLeastOnce),
+            2 => Some(QoS::ExactlyOnce),
+            _ => None,
+        }
+    }
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+}
+
+impl TryFrom<u8> for QoS {
+    type Error = String;
+    fn try_from(v: u8) -> Result<QoS, String> {
+        QoS::from_u8(v).ok_or_else(|| format!("QoS must be 0, 1 or 2, not {v}"))
+    }
+}
+
+impl From<QoS> for u8 {
+    fn from(q: QoS) -> u8 {
+        q as u8
+    }
+}
+
+impl fmt::Display for QoS {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "QoS {}", *self as u8)
+    }
+}
+
+/// The protocol level of a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Version {
+    #[serde(rename = "3.1.1")]
+    V311,
+    #[serde(rename = "5.0")]
+    V5,
+}
+
+impl Version {
+    pub fn label(self) -> &'static str {
+        match self {
+            Version::V311 => "3.1.1",
+            Version::V5 => "5.0",
+        }
+    }
+    pub fn is_v5(self) -> bool {
+        self == Version::V5
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MQTT {}", self.label())
+    }
+}
+
+/// Session Expiry Interval in seconds; `u32::MAX` means the session never expires
+/// (MQTT 5.0 §3.1.2.11.2). A 3.1.1 Clean Session = 0 session is modelled as `u32::MAX` too,
+/// because 3.1.1 has no expiry ([MQTT-3.1.2-4] 3.1.1).
+pub const NEVER_EXPIRE: u32 = u32::MAX;
+
+/// Formats a Session Expiry Interval for people.
+pub fn format_expiry(secs: u32) -> String {
+    if secs == NEVER_EXPIRE {
+        "never".to_string()
+    } else {
+        format_duration_ms(u64::from(secs) * 1000)
+    }
+}

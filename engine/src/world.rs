@@ -1,0 +1,526 @@
+//! The simulated world: one broker, named clients, and the network links between them.
+//!
+//! Packets travel instantly and in order (MQTT runs over an ordered stream); a link can lose
+//! packets on request, break (both sides notice), or die silently (only timers notice). Time moves
+//! only when the world is told to advance, and every timer of the broker and the clients fires at
+//! its exact instant, in order.
+
+use crate::broker::{Broker, BrokerInput, BrokerOutput};
+use crate::client::{ClientOutput, ConnectOptions, SimClient};
+use crate::event::{BrokerEvent, ClientEvent, CloseCause, Endpoint, TraceEntry, TraceItem};
+use crate::packet::{Packet, SubOptions};
+use crate::profile::BrokerProfile;
+use crate::rng::Rng;
+use crate::types::{ClientId, ConnId, MsgId, QoS, SimTime, Version};
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Direction of a packet on a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    ToBroker,
+    ToClient,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Link {
+    pub conn: ConnId,
+    /// Index of the client in [`World::clients`].
+    pub client: usize,
+    /// Packets still to lose on this link.
+    pub lose: Vec<LoseRule>,
+    /// The link carries nothing any more, and neither side has noticed.
+    pub dead: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Transit {
+    Packet {
+        conn: ConnId,
+        dir: Direction,
+        packet: Packet,
+    },
+    /// The broker closed the connection.
+    BrokerClose { conn: ConnId, cause: CloseCause },
+    /// The client closed the connection.
+    ClientClose { conn: ConnId },
+}
+
+/// "Lose the next `remaining` packets going `dir` (only of type `packet`, if given)".
+#[derive(Clone, Debug, Serialize)]
+pub struct LoseRule {
+    pub dir: Direction,
+    pub packet: Option<String>,
+    pub remaining: u32,
+}
+
+/// A guard against a timer that never clears: more firings at one instant than this is a bug.
+const MAX_FIRINGS_AT_ONE_INSTANT: u32 = 100_000;
+
+#[derive(Clone, Debug)]
+pub struct World {
+    pub now: SimTime,
+    pub broker: Broker,
+    pub clients: Vec<SimClient>,
+    pub links: BTreeMap<ConnId, Link>,
+    pub trace: Vec<TraceEntry>,
+    /// Record every packet in the trace (large simulations may turn this off).
+    pub record_packets: bool,
+    rng: Rng,
+    next_conn: u32,
+    wire: VecDeque<Transit>,
+    dirty: Vec<usize>,
+    /// Set by a failure of the engine's own invariants (never by a scenario).
+    pub internal_error: Option<String>,
+}
+
+impl World {
+    pub fn new(profile: BrokerProfile, seed: u64) -> World {
+        World {
+            now: SimTime::ZERO,
+            broker: Broker::new(profile, seed),
+            clients: Vec::new(),
+            links: BTreeMap::new(),
+            trace: Vec::new(),
+            record_packets: true,
+            rng: Rng::new(seed ^ 0x5EED),
+            next_conn: 1,
+            wire: VecDeque::new(),
+            dirty: Vec::new(),
+            internal_error: None,
+        }
+    }
+
+    pub fn add_client(&mut self, c: SimClient) -> usize {
+        self.clients.push(c);
+        self.clients.len() - 1
+    }
+
+    pub fn client_index(&self, name: &str) -> Option<usize> {
+        self.clients.iter().position(|c| c.name == name)
+    }
+
+    pub fn client(&self, name: &str) -> Option<&SimClient> {
+        self.clients.iter().find(|c| c.name == name)
+    }
+
+    fn push(&mut self, item: TraceItem) {
+        self.trace.push(TraceEntry {
+            time: self.now,
+            item,
+        });
+    }
+
+    fn client_event(&mut self, idx: usize, event: ClientEvent) {
+        let client = self.clients[idx].name.clone();
+        self.push(TraceItem::Client { client, event });
+    }
+
+    fn touched(&mut self, idx: usize) {
+        self.dirty.push(idx);
+    }
+
+    // ----- actions -----
+
+    /// Opens a connection for the client and sends CONNECT.
+    pub fn connect(&mut self, idx: usize, opts: ConnectOptions) {
+        if self.clients[idx].conn().is_some() {
+            // Connecting again means a fresh network connection: the old one is dropped first
+            // (a second CONNECT on one connection would be a protocol error, [MQTT-3.1.0-2]).
+            self.drop_link(idx);
+        }
+        if !self.broker.is_running() {
+            self.client_event(
+                idx,
+                ClientEvent::ConnectFailed {
+                    why: "the broker is not running (connection refused)".into(),
+                },
+            );
+            self.clients[idx].options = Some(opts);
+            self.clients[idx].schedule_reconnect(self.now, &mut self.rng);
+            self.touched(idx);
+            self.pump();
+            return;
+        }
+        let conn = ConnId(self.next_conn);
+        self.next_conn += 1;
+        self.links.insert(
+            conn,
+            Link {
+                conn,
+                client: idx,
+                lose: Vec::new(),
+                dead: false,
+            },
+        );
+        self.broker.handle_input(self.now, BrokerInput::Open(conn));
+        self.clients[idx].connect(self.now, conn, opts);
+        self.touched(idx);
+        self.pump();
+    }
+
+    pub fn subscribe(
+        &mut self,
+        idx: usize,
+        filters: Vec<(String, SubOptions)>,
+        subscription_id: Option<u32>,
+    ) {
+        if !self.require_online(idx, "subscribe") {
+            return;
+        }
+        self.clients[idx].subscribe(self.now, filters, subscription_id);
+        self.touched(idx);
+        self.pump();
+    }
+
+    pub fn unsubscribe(&mut self, idx: usize, filters: Vec<String>) {
+        if !self.require_online(idx, "unsubscribe") {
+            return;
+        }
+        self.clients[idx].unsubscribe(self.now, filters);
+        self.touched(idx);
+        self.pump();
+    }
+
+    /// The application publishes (online: sent; offline: buffered or lost by the client).
+    pub fn publish(
+        &mut self,
+        idx: usize,
+        topic: String,
+        payload: String,
+        qos: QoS,
+        retain: bool,
+        message_expiry: Option<u32>,
+    ) -> MsgId {
+        let msg = self.broker.alloc_msg_id();
+        let m = crate::client::AppMessage {
+            msg,
+            topic,
+            payload,
+            qos,
+            retain,
+            message_expiry,
+        };
+        self.clients[idx].publish(self.now, m);
+        self.touched(idx);
+        self.pump();
+        msg
+    }
+
+    pub fn disconnect(&mut self, idx: usize, reason: u8, session_expiry: Option<u32>) {
+        if !self.require_online(idx, "disconnect") {
+            return;
+        }
+        self.clients[idx].disconnect(self.now, reason, session_expiry);
+        self.touched(idx);
+        self.pump();
+    }
+
+    fn require_online(&mut self, idx: usize, what: &str) -> bool {
+        if self.clients[idx].is_online() {
+            return true;
+        }
+        self.client_event(
+            idx,
+            ClientEvent::ConnectFailed {
+                why: format!("it cannot {what}: it is not connected"),
+            },
+        );
+        false
+    }
+
+    /// The network fails under the client: both sides notice at once.
+    pub fn drop_connection(&mut self, idx: usize) {
+        if self.clients[idx].conn().is_none() {
+            self.client_event(
+                idx,
+                ClientEvent::ConnectFailed {
+                    why: "it has no connection to drop".into(),
+                },
+            );
+            return;
+        }
+        self.drop_link(idx);
+        self.pump();
+    }
+
+    fn drop_link(&mut self, idx: usize) {
+        let Some(conn) = self.clients[idx].conn() else {
+            return;
+        };
+        self.wire.retain(|t| match t {
+            Transit::Packet { conn: c, .. }
+            | Transit::BrokerClose { conn: c, .. }
+            | Transit::ClientClose { conn: c } => *c != conn,
+        });
+        if self.links.remove(&conn).is_some() {
+            let name = self.clients[idx].name.clone();
+            self.push(TraceItem::LinkClosed { client: name, conn });
+        }
+        self.broker
+            .handle_input(self.now, BrokerInput::ConnectionLost(conn));
+        self.clients[idx].connection_closed(
+            self.now,
+            "the network connection was lost".into(),
+            false,
+            None,
+            &mut self.rng,
+        );
+        self.touched(idx);
+    }
+
+    /// The link dies silently: packets vanish, neither side is told (keep alive will notice).
+    pub fn cut_link(&mut self, idx: usize) -> bool {
+        let Some(conn) = self.clients[idx].conn() else {
+            return false;
+        };
+        match self.links.get_mut(&conn) {
+            Some(l) => {
+                l.dead = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Loses the next `count` packets going `dir` on the client's link (only packets of type
+    /// `packet`, e.g. "PUBCOMP", if given). Returns false if the client has no link.
+    pub fn lose_next(
+        &mut self,
+        idx: usize,
+        dir: Direction,
+        count: u32,
+        packet: Option<String>,
+    ) -> bool {
+        let Some(conn) = self.clients[idx].conn() else {
+            return false;
+        };
+        match self.links.get_mut(&conn) {
+            Some(l) => {
+                l.lose.push(LoseRule {
+                    dir,
+                    packet,
+                    remaining: count,
+                });
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn stop_broker(&mut self) {
+        self.broker.handle_input(self.now, BrokerInput::Stop);
+        self.pump();
+    }
+
+    pub fn start_broker(&mut self) {
+        self.broker.handle_input(self.now, BrokerInput::Start);
+        self.pump();
+        // Timers that fell due while the broker was down fire now.
+        self.broker.handle_timeout(self.now);
+        self.pump();
+    }
+
+    /// Moves time forward to `until`, firing every timer on the way in order.
+    pub fn advance_to(&mut self, until: SimTime) {
+        let mut firings_here = 0u32;
+        let mut last = self.now;
+        while let Some(t) = self.next_timer().filter(|t| *t <= until) {
+            let t = t.max(self.now);
+            if t == last {
+                firings_here += 1;
+                if firings_here > MAX_FIRINGS_AT_ONE_INSTANT {
+                    self.internal_error =
+                        Some(format!("a timer keeps firing at {t} without clearing"));
+                    break;
+                }
+            } else {
+                firings_here = 0;
+                last = t;
+            }
+            self.now = t;
+            self.fire_timers();
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// The earliest timer of the broker or any client.
+    pub fn next_timer(&self) -> Option<SimTime> {
+        let mut next = self.broker.poll_timeout();
+        for c in &self.clients {
+            if let Some(t) = c.poll_timeout() {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
+    }
+
+    fn fire_timers(&mut self) {
+        let now = self.now;
+        if self.broker.poll_timeout().is_some_and(|t| t <= now) {
+            self.broker.handle_timeout(now);
+            self.pump();
+        }
+        for idx in 0..self.clients.len() {
+            if self.clients[idx].poll_timeout().is_some_and(|t| t <= now) {
+                let reconnect = self.clients[idx].handle_timeout(now, &mut self.rng);
+                self.touched(idx);
+                self.pump();
+                if reconnect {
+                    if let Some(opts) = self.clients[idx].options.clone() {
+                        self.connect(idx, opts);
+                    }
+                }
+            }
+        }
+    }
+
+    fn drain_client(&mut self, idx: usize) {
+        while let Some(out) = self.clients[idx].poll_output() {
+            match out {
+                ClientOutput::Event(e) => self.client_event(idx, e),
+                ClientOutput::Send(conn, packet) => {
+                    self.put_on_wire(conn, Direction::ToBroker, packet)
+                }
+                ClientOutput::Close(conn) => self.wire.push_back(Transit::ClientClose { conn }),
+            }
+        }
+    }
+
+    /// Moves packets and closes until nothing is left to do at this instant.
+    fn pump(&mut self) {
+        loop {
+            while let Some(o) = self.broker.poll_output() {
+                match o {
+                    BrokerOutput::Send(conn, packet) => {
+                        self.put_on_wire(conn, Direction::ToClient, packet)
+                    }
+                    BrokerOutput::Close(conn, cause) => {
+                        self.wire.push_back(Transit::BrokerClose { conn, cause })
+                    }
+                    BrokerOutput::Event(event) => self.push(TraceItem::Broker { event }),
+                }
+            }
+            while let Some(idx) = self.dirty.pop() {
+                self.drain_client(idx);
+            }
+            let Some(t) = self.wire.pop_front() else {
+                break;
+            };
+            self.deliver(t);
+        }
+    }
+
+    /// A packet leaves its sender: it is traced now, and lost now if the link loses it.
+    fn put_on_wire(&mut self, conn: ConnId, dir: Direction, packet: Packet) {
+        let Some(link) = self.links.get_mut(&conn) else {
+            return;
+        };
+        let idx = link.client;
+        let lost = link.dead || {
+            let kind = packet.kind();
+            match link.lose.iter_mut().find(|r| {
+                r.dir == dir && r.remaining > 0 && r.packet.as_deref().is_none_or(|k| k == kind)
+            }) {
+                Some(rule) => {
+                    rule.remaining -= 1;
+                    true
+                }
+                None => false,
+            }
+        };
+        link.lose.retain(|r| r.remaining > 0);
+        if self.record_packets || lost {
+            let name = self.clients[idx].name.clone();
+            let (from, to) = match dir {
+                Direction::ToBroker => (Endpoint::Client(name), Endpoint::Broker),
+                Direction::ToClient => (Endpoint::Broker, Endpoint::Client(name)),
+            };
+            self.push(TraceItem::Packet {
+                from,
+                to,
+                conn,
+                packet: packet.clone(),
+                lost,
+            });
+        }
+        if !lost {
+            self.wire.push_back(Transit::Packet { conn, dir, packet });
+        }
+    }
+
+    fn deliver(&mut self, t: Transit) {
+        match t {
+            Transit::Packet { conn, dir, packet } => {
+                let Some(link) = self.links.get(&conn) else {
+                    return;
+                };
+                let idx = link.client;
+                match dir {
+                    Direction::ToBroker => self
+                        .broker
+                        .handle_input(self.now, BrokerInput::Packet(conn, packet)),
+                    Direction::ToClient => {
+                        if self.clients[idx].conn() == Some(conn) {
+                            self.clients[idx].handle_packet(self.now, packet);
+                            self.touched(idx);
+                        }
+                    }
+                }
+            }
+            Transit::BrokerClose { conn, cause } => {
+                let Some(link) = self.links.get(&conn) else {
+                    return;
+                };
+                let idx = link.client;
+                if link.dead {
+                    // The FIN never reaches the client; it finds out by its own keep alive.
+                    return;
+                }
+                self.links.remove(&conn);
+                let name = self.clients[idx].name.clone();
+                self.push(TraceItem::LinkClosed { client: name, conn });
+                if self.clients[idx].conn() == Some(conn) {
+                    let why = format!("the broker closed the connection ({})", cause.describe());
+                    self.clients[idx].connection_closed(self.now, why, true, None, &mut self.rng);
+                    self.touched(idx);
+                }
+            }
+            Transit::ClientClose { conn } => {
+                // What the broker already sent on this connection (its answer to the client's last
+                // packets, e.g. DISCONNECT 0x82) still reaches the wire before the close is seen.
+                if let Some(pos) = self.wire.iter().rposition(|t| matches!(t, Transit::Packet { conn: c, dir: Direction::ToClient, .. } | Transit::BrokerClose { conn: c, .. } if *c == conn)) {
+                    self.wire.insert(pos + 1, Transit::ClientClose { conn });
+                    return;
+                }
+                if let Some(link) = self.links.remove(&conn) {
+                    let name = self.clients[link.client].name.clone();
+                    self.push(TraceItem::LinkClosed { client: name, conn });
+                }
+                // If the broker still has the connection (no DISCONNECT reached it), it sees it drop.
+                self.broker
+                    .handle_input(self.now, BrokerInput::ConnectionLost(conn));
+            }
+        }
+    }
+
+    /// Broker events in the trace from `from` on (for tests and view-models).
+    pub fn broker_events_since(&self, from: usize) -> impl Iterator<Item = &BrokerEvent> {
+        self.trace[from..].iter().filter_map(|e| match &e.item {
+            TraceItem::Broker { event } => Some(event),
+            _ => None,
+        })
+    }
+
+    /// Convenience for tests: the client named `name`'s index, panicking with a clear message.
+    pub fn idx(&self, name: &str) -> usize {
+        self.client_index(name)
+            .unwrap_or_else(|| panic!("no client named {name}"))
+    }
+
+    /// Adds a client with default options.
+    pub fn new_client(&mut self, name: &str, client_id: &str, version: Version) -> usize {
+        self.add_client(SimClient::new(name, ClientId::new(client_id), version))
+    }
+}

@@ -1,0 +1,105 @@
+//! Session expiry (5.0): timing, DISCONNECT changes, never. Checks [MQTT-4.1.0-2],
+//! [MQTT-3.1.2-23], §3.14.2.2.2. Scenarios 5-02, 5-03, 5-05; mosquitto granularity (§2.1.4).
+mod common;
+use common::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[test]
+fn spec_expiry_is_exact_5_02() {
+    let mut s = Sim::spec();
+    let c = s.client("c", V5);
+    s.connect(c, |o| o.session_expiry = Some(2));
+    s.drop_link(c);
+    s.wait_ms(1999);
+    assert!(s.has_session("c"));
+    s.wait_ms(1);
+    assert!(
+        !s.has_session("c"),
+        "the instant SEI seconds after close counts as expired"
+    );
+}
+
+#[test]
+fn mosquitto_expiry_uses_whole_seconds_strictly_5_02() {
+    let mut s = Sim::mosquitto();
+    let c = s.client("c", V5);
+    s.wait_ms(300);
+    s.connect(c, |o| o.session_expiry = Some(3));
+    s.drop_link(c);
+    s.wait_ms(3200 - 300);
+    assert!(
+        s.has_session("c"),
+        "SEI 3 still present at 3.2 s (observed)"
+    );
+    s.wait_ms(800);
+    assert!(!s.has_session("c"));
+}
+
+#[test]
+fn disconnect_changes_the_expiry_5_03() {
+    let mut s = Sim::spec();
+    let c = s.client("c", V5);
+    s.connect(c, |o| o.session_expiry = Some(1));
+    s.disconnect_with(c, 0, Some(6));
+    s.wait(3);
+    s.connect(c, |o| {
+        o.clean_start = false;
+        o.session_expiry = Some(1);
+    });
+    assert!(s.session_present(c));
+    s.disconnect_with(c, 0, Some(0));
+    s.connect(c, |o| o.clean_start = false);
+    assert!(!s.session_present(c));
+}
+
+#[test]
+fn expiry_raised_to_never_in_disconnect_5_05() {
+    let mut s = Sim::spec();
+    let c = s.client("c", V5);
+    s.connect(c, |o| o.session_expiry = Some(10));
+    s.disconnect_with(c, 0, Some(NEVER_EXPIRE));
+    s.wait(365 * 86_400);
+    s.connect(c, |o| o.clean_start = false);
+    assert!(s.session_present(c));
+}
+
+#[test]
+fn brokers_cap_session_expiry_tbmq_announces_it() {
+    let mut s = Sim::new(session_engine::BrokerProfile::tbmq());
+    let c = s.client("c", V5);
+    s.connect(c, |o| o.session_expiry = Some(NEVER_EXPIRE));
+    let connack = s
+        .packets_to(c)
+        .into_iter()
+        .find(|p| p.starts_with("CONNACK"))
+        .unwrap();
+    assert!(connack.contains("SEI=7d"), "{connack}");
+    s.drop_link(c);
+    s.wait(604_800);
+    assert!(!s.has_session("c"));
+}
+
+#[test]
+fn emqx_expires_311_persistent_sessions_after_2_hours() {
+    let mut s = Sim::new(session_engine::BrokerProfile::emqx());
+    let c = s.client("c", V3);
+    s.connect_persistent(c, 0);
+    s.disconnect(c);
+    s.wait(7199);
+    assert!(s.has_session("c"));
+    s.wait(1);
+    assert!(!s.has_session("c"));
+}
+
+#[test]
+fn idle_world_has_no_timers_and_does_not_spin() {
+    let mut s = Sim::spec();
+    let c = s.client("c", V5);
+    s.connect(c, |o| o.session_expiry = Some(NEVER_EXPIRE));
+    s.disconnect(c);
+    assert_eq!(s.w.next_timer(), None);
+    let before = s.w.trace.len();
+    s.wait(86_400);
+    assert_eq!(s.w.trace.len(), before);
+}

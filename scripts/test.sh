@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every check and test: the same command CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --browser
+export PATH="$PWD/node_modules/.bin:$PATH"
+export CHROMEDRIVER=/usr/bin/chromedriver
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (native)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "clippy (wasm32)"
+cargo clippy -p session-engine -p mqtt-session-lab --target wasm32-unknown-unknown -- -D warnings
+
+step "native tests"
+cargo test --workspace
+
+step "engine tests on wasm32 in headless Chromium"
+cargo test -p session-engine --target wasm32-unknown-unknown
+
+step "scenario files"
+cargo run -q -p mqtt-lab -- check engine/scenarios/*.json docs/examples/*.json
+
+step "trunk build --release"
+trunk build --release
+
+step "page smoke test in headless Chromium"
+node tests/e2e/smoke.mjs
+
+echo
+echo "all checks passed"
