@@ -162,6 +162,9 @@ pub struct SimClient {
     pub buffer: VecDeque<Buffered>,
     pub buffer_capacity: Option<usize>,
     pub withhold_acks: bool,
+    /// Acknowledgements held back while `withhold_acks` is on (sent when it is turned off, lost
+    /// with the connection).
+    pub withheld: Vec<Packet>,
     pub received: Vec<Received>,
     pub auto_reconnect: Option<Backoff>,
     pub reconnect_at: Option<SimTime>,
@@ -193,6 +196,7 @@ impl SimClient {
             buffer: VecDeque::new(),
             buffer_capacity: None,
             withhold_acks: false,
+            withheld: Vec::new(),
             received: Vec::new(),
             auto_reconnect: None,
             reconnect_at: None,
@@ -226,6 +230,28 @@ impl SimClient {
         self.last_tx = now;
         if let Some(conn) = self.conn() {
             self.outputs.push_back(ClientOutput::Send(conn, p));
+        }
+    }
+
+    /// Sends an acknowledgement, or holds it back while acknowledgements are withheld.
+    fn ack(&mut self, now: SimTime, p: Packet) {
+        if self.withhold_acks {
+            self.withheld.push(p);
+        } else {
+            self.send(now, p);
+        }
+    }
+
+    /// Turns withholding of acknowledgements on or off; turning it off sends what was held back.
+    pub fn set_withhold_acks(&mut self, now: SimTime, on: bool) {
+        self.withhold_acks = on;
+        if !on {
+            for p in std::mem::take(&mut self.withheld) {
+                if let Packet::Pubcomp { packet_id, .. } = p {
+                    self.incoming_qos2.remove(&packet_id);
+                }
+                self.send(now, p);
+            }
         }
     }
 
@@ -384,6 +410,7 @@ impl SimClient {
         }
         self.link = LinkState::Offline;
         self.ping_sent_at = None;
+        self.withheld.clear();
         self.event(ClientEvent::Disconnected {
             by_broker: false,
             reason_code: None,
@@ -457,11 +484,10 @@ impl SimClient {
                 self.complete(packet_id, ClientOutStage::AwaitPubcomp)
             }
             Packet::Pubrel { packet_id, .. } => {
-                if self.withhold_acks {
-                    return;
+                if !self.withhold_acks {
+                    self.incoming_qos2.remove(&packet_id);
                 }
-                self.incoming_qos2.remove(&packet_id);
-                self.send(
+                self.ack(
                     now,
                     Packet::Pubcomp {
                         packet_id,
@@ -570,15 +596,13 @@ impl SimClient {
         let pid = p.packet_id.unwrap_or(0);
         if p.qos == QoS::ExactlyOnce && self.incoming_qos2.contains(&pid) {
             // Already have it: acknowledge again, do not deliver twice ([MQTT-4.3.3-2] 3.1.1).
-            if !self.withhold_acks {
-                self.send(
-                    now,
-                    Packet::Pubrec {
-                        packet_id: pid,
-                        reason: 0,
-                    },
-                );
-            }
+            self.ack(
+                now,
+                Packet::Pubrec {
+                    packet_id: pid,
+                    reason: 0,
+                },
+            );
             return;
         }
         let duplicate = !self.seen.insert(p.msg);
@@ -606,27 +630,23 @@ impl SimClient {
         match p.qos {
             QoS::AtMostOnce => {}
             QoS::AtLeastOnce => {
-                if !self.withhold_acks {
-                    self.send(
-                        now,
-                        Packet::Puback {
-                            packet_id: pid,
-                            reason: 0,
-                        },
-                    );
-                }
+                self.ack(
+                    now,
+                    Packet::Puback {
+                        packet_id: pid,
+                        reason: 0,
+                    },
+                );
             }
             QoS::ExactlyOnce => {
                 self.incoming_qos2.insert(pid);
-                if !self.withhold_acks {
-                    self.send(
-                        now,
-                        Packet::Pubrec {
-                            packet_id: pid,
-                            reason: 0,
-                        },
-                    );
-                }
+                self.ack(
+                    now,
+                    Packet::Pubrec {
+                        packet_id: pid,
+                        reason: 0,
+                    },
+                );
             }
         }
     }

@@ -979,7 +979,7 @@ impl Scenario {
             }
             Action::WithholdAcks(w) => {
                 for idx in self.targets(world, &w.client) {
-                    world.clients[idx].withhold_acks = w.on;
+                    world.set_withhold_acks(idx, w.on);
                 }
             }
             Action::StopBroker(_) => world.stop_broker(),

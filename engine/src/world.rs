@@ -230,6 +230,18 @@ impl World {
         false
     }
 
+    /// The client stops or resumes acknowledging; resuming sends what it held back.
+    pub fn set_withhold_acks(&mut self, idx: usize, on: bool) {
+        self.clients[idx].set_withhold_acks(self.now, on);
+        self.touched(idx);
+        self.pump();
+    }
+
+    /// Test helper: send the withheld acknowledgements and acknowledge normally from now on.
+    pub fn ack_withheld(&mut self, idx: usize) {
+        self.set_withhold_acks(idx, false);
+    }
+
     /// The network fails under the client: both sides notice at once.
     pub fn drop_connection(&mut self, idx: usize) {
         if self.clients[idx].conn().is_none() {

@@ -237,3 +237,17 @@ impl Sim {
             .contains_key(&session_engine::ClientId::new(id))
     }
 }
+
+impl Sim {
+    pub fn mark_unsub(&mut self, c: usize, filter: &str) {
+        self.mark = self.w.trace.len();
+        self.w.unsubscribe(c, vec![filter.into()]);
+    }
+
+    /// Sends the acknowledgements a client withheld for its in-flight incoming QoS 1 messages
+    /// (by resending them as the client would after turning acking back on).
+    pub fn ack_all(&mut self, c: usize) {
+        self.mark = self.w.trace.len();
+        self.w.ack_withheld(c);
+    }
+}

@@ -1,0 +1,142 @@
+//! The client's own side: its offline buffer (the broker never queues a client's outgoing
+//! messages), discarding its state when Session Present = 0 ([MQTT-3.2.2-5] 5.0), a 3.1.1 session
+//! resumed over 5.0 (X-01, mosquitto), and a client that exceeds the server's Receive Maximum (5-19).
+mod common;
+use common::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[test]
+fn offline_publishes_are_lost_without_a_client_buffer_and_kept_with_one() {
+    let mut s = Sim::spec();
+    let naive = s.client("naive", V3);
+    let buffered = s.client("buffered", V3);
+    let sub = s.client("sub", V3);
+    s.w.clients[buffered].buffer_capacity = Some(2);
+    s.connect(sub, |_| {});
+    s.sub(sub, "t/#", 1);
+    for c in [naive, buffered] {
+        s.connect_persistent(c, 0);
+        s.drop_link(c);
+        for i in 1..=3 {
+            s.publish(c, &format!("t/{c}"), &format!("r{i}"), 1);
+        }
+        s.connect(c, |o| o.clean_start = false);
+    }
+    assert_eq!(
+        s.payloads(sub),
+        vec!["r2", "r3"],
+        "the ring buffer of 2 kept the newest two"
+    );
+}
+
+#[test]
+fn client_discards_unacked_state_when_the_broker_has_no_session() {
+    let mut s = Sim::spec();
+    let c = s.client("c", V5);
+    s.connect(c, |o| o.session_expiry = Some(5));
+    s.w.lose_next(
+        c,
+        session_engine::world::Direction::ToClient,
+        1,
+        Some("PUBACK".into()),
+    );
+    s.publish(c, "t", "x", 1);
+    assert_eq!(s.w.clients[c].outgoing.len(), 1);
+    s.drop_link(c);
+    s.wait(10);
+    s.connect(c, |o| o.clean_start = false);
+    assert!(!s.session_present(c));
+    assert!(s.w.clients[c].outgoing.is_empty());
+}
+
+#[test]
+fn client_resends_unacked_publish_with_dup_when_session_present() {
+    let mut s = Sim::spec();
+    let c = s.client("c", V5);
+    let sub = s.client("sub", V5);
+    s.connect(sub, |_| {});
+    s.sub(sub, "t", 1);
+    s.connect(c, |o| o.session_expiry = Some(60));
+    s.w.lose_next(
+        c,
+        session_engine::world::Direction::ToClient,
+        1,
+        Some("PUBACK".into()),
+    );
+    s.publish(c, "t", "x", 1);
+    s.drop_link(c);
+    s.connect(c, |o| {
+        o.clean_start = false;
+        o.session_expiry = Some(60);
+    });
+    let got = s.got_all(sub);
+    assert_eq!(
+        got,
+        vec![("x".into(), 1, false), ("x".into(), 1, false)],
+        "QoS 1: at least once, the subscriber sees it twice"
+    );
+}
+
+#[test]
+fn v311_session_resumed_by_a_v5_client_on_mosquitto_x_01() {
+    let mut s = Sim::mosquitto();
+    let c = s.client("c", V3);
+    let h = s.client("h", V3);
+    s.connect_persistent(c, 0);
+    s.sub(c, "x", 1);
+    s.disconnect(c);
+    s.connect(h, |_| {});
+    s.publish(h, "x", "queued", 1);
+    s.connect(c, |o| {
+        o.version = V5;
+        o.clean_start = false;
+    });
+    assert!(s.session_present(c));
+    assert_eq!(s.payloads(c), vec!["queued"]);
+    s.disconnect(c);
+    s.connect(c, |o| {
+        o.version = V5;
+        o.clean_start = false;
+    });
+    assert!(
+        !s.session_present(c),
+        "the v5 connection's Session Expiry 0 applied at the close"
+    );
+}
+
+#[test]
+fn exceeding_the_server_receive_maximum_spec_0x93_mosquitto_0x97_5_19() {
+    for (mosq, expect) in [
+        (false, "DISCONNECT rc=0x93"),
+        (true, "PUBREC id=21 rc=0x97"),
+    ] {
+        let mut s = if mosq { Sim::mosquitto() } else { Sim::spec() };
+        s.w.broker = session_engine::Broker::new(
+            {
+                let mut p = s.w.broker.profile().clone();
+                p.server_receive_maximum = Some(20);
+                p
+            },
+            1,
+        );
+        let c = s.client("c", V5);
+        s.connect(c, |_| {});
+        s.w.lose_next(
+            c,
+            session_engine::world::Direction::ToBroker,
+            21,
+            Some("PUBREL".into()),
+        );
+        let mut seen = Vec::new();
+        for i in 0..21 {
+            s.publish(c, "t", &format!("{i}"), 2);
+            seen.extend(s.packets_to(c));
+        }
+        assert!(
+            seen.iter().any(|p| p == expect),
+            "mosquitto={mosq}: {:?}",
+            &seen[seen.len().saturating_sub(3)..]
+        );
+    }
+}

@@ -1,0 +1,56 @@
+//! Keep alive: client pings, the broker's 1.5 x timeout, Server Keep Alive.
+//! Checks [MQTT-3.1.2-24] (3.1.1) / [MQTT-3.1.2-22] (5.0), [MQTT-3.2.2-21], [MQTT-3.2.2-22].
+//! Scenarios 3-14, 5-26.
+mod common;
+use common::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[test]
+fn silent_link_is_closed_after_one_and_a_half_keep_alives_and_fires_the_will_3_14() {
+    let mut s = Sim::spec();
+    let a = s.client("a", V3);
+    let w = s.client("w", V3);
+    s.connect(w, |_| {});
+    s.sub(w, "lwt", 0);
+    s.connect(a, |o| {
+        o.keep_alive = 2;
+        o.will = Some(will("lwt", 0));
+    });
+    s.wait(10);
+    assert!(
+        s.payloads(w).is_empty(),
+        "pings keep an idle but healthy link alive"
+    );
+    let t0 = s.now();
+    assert!(s.w.cut_link(a));
+    s.wait_ms(2999);
+    assert!(s.payloads(w).is_empty());
+    s.wait_ms(1);
+    assert_eq!(
+        s.payloads(w).len(),
+        1,
+        "closed at exactly 1.5 x 2 s after the last packet ({t0})"
+    );
+}
+
+#[test]
+fn mosquitto_tells_a_keep_alive_0_v5_client_65535_5_26() {
+    let mut s = Sim::mosquitto();
+    let a = s.client("a", V5);
+    s.connect(a, |o| o.keep_alive = 0);
+    let c = s
+        .packets_to(a)
+        .into_iter()
+        .find(|p| p.starts_with("CONNACK"))
+        .unwrap();
+    assert!(c.contains("ServerKeepAlive=65535"), "{c}");
+    assert_eq!(s.w.clients[a].keep_alive_in_force, 65535, "[MQTT-3.2.2-21]");
+    let mut s = Sim::spec();
+    let a = s.client("a", V5);
+    s.connect(a, |o| o.keep_alive = 0);
+    assert!(!s
+        .packets_to(a)
+        .iter()
+        .any(|p| p.contains("ServerKeepAlive")));
+}

@@ -1,0 +1,115 @@
+//! Offline queueing and its limits. Checks [MQTT-3.1.2-5] (3.1.1), 5.0 §4.1 (QoS 0 optional),
+//! [MQTT-3.3.2-5], [MQTT-3.3.2-6], administrative discard. Scenarios 3-03, 3-04, 3-17, 5-12.
+mod common;
+use common::*;
+use session_engine::profile::{BrokerProfile, ProfileOverrides};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+fn offline_publish(p: BrokerProfile, version: session_engine::Version, qoss: &[u8]) -> Sim {
+    let mut s = Sim::new(p);
+    let sub = s.client("s", version);
+    let h = s.client("h", version);
+    s.connect_persistent(sub, 60);
+    s.sub(sub, "s03/#", 2);
+    s.disconnect(sub);
+    s.connect(h, |_| {});
+    for (i, q) in qoss.iter().enumerate() {
+        s.publish(h, "s03/t", &format!("m{}", i + 1), *q);
+    }
+    s.connect(sub, |o| {
+        o.clean_start = false;
+        if version.is_v5() {
+            o.session_expiry = Some(60);
+        }
+    });
+    s
+}
+
+#[test]
+fn mosquitto_queues_qos1_and_2_not_qos0_with_dup_0_3_03() {
+    let s = offline_publish(BrokerProfile::mosquitto_2_0_11(), V3, &[0, 1, 2]);
+    assert!(s.session_present(0));
+    assert_eq!(
+        s.got_all(0),
+        vec![("m2".into(), 1, false), ("m3".into(), 2, false)]
+    );
+}
+
+#[test]
+fn queue_qos0_option_and_emqx_default_keep_qos0_3_04() {
+    let mut p = BrokerProfile::mosquitto_2_0_11();
+    ProfileOverrides {
+        queue_qos0_offline: Some(true),
+        ..Default::default()
+    }
+    .apply(&mut p);
+    let s = offline_publish(p, V3, &[0, 1, 2]);
+    assert_eq!(s.payloads(0), vec!["m1", "m2", "m3"]);
+    let s = offline_publish(BrokerProfile::emqx(), V3, &[0, 1, 2]);
+    assert_eq!(s.payloads(0), vec!["m1", "m2", "m3"]);
+}
+
+#[test]
+fn overflow_drops_newest_on_mosquitto_and_oldest_on_emqx_3_17() {
+    for (p, expect) in [
+        (BrokerProfile::mosquitto_2_0_11(), vec!["m1", "m2"]),
+        (BrokerProfile::hivemq_ce(), vec!["m1", "m2"]),
+        (BrokerProfile::emqx(), vec!["m4", "m5"]),
+        (BrokerProfile::tbmq(), vec!["m4", "m5"]),
+    ] {
+        let mut p = p;
+        let name = p.id.clone();
+        p.max_queued_messages = Some(2);
+        let s = offline_publish(p, V3, &[1, 1, 1, 1, 1]);
+        assert_eq!(s.payloads(0), expect, "{name}");
+    }
+}
+
+#[test]
+fn default_limits_keep_all_five_3_17() {
+    let s = offline_publish(BrokerProfile::mosquitto_2_0_11(), V3, &[1, 1, 1, 1, 1]);
+    assert_eq!(s.payloads(0).len(), 5);
+}
+
+#[test]
+fn message_expiry_while_queued_5_12() {
+    let mut s = Sim::spec();
+    let sub = s.client("s", V5);
+    let h = s.client("h", V5);
+    s.connect_persistent(sub, 60);
+    s.sub(sub, "t", 1);
+    s.disconnect(sub);
+    s.connect(h, |_| {});
+    s.publish_full(h, "t", "mei2", 1, false, Some(2));
+    s.publish_full(h, "t", "mei60", 1, false, Some(60));
+    s.publish_full(h, "t", "no-mei", 1, false, None);
+    s.wait(4);
+    s.connect(sub, |o| o.clean_start = false);
+    assert_eq!(s.payloads(sub), vec!["mei60", "no-mei"]);
+    let meis: Vec<String> = s
+        .packets_to(sub)
+        .into_iter()
+        .filter(|p| p.starts_with("PUBLISH"))
+        .collect();
+    assert!(meis[0].contains("MEI=56s"), "{meis:?}");
+    assert!(!meis[1].contains("MEI"), "{meis:?}");
+}
+
+#[test]
+fn memory_accounting_counts_payload_topic_and_overheads() {
+    let mut s = Sim::spec();
+    let sub = s.client("s", V5);
+    let h = s.client("h", V5);
+    s.connect_persistent(sub, 600);
+    s.sub(sub, "ab", 1);
+    s.disconnect(sub);
+    s.connect(h, |_| {});
+    s.publish(h, "ab", "0123456789", 1);
+    let p = s.w.broker.profile().clone();
+    let session = &s.w.broker.sessions()[&session_engine::ClientId::new("s")];
+    let expect = u64::from(p.per_session_bytes)
+        + (2 + u64::from(p.per_subscription_bytes))
+        + (2 + 10 + u64::from(p.per_message_overhead));
+    assert_eq!(session.bytes(&p), expect);
+}
