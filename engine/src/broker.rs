@@ -11,7 +11,7 @@ use crate::profile::{
     TimerGranularity,
 };
 use crate::topic;
-use crate::types::{ClientId, ConnId, MsgId, PacketId, QoS, SimTime, Version, NEVER_EXPIRE};
+use crate::types::{ClientId, ConnId, MsgId, PacketId, QoS, SimTime, Text, Version, NEVER_EXPIRE};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -57,8 +57,8 @@ pub enum OutState {
 #[derive(Clone, Debug, Serialize)]
 pub struct OutMsg {
     pub msg: MsgId,
-    pub topic: String,
-    pub payload: String,
+    pub topic: Text,
+    pub payload: Text,
     /// The QoS of this copy (after downgrade).
     pub qos: QoS,
     pub retain: bool,
@@ -199,8 +199,8 @@ pub struct Connection {
 #[derive(Clone, Debug, Serialize)]
 pub struct Retained {
     pub msg: MsgId,
-    pub topic: String,
-    pub payload: String,
+    pub topic: Text,
+    pub payload: Text,
     pub qos: QoS,
     pub received_at: SimTime,
     pub message_expiry: Option<u32>,
@@ -213,6 +213,17 @@ pub struct LingeringWill {
     pub due: SimTime,
 }
 
+/// A timer in the broker's index. The variant order is the order of firing at one instant.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    KeepAlive(ConnId),
+    Retained(Text),
+    Queue(ClientId),
+    Session(ClientId),
+    Will(ClientId),
+    Lingering(ClientId),
+}
+
 #[derive(Clone, Debug)]
 pub struct Broker {
     pub(crate) profile: BrokerProfile,
@@ -220,7 +231,7 @@ pub struct Broker {
     pub(crate) running: bool,
     pub(crate) sessions: BTreeMap<ClientId, Session>,
     pub(crate) conns: BTreeMap<ConnId, Connection>,
-    pub(crate) retained: BTreeMap<String, Retained>,
+    pub(crate) retained: BTreeMap<Text, Retained>,
     pub(crate) lingering_wills: BTreeMap<ClientId, LingeringWill>,
     outputs: VecDeque<BrokerOutput>,
     next_msg: u32,
@@ -228,6 +239,7 @@ pub struct Broker {
     assigned: u64,
     shared_cursor: BTreeMap<String, usize>,
     accepts_this_second: (u64, u32),
+    timers: BTreeSet<(SimTime, Timer)>,
 }
 
 /// Will handling decided at a close.
@@ -255,6 +267,7 @@ impl Broker {
             assigned: 0,
             shared_cursor: BTreeMap::new(),
             accepts_this_second: (u64::MAX, 0),
+            timers: BTreeSet::new(),
         }
     }
 
@@ -270,7 +283,7 @@ impl Broker {
     pub fn connections(&self) -> &BTreeMap<ConnId, Connection> {
         &self.conns
     }
-    pub fn retained(&self) -> &BTreeMap<String, Retained> {
+    pub fn retained(&self) -> &BTreeMap<Text, Retained> {
         &self.retained
     }
     pub fn lingering_wills(&self) -> &BTreeMap<ClientId, LingeringWill> {
@@ -335,120 +348,117 @@ impl Broker {
             .is_some_and(|d| d <= self.now)
     }
 
-    /// The next instant at which [`Broker::handle_timeout`] has work to do.
+    /// The next instant at which [`Broker::handle_timeout`] may have work to do.
+    ///
+    /// Timers live in an ordered index; an entry can be stale (the connection closed, the client
+    /// came back), in which case `handle_timeout` drops it, so a waiting world never spins.
     pub fn poll_timeout(&self) -> Option<SimTime> {
         if !self.running {
             return None;
         }
-        let mut next: Option<SimTime> = None;
-        let mut consider = |t: Option<SimTime>| {
-            if let Some(t) = t {
-                next = Some(next.map_or(t, |n| n.min(t)));
-            }
-        };
-        for c in self.conns.values() {
-            consider(self.keep_alive_deadline(c));
-        }
-        for s in self.sessions.values() {
-            consider(s.expires_at);
-            consider(s.will_due);
-            for m in &s.queue {
-                consider(self.message_deadline(m.received_at, m.message_expiry));
-            }
-        }
-        for w in self.lingering_wills.values() {
-            consider(Some(w.due));
-        }
-        for r in self.retained.values() {
-            consider(self.message_deadline(r.received_at, r.message_expiry));
-        }
-        next
+        self.timers.first().map(|(t, _)| *t)
     }
 
-    fn keep_alive_deadline(&self, c: &Connection) -> Option<SimTime> {
+    fn arm(&mut self, at: SimTime, t: Timer) {
+        self.timers.insert((at, t));
+    }
+
+    fn keep_alive_deadline(c: &Connection) -> Option<SimTime> {
         // [MQTT-3.1.2-24] (3.1.1) / [MQTT-3.1.2-22] (5.0): close after 1.5 x Keep Alive of silence.
         (c.client_id.is_some() && c.keep_alive > 0)
             .then(|| c.last_rx.plus_millis(u64::from(c.keep_alive) * 1500))
     }
 
-    /// Runs every timer due at or before `now`, in time order.
+    /// When a timer is really due now, from the current state (None: nothing to do any more).
+    fn true_deadline(&self, t: &Timer) -> Option<SimTime> {
+        match t {
+            Timer::KeepAlive(id) => self.conns.get(id).and_then(Self::keep_alive_deadline),
+            Timer::Retained(topic) => self
+                .retained
+                .get(topic)
+                .and_then(|r| self.message_deadline(r.received_at, r.message_expiry)),
+            Timer::Queue(id) => self.sessions.get(id).and_then(|s| {
+                s.queue
+                    .iter()
+                    .filter_map(|m| self.message_deadline(m.received_at, m.message_expiry))
+                    .min()
+            }),
+            Timer::Session(id) => self
+                .sessions
+                .get(id)
+                .filter(|s| s.conn.is_none())
+                .and_then(|s| s.expires_at),
+            Timer::Will(id) => self.sessions.get(id).and_then(|s| s.will_due),
+            Timer::Lingering(id) => self.lingering_wills.get(id).map(|w| w.due),
+        }
+    }
+
+    /// Runs every timer due at or before `now`, in time order. At one instant: keep alive,
+    /// retained expiry, queued message expiry, session expiry, then wills (so a will due when its
+    /// session ends goes out because the session ends).
     pub fn handle_timeout(&mut self, now: SimTime) {
         self.now = self.now.max(now);
         if !self.running {
             return;
         }
-        // Keep alive.
-        let late: Vec<ConnId> = self
-            .conns
-            .values()
-            .filter(|c| self.keep_alive_deadline(c).is_some_and(|d| d <= self.now))
-            .map(|c| c.id)
-            .collect();
-        for id in late {
-            let client_id = self.conns[&id].client_id.clone();
-            let ka = self.conns[&id].keep_alive;
-            self.event(BrokerEvent::KeepAliveTimeout {
-                client_id: client_id.clone().unwrap_or_default(),
-                conn: id,
-                keep_alive: ka,
-                cite: "[MQTT-3.1.2-24] 3.1.1 / [MQTT-3.1.2-22] 5.0",
-            });
-            self.outputs
-                .push_back(BrokerOutput::Close(id, CloseCause::KeepAliveTimeout));
-            self.end_connection(id, CloseCause::KeepAliveTimeout, WillOnClose::Publish);
-        }
-        // Retained message expiry (§3.3.2.3.3: an expired retained message is discarded).
-        let expired: Vec<String> = self
-            .retained
-            .values()
-            .filter(|r| self.is_expired(r.received_at, r.message_expiry))
-            .map(|r| r.topic.clone())
-            .collect();
-        for t in expired {
-            self.retained.remove(&t);
-            self.event(BrokerEvent::RetainedExpired { topic: t });
-        }
-        // Queued message expiry ([MQTT-3.3.2-5]).
-        let ids: Vec<ClientId> = self.sessions.keys().cloned().collect();
-        for id in &ids {
-            self.expire_queued(id);
-        }
-        // Session expiry ([MQTT-4.1.0-2] 5.0). Before the will timers: a will due at the same
-        // instant goes out because the session ends.
-        for id in &ids {
-            let due = self.sessions.get(id).and_then(|s| s.expires_at);
-            if due.is_some_and(|d| d <= self.now) {
-                self.expire_session(id);
+        while let Some((at, t)) = self.timers.first().cloned() {
+            if at > self.now {
+                break;
+            }
+            self.timers.pop_first();
+            match self.true_deadline(&t) {
+                None => {}
+                Some(d) if d > self.now => self.arm(d, t),
+                Some(_) => self.fire(t),
             }
         }
-        // Wills whose delay has passed ([MQTT-3.1.2-8] 5.0).
-        for id in &ids {
-            let due = self.sessions.get(id).and_then(|s| s.will_due);
-            if due.is_some_and(|d| d <= self.now) {
-                let s = self.sessions.get_mut(id).expect("session exists");
-                s.will_due = None;
-                if let Some(w) = s.will.take() {
-                    self.publish_will(
-                        id.clone(),
-                        w,
-                        "[MQTT-3.1.2-8] the Will Delay Interval has passed",
-                    );
+    }
+
+    fn fire(&mut self, t: Timer) {
+        match t {
+            Timer::KeepAlive(id) => {
+                let client_id = self.conns[&id].client_id.clone();
+                let ka = self.conns[&id].keep_alive;
+                self.event(BrokerEvent::KeepAliveTimeout {
+                    client_id: client_id.unwrap_or_default(),
+                    conn: id,
+                    keep_alive: ka,
+                    cite: "[MQTT-3.1.2-24] 3.1.1 / [MQTT-3.1.2-22] 5.0",
+                });
+                self.outputs
+                    .push_back(BrokerOutput::Close(id, CloseCause::KeepAliveTimeout));
+                self.end_connection(id, CloseCause::KeepAliveTimeout, WillOnClose::Publish);
+            }
+            Timer::Retained(topic) => {
+                // §3.3.2.3.3: an expired retained message is discarded.
+                self.retained.remove(&topic);
+                self.event(BrokerEvent::RetainedExpired { topic });
+            }
+            Timer::Queue(id) => {
+                // [MQTT-3.3.2-5].
+                self.expire_queued(&id);
+                if let Some(d) = self.true_deadline(&Timer::Queue(id.clone())) {
+                    self.arm(d, Timer::Queue(id));
                 }
             }
-        }
-        let lingering: Vec<ClientId> = self
-            .lingering_wills
-            .iter()
-            .filter(|(_, w)| w.due <= self.now)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for id in lingering {
-            let w = self.lingering_wills.remove(&id).expect("present");
-            self.publish_will(
-                id,
-                w.will,
-                "mosquitto 2.0.11: the will waited its Will Delay although the session had ended",
-            );
+            // [MQTT-4.1.0-2] 5.0.
+            Timer::Session(id) => self.expire_session(&id),
+            Timer::Will(id) => {
+                // [MQTT-3.1.2-8] 5.0.
+                let s = self.sessions.get_mut(&id).expect("session exists");
+                s.will_due = None;
+                if let Some(w) = s.will.take() {
+                    self.publish_will(id, w, "[MQTT-3.1.2-8] the Will Delay Interval has passed");
+                }
+            }
+            Timer::Lingering(id) => {
+                let w = self.lingering_wills.remove(&id).expect("present");
+                self.publish_will(
+                    id,
+                    w.will,
+                    "mosquitto 2.0.11: the will waited its Will Delay although the session had ended",
+                );
+            }
         }
     }
 
@@ -679,7 +689,7 @@ impl Broker {
             self.assigned += 1;
             let mut x = self.seed ^ self.assigned.wrapping_mul(0x9E37_79B9_7F4A_7C15);
             x = crate::rng::mix(x);
-            let id = ClientId(format!(
+            let id = ClientId::new(format!(
                 "{}{:08X}-{:04X}",
                 self.profile.assigned_id_prefix,
                 (x >> 32) as u32,
@@ -893,6 +903,10 @@ impl Broker {
             conn.keep_alive = keep_alive;
             conn.window = window;
             conn.connect_expiry = expiry;
+            let ka = Self::keep_alive_deadline(conn);
+            if let Some(d) = ka {
+                self.arm(d, Timer::KeepAlive(id));
+            }
         }
         let s = self
             .sessions
@@ -1030,22 +1044,22 @@ impl Broker {
     }
 
     fn publish_packet(&self, m: &OutMsg, dup: bool) -> Packet {
-        Packet::Publish(Publish {
-            // [MQTT-3.3.1-2]: DUP is 0 for QoS 0.
-            dup: dup && m.qos != QoS::AtMostOnce,
-            qos: m.qos,
-            retain: m.retain,
-            topic: m.topic.clone(),
-            packet_id: m.packet_id,
-            payload: m.payload.clone(),
-            message_expiry: self.remaining_expiry(m.received_at, m.message_expiry),
-            subscription_ids: m.subscription_ids.clone(),
-            msg: m.msg,
-        })
+        publish_packet(
+            m,
+            dup,
+            self.remaining_expiry(m.received_at, m.message_expiry),
+        )
     }
 
     /// Sends queued messages while the in-flight window allows ([MQTT-3.3.4-9], [MQTT-4.9.0-2]).
     fn pump_queue(&mut self, client_id: &ClientId, dup: bool) {
+        if self
+            .sessions
+            .get(client_id)
+            .is_none_or(|s| s.queue.is_empty())
+        {
+            return;
+        }
         self.expire_queued(client_id);
         loop {
             let Some(s) = self.sessions.get(client_id) else {
@@ -1265,6 +1279,7 @@ impl Broker {
                     });
                     self.lingering_wills
                         .insert(client_id.clone(), LingeringWill { will: w, due });
+                    self.arm(due, Timer::Lingering(client_id.clone()));
                 } else {
                     self.publish_will(
                         client_id.clone(),
@@ -1293,6 +1308,9 @@ impl Broker {
         let expires_at = (expiry != NEVER_EXPIRE).then(|| self.deadline(now, expiry));
         let s = self.sessions.get_mut(&client_id).expect("session");
         s.expires_at = expires_at;
+        if let Some(t) = expires_at {
+            self.arm(t, Timer::Session(client_id.clone()));
+        }
         self.event(BrokerEvent::SessionStored {
             client_id: client_id.clone(),
             expires_at,
@@ -1320,6 +1338,7 @@ impl Broker {
                 let s = self.sessions.get_mut(&client_id).expect("session");
                 s.will = Some(w);
                 s.will_due = Some(due);
+                self.arm(due, Timer::Will(client_id.clone()));
                 self.event(BrokerEvent::WillScheduled {
                     client_id,
                     due,
@@ -1576,12 +1595,15 @@ impl Broker {
         {
             let m = s.inflight.remove(pos);
             s.release_packet_id(m.packet_id);
+            let has_queue = !s.queue.is_empty();
             self.event(BrokerEvent::MessageAcknowledged {
                 client_id: cid.clone(),
                 msg: m.msg,
                 packet_id: pid,
             });
-            self.pump_queue(cid, false);
+            if has_queue {
+                self.pump_queue(cid, false);
+            }
         }
     }
 
@@ -1735,6 +1757,9 @@ impl Broker {
                         message_expiry: p.message_expiry,
                     },
                 );
+                if let Some(d) = self.message_deadline(self.now, p.message_expiry) {
+                    self.arm(d, Timer::Retained(p.topic.clone()));
+                }
                 self.event(BrokerEvent::RetainedStored {
                     topic: p.topic.clone(),
                     msg: p.msg,
@@ -1876,21 +1901,22 @@ impl Broker {
                 return;
             }
             if s.queue.is_empty() && s.inflight.len() < window {
-                let s = self.sessions.get_mut(cid).expect("session");
-                m.packet_id = Some(s.alloc_packet_id());
                 m.sent = true;
                 m.state = if m.qos == QoS::AtLeastOnce {
                     OutState::AwaitPuback
                 } else {
                     OutState::AwaitPubrec
                 };
-                let p = self.publish_packet(&m, false);
+                let expiry = self.remaining_expiry(m.received_at, m.message_expiry);
                 let s = self.sessions.get_mut(cid).expect("session");
-                s.inflight.push(m.clone());
+                m.packet_id = Some(s.alloc_packet_id());
+                let p = publish_packet(&m, false, expiry);
+                let (msg, qos) = (m.msg, m.qos);
+                s.inflight.push(m);
                 self.event(BrokerEvent::MessageSent {
                     client_id: cid.clone(),
-                    msg: m.msg,
-                    qos: m.qos,
+                    msg,
+                    qos,
                 });
                 self.send(conn, p);
                 return;
@@ -1950,7 +1976,13 @@ impl Broker {
             m.packet_id = Some(s.alloc_packet_id());
         }
         let (msg, topic, qos) = (m.msg, m.topic.clone(), m.qos);
+        let expiry = self.message_deadline(m.received_at, m.message_expiry);
+        let s = self.sessions.get_mut(cid).expect("session");
         s.queue.push_back(m);
+        if let Some(d) = expiry {
+            self.timers.insert((d, Timer::Queue(cid.clone())));
+        }
+        let s = self.sessions.get_mut(cid).expect("session");
         let len = s.queue.len();
         self.event(BrokerEvent::MessageQueued {
             client_id: cid.clone(),
@@ -2067,6 +2099,9 @@ impl Broker {
             } else if s.expires_at.is_none() && s.expiry != NEVER_EXPIRE {
                 s.expires_at = Some(self.deadline(self.now, s.expiry));
             }
+            if let Some(t) = s.expires_at {
+                self.timers.insert((t, Timer::Session(s.client_id.clone())));
+            }
             self.sessions.insert(s.client_id.clone(), s);
         }
         if self.profile.persistence == Persistence::None {
@@ -2099,4 +2134,20 @@ impl Broker {
         });
         // Anything that fell due while the broker was down is handled at the next timeout.
     }
+}
+
+/// The PUBLISH packet for one message copy; `message_expiry` is the remaining interval.
+fn publish_packet(m: &OutMsg, dup: bool, message_expiry: Option<u32>) -> Packet {
+    Packet::Publish(Publish {
+        // [MQTT-3.3.1-2]: DUP is 0 for QoS 0.
+        dup: dup && m.qos != QoS::AtMostOnce,
+        qos: m.qos,
+        retain: m.retain,
+        topic: m.topic.clone(),
+        packet_id: m.packet_id,
+        payload: m.payload.clone(),
+        message_expiry,
+        subscription_ids: m.subscription_ids.clone(),
+        msg: m.msg,
+    })
 }

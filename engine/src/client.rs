@@ -6,7 +6,7 @@
 use crate::event::ClientEvent;
 use crate::packet::{Connack, Connect, Disconnect, Packet, Publish, SubOptions, Subscribe, Will};
 use crate::rng::Rng;
-use crate::types::{ClientId, ConnId, MsgId, PacketId, QoS, SimTime, Version};
+use crate::types::{ClientId, ConnId, MsgId, PacketId, QoS, SimTime, Text, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, VecDeque};
 
@@ -109,8 +109,8 @@ pub struct ClientOut {
 #[derive(Clone, Debug, Serialize)]
 pub struct AppMessage {
     pub msg: MsgId,
-    pub topic: String,
-    pub payload: String,
+    pub topic: Text,
+    pub payload: Text,
     pub qos: QoS,
     pub retain: bool,
     /// 5.0 Message Expiry Interval, seconds.
@@ -129,8 +129,8 @@ pub struct Buffered {
 pub struct Received {
     pub at: SimTime,
     pub msg: MsgId,
-    pub topic: String,
-    pub payload: String,
+    pub topic: Text,
+    pub payload: Text,
     pub qos: QoS,
     pub dup: bool,
     pub retain: bool,

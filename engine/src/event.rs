@@ -1,6 +1,7 @@
 //! Outputs named by intent. A trace is the ordered log of these.
 
 use crate::packet::{reason, Packet};
+use crate::types::Text;
 use crate::types::{
     format_duration_ms, format_expiry, ClientId, ConnId, MsgId, PacketId, QoS, SimTime,
 };
@@ -184,7 +185,7 @@ pub enum BrokerEvent {
     MessageRouted {
         from: ClientId,
         msg: MsgId,
-        topic: String,
+        topic: Text,
         qos: QoS,
         copies: usize,
     },
@@ -196,7 +197,7 @@ pub enum BrokerEvent {
     MessageQueued {
         client_id: ClientId,
         msg: MsgId,
-        topic: String,
+        topic: Text,
         qos: QoS,
         queue_len: usize,
         online: bool,
@@ -209,20 +210,20 @@ pub enum BrokerEvent {
     MessageDropped {
         client_id: ClientId,
         msg: MsgId,
-        topic: String,
+        topic: Text,
         qos: QoS,
         reason: DropReason,
         cite: &'static str,
     },
     RetainedStored {
-        topic: String,
+        topic: Text,
         msg: MsgId,
     },
     RetainedCleared {
-        topic: String,
+        topic: Text,
     },
     RetainedExpired {
-        topic: String,
+        topic: Text,
     },
     WillScheduled {
         client_id: ClientId,
@@ -231,7 +232,7 @@ pub enum BrokerEvent {
     },
     WillPublished {
         client_id: ClientId,
-        topic: String,
+        topic: Text,
         msg: MsgId,
         cite: &'static str,
     },
@@ -396,8 +397,8 @@ pub enum ClientEvent {
     /// The application received a message.
     Delivered {
         msg: MsgId,
-        topic: String,
-        payload: String,
+        topic: Text,
+        payload: Text,
         qos: QoS,
         retain: bool,
         dup: bool,
@@ -428,17 +429,17 @@ pub enum ClientEvent {
     /// The application published while offline.
     PublishBuffered {
         msg: MsgId,
-        topic: String,
+        topic: Text,
         buffered: usize,
     },
     PublishLost {
         msg: MsgId,
-        topic: String,
+        topic: Text,
         why: String,
     },
     BufferDropped {
         msg: MsgId,
-        topic: String,
+        topic: Text,
     },
     /// The broker accepted our QoS 1/2 message (PUBACK / PUBCOMP).
     PublishCompleted {

@@ -1,7 +1,7 @@
 //! MQTT control packets as the engine models them: every field that session behaviour depends on,
 //! for both 3.1.1 and 5.0. (Wire encoding is a separate concern.)
 
-use crate::types::{ClientId, MsgId, PacketId, QoS, Version};
+use crate::types::{ClientId, MsgId, PacketId, QoS, Text, Version};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -71,8 +71,8 @@ pub mod reason {
 /// A Will Message as given in CONNECT (§3.1.2.5 / §3.1.3.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Will {
-    pub topic: String,
-    pub payload: String,
+    pub topic: Text,
+    pub payload: Text,
     pub qos: QoS,
     pub retain: bool,
     /// Will Delay Interval in seconds (5.0 only; 0 when absent).
@@ -117,10 +117,10 @@ pub struct Publish {
     pub dup: bool,
     pub qos: QoS,
     pub retain: bool,
-    pub topic: String,
+    pub topic: Text,
     /// Present for QoS 1 and 2.
     pub packet_id: Option<PacketId>,
-    pub payload: String,
+    pub payload: Text,
     /// 5.0 Message Expiry Interval in seconds.
     pub message_expiry: Option<u32>,
     /// 5.0 Subscription Identifiers (server to client only).

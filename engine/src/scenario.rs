@@ -872,7 +872,11 @@ impl Scenario {
                 (Some(id), _) => id.clone(),
                 (None, _) => name.clone(),
             };
-            let mut c = SimClient::new(name, ClientId(id), spec.version.unwrap_or(self.version));
+            let mut c = SimClient::new(
+                name,
+                ClientId::new(id),
+                spec.version.unwrap_or(self.version),
+            );
             c.buffer_capacity = spec.buffer;
             c.auto_reconnect = spec.auto_reconnect.clone();
             w.add_client(c);
@@ -902,7 +906,7 @@ impl Scenario {
                 for idx in self.targets(world, &c.client) {
                     let version = c.version.unwrap_or(world.clients[idx].version);
                     if let Some(id) = &c.client_id {
-                        world.clients[idx].client_id = ClientId(id.clone());
+                        world.clients[idx].client_id = ClientId::new(id);
                     }
                     let opts = ConnectOptions {
                         version,
@@ -911,8 +915,8 @@ impl Scenario {
                         session_expiry: c.session_expiry.map(|e| e.0),
                         receive_maximum: c.receive_maximum,
                         will: c.will.as_ref().map(|w| Will {
-                            topic: w.topic.clone(),
-                            payload: w.payload.clone(),
+                            topic: w.topic.as_str().into(),
+                            payload: w.payload.as_str().into(),
                             qos: w.qos,
                             retain: w.retain,
                             delay: w.delay.unwrap_or(0),

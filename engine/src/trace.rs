@@ -14,7 +14,7 @@ fn client_name(world: &World, id: &ClientId) -> String {
     let mut named = world.clients.iter().filter(|c| &c.client_id == id);
     match (named.next(), named.next()) {
         (Some(c), None) => c.name.clone(),
-        _ => id.0.clone(),
+        _ => id.to_string(),
     }
 }
 

@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
+
+/// Shared immutable text (topics, payloads, ids): cloning it is a reference-count increment,
+/// which keeps fan-out to thousands of sessions cheap.
+pub type Text = Arc<str>;
 
 /// Simulated time in milliseconds since the start of a run.
 ///
@@ -70,11 +75,11 @@ pub fn format_duration_ms(ms: u64) -> String {
 /// An MQTT Client Identifier, as carried in CONNECT.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct ClientId(pub String);
+pub struct ClientId(pub Text);
 
 impl ClientId {
-    pub fn new(s: impl Into<String>) -> ClientId {
-        ClientId(s.into())
+    pub fn new(s: impl AsRef<str>) -> ClientId {
+        ClientId(Arc::from(s.as_ref()))
     }
     pub fn as_str(&self) -> &str {
         &self.0

@@ -13,7 +13,7 @@ use crate::profile::BrokerProfile;
 use crate::rng::Rng;
 use crate::types::{ClientId, ConnId, MsgId, QoS, SimTime, Version};
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Direction of a packet on a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -67,10 +67,15 @@ pub struct World {
     pub trace: Vec<TraceEntry>,
     /// Record every packet in the trace (large simulations may turn this off).
     pub record_packets: bool,
+    /// Record anything at all (benchmarks and big fleets turn this off).
+    pub record: bool,
     rng: Rng,
     next_conn: u32,
     wire: VecDeque<Transit>,
     dirty: Vec<usize>,
+    /// Index of client timers: (due, client) plus each client's current entry.
+    client_timers: BTreeSet<(SimTime, usize)>,
+    client_due: Vec<Option<SimTime>>,
     /// Set by a failure of the engine's own invariants (never by a scenario).
     pub internal_error: Option<String>,
 }
@@ -84,17 +89,38 @@ impl World {
             links: BTreeMap::new(),
             trace: Vec::new(),
             record_packets: true,
+            record: true,
             rng: Rng::new(seed ^ 0x5EED),
             next_conn: 1,
             wire: VecDeque::new(),
             dirty: Vec::new(),
+            client_timers: BTreeSet::new(),
+            client_due: Vec::new(),
             internal_error: None,
         }
     }
 
     pub fn add_client(&mut self, c: SimClient) -> usize {
         self.clients.push(c);
-        self.clients.len() - 1
+        self.client_due.push(None);
+        let idx = self.clients.len() - 1;
+        self.refresh_client_timer(idx);
+        idx
+    }
+
+    /// Keeps the client timer index in step with the client's own `poll_timeout`.
+    fn refresh_client_timer(&mut self, idx: usize) {
+        let new = self.clients[idx].poll_timeout();
+        let old = self.client_due[idx];
+        if new != old {
+            if let Some(t) = old {
+                self.client_timers.remove(&(t, idx));
+            }
+            if let Some(t) = new {
+                self.client_timers.insert((t, idx));
+            }
+            self.client_due[idx] = new;
+        }
     }
 
     pub fn client_index(&self, name: &str) -> Option<usize> {
@@ -196,8 +222,8 @@ impl World {
         let msg = self.broker.alloc_msg_id();
         let m = crate::client::AppMessage {
             msg,
-            topic,
-            payload,
+            topic: topic.into(),
+            payload: payload.into(),
             qos,
             retain,
             message_expiry,
@@ -359,13 +385,12 @@ impl World {
 
     /// The earliest timer of the broker or any client.
     pub fn next_timer(&self) -> Option<SimTime> {
-        let mut next = self.broker.poll_timeout();
-        for c in &self.clients {
-            if let Some(t) = c.poll_timeout() {
-                next = Some(next.map_or(t, |n| n.min(t)));
-            }
+        let broker = self.broker.poll_timeout();
+        let client = self.client_timers.first().map(|(t, _)| *t);
+        match (broker, client) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        next
     }
 
     fn fire_timers(&mut self) {
@@ -374,21 +399,26 @@ impl World {
             self.broker.handle_timeout(now);
             self.pump();
         }
-        for idx in 0..self.clients.len() {
-            if self.clients[idx].poll_timeout().is_some_and(|t| t <= now) {
-                let reconnect = self.clients[idx].handle_timeout(now, &mut self.rng);
-                self.touched(idx);
-                self.pump();
-                if reconnect {
-                    if let Some(opts) = self.clients[idx].options.clone() {
-                        self.connect(idx, opts);
-                    }
+        while let Some(&(t, idx)) = self.client_timers.first() {
+            if t > now {
+                break;
+            }
+            self.client_timers.pop_first();
+            self.client_due[idx] = None;
+            let reconnect = self.clients[idx].handle_timeout(now, &mut self.rng);
+            self.touched(idx);
+            self.pump();
+            if reconnect {
+                if let Some(opts) = self.clients[idx].options.clone() {
+                    self.connect(idx, opts);
                 }
             }
+            self.refresh_client_timer(idx);
         }
     }
 
     fn drain_client(&mut self, idx: usize) {
+        self.refresh_client_timer(idx);
         while let Some(out) = self.clients[idx].poll_output() {
             match out {
                 ClientOutput::Event(e) => self.client_event(idx, e),
@@ -443,7 +473,7 @@ impl World {
             }
         };
         link.lose.retain(|r| r.remaining > 0);
-        if self.record_packets || lost {
+        if self.record && (self.record_packets || lost) {
             let name = self.clients[idx].name.clone();
             let (from, to) = match dir {
                 Direction::ToBroker => (Endpoint::Client(name), Endpoint::Broker),

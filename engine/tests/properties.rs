@@ -197,7 +197,7 @@ fn check(
                     },
             } => {
                 ever_subscribed
-                    .entry(client_id.0.clone())
+                    .entry(client_id.to_string())
                     .or_default()
                     .insert(filter.clone());
             }

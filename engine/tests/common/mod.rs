@@ -182,7 +182,7 @@ impl Sim {
                         ClientEvent::Delivered {
                             payload, qos, dup, ..
                         },
-                } if client == name => Some((payload.clone(), qos.as_u8(), *dup)),
+                } if client == name => Some((payload.to_string(), qos.as_u8(), *dup)),
                 _ => None,
             })
             .collect()
