@@ -118,6 +118,8 @@ pub struct Session {
     pub created_at: SimTime,
     pub disconnected_at: Option<SimTime>,
     pub expires_at: Option<SimTime>,
+    /// The in-flight window of the current connection (copied from it for speed).
+    window: u16,
     next_packet_id: PacketId,
     #[serde(skip)]
     used_ids: BTreeSet<PacketId>,
@@ -140,6 +142,7 @@ impl Session {
             created_at: now,
             disconnected_at: None,
             expires_at: None,
+            window: u16::MAX,
             next_packet_id: 1,
             used_ids: BTreeSet::new(),
         }
@@ -213,6 +216,35 @@ pub struct LingeringWill {
     pub due: SimTime,
 }
 
+/// A small deterministic hasher (FNV-1a) for session lookups by client id: no per-process random
+/// keys, so nothing about the engine depends on the platform.
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Sessions by client id, iterated in creation order.
+pub type SessionMap = indexmap::IndexMap<ClientId, Session, std::hash::BuildHasherDefault<Fnv>>;
+
+/// Open network connections by id, in opening order.
+pub type ConnMap = indexmap::IndexMap<ConnId, Connection, std::hash::BuildHasherDefault<Fnv>>;
+
 /// A timer in the broker's index. The variant order is the order of firing at one instant.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
@@ -229,8 +261,8 @@ pub struct Broker {
     pub(crate) profile: BrokerProfile,
     pub(crate) now: SimTime,
     pub(crate) running: bool,
-    pub(crate) sessions: BTreeMap<ClientId, Session>,
-    pub(crate) conns: BTreeMap<ConnId, Connection>,
+    pub(crate) sessions: SessionMap,
+    pub(crate) conns: ConnMap,
     pub(crate) retained: BTreeMap<Text, Retained>,
     pub(crate) lingering_wills: BTreeMap<ClientId, LingeringWill>,
     outputs: VecDeque<BrokerOutput>,
@@ -257,8 +289,8 @@ impl Broker {
             profile,
             now: SimTime::ZERO,
             running: true,
-            sessions: BTreeMap::new(),
-            conns: BTreeMap::new(),
+            sessions: SessionMap::default(),
+            conns: ConnMap::default(),
             retained: BTreeMap::new(),
             lingering_wills: BTreeMap::new(),
             outputs: VecDeque::new(),
@@ -277,10 +309,12 @@ impl Broker {
     pub fn is_running(&self) -> bool {
         self.running
     }
-    pub fn sessions(&self) -> &BTreeMap<ClientId, Session> {
+    /// Sessions in the order they were created (deterministic; removal swaps the last one in).
+    pub fn sessions(&self) -> &SessionMap {
         &self.sessions
     }
-    pub fn connections(&self) -> &BTreeMap<ConnId, Connection> {
+    /// Open connections in the order they were opened.
+    pub fn connections(&self) -> &ConnMap {
         &self.conns
     }
     pub fn retained(&self) -> &BTreeMap<Text, Retained> {
@@ -505,7 +539,7 @@ impl Broker {
     }
 
     fn expire_session(&mut self, id: &ClientId) {
-        let Some(mut s) = self.sessions.remove(id) else {
+        let Some(mut s) = self.sessions.swap_remove(id) else {
             return;
         };
         // The will goes out when the session ends if its delay has not yet passed
@@ -593,7 +627,7 @@ impl Broker {
                 // [MQTT-3.1.0-1]: the first packet must be CONNECT.
                 self.outputs
                     .push_back(BrokerOutput::Close(id, CloseCause::ProtocolError));
-                self.conns.remove(&id);
+                self.conns.swap_remove(&id);
             }
             (Packet::Publish(p), Some(cid)) => self.handle_publish(id, cid, p),
             (Packet::Puback { packet_id, .. }, Some(cid)) => {
@@ -680,7 +714,7 @@ impl Broker {
         });
         self.outputs
             .push_back(BrokerOutput::Close(id, CloseCause::ConnectRefused));
-        self.conns.remove(&id);
+        self.conns.swap_remove(&id);
     }
 
     fn assign_client_id(&mut self) -> ClientId {
@@ -797,7 +831,7 @@ impl Broker {
                     });
                     self.outputs
                         .push_back(BrokerOutput::Close(id, CloseCause::ConnectRefused));
-                    self.conns.remove(&id);
+                    self.conns.swap_remove(&id);
                 }
                 return;
             }
@@ -849,7 +883,7 @@ impl Broker {
         let mut session_present = false;
         if existed {
             if c.clean_start {
-                let mut old = self.sessions.remove(&client_id).expect("exists");
+                let mut old = self.sessions.swap_remove(&client_id).expect("exists");
                 // The stored session ends now: a pending delayed will goes out (spec) or is
                 // lost (mosquitto, matrix row 3).
                 if old.will_due.take().is_some() {
@@ -917,6 +951,7 @@ impl Broker {
         let will_cancelled = session_present && s.will_due.is_some();
         s.version = c.version;
         s.conn = Some(id);
+        s.window = window;
         s.clean_start = c.clean_start;
         s.expiry = expiry;
         s.disconnected_at = None;
@@ -1066,7 +1101,7 @@ impl Broker {
                 return;
             };
             let Some(conn) = s.conn else { return };
-            let window = self.conns.get(&conn).map_or(u16::MAX, |c| c.window) as usize;
+            let window = s.window as usize;
             let Some(front) = s.queue.front() else { return };
             let counts = front.qos != QoS::AtMostOnce;
             if counts && s.inflight.len() >= window {
@@ -1127,7 +1162,7 @@ impl Broker {
         }
         self.outputs
             .push_back(BrokerOutput::Close(old, CloseCause::TakenOver));
-        self.conns.remove(&old);
+        self.conns.swap_remove(&old);
 
         let s = self
             .sessions
@@ -1207,7 +1242,7 @@ impl Broker {
         // An old session with expiry 0 ends with its connection; the new CONNECT then finds none.
         let s = self.sessions.get(client_id).expect("session");
         if s.expiry == 0 && !new_clean {
-            let s = self.sessions.remove(client_id).expect("session");
+            let s = self.sessions.swap_remove(client_id).expect("session");
             self.event(BrokerEvent::SessionEnded {
                 client_id: client_id.clone(),
                 cite: if s.version.is_v5() {
@@ -1222,7 +1257,7 @@ impl Broker {
 
     /// The connection is gone; decide the will and the session's fate.
     fn end_connection(&mut self, id: ConnId, cause: CloseCause, will_rule: WillOnClose) {
-        let Some(conn) = self.conns.remove(&id) else {
+        let Some(conn) = self.conns.swap_remove(&id) else {
             return;
         };
         let Some(client_id) = conn.client_id else {
@@ -1292,7 +1327,7 @@ impl Broker {
                     );
                 }
             }
-            let s = self.sessions.remove(&client_id).expect("session");
+            let s = self.sessions.swap_remove(&client_id).expect("session");
             self.event(BrokerEvent::SessionEnded {
                 client_id: client_id.clone(),
                 cite: if v5 {
@@ -1766,24 +1801,35 @@ impl Broker {
                 });
             }
         }
-        let mut copies: Vec<(ClientId, OutMsg)> = Vec::new();
-        let mut shared: BTreeMap<String, Vec<(ClientId, Subscription)>> = BTreeMap::new();
-        for s in self.sessions.values() {
-            let mut matched: Vec<&Subscription> = s
+        // (session index, copy): delivered after the walk, in session order.
+        let mut copies: Vec<(usize, OutMsg)> = Vec::new();
+        let mut shared: BTreeMap<String, Vec<(usize, Subscription)>> = BTreeMap::new();
+        for (idx, s) in self.sessions.values().enumerate() {
+            let v5 = s.version.is_v5();
+            let mut hits = s
                 .subscriptions
                 .values()
-                .filter(|sub| topic::matches(&sub.topic_filter, &p.topic))
-                .collect();
+                .filter(|sub| topic::matches(&sub.topic_filter, &p.topic));
+            let Some(first) = hits.next() else {
+                continue;
+            };
+            let second = hits.next();
+            if second.is_none() && first.share.is_none() {
+                // The common case: exactly one matching, non-shared subscription.
+                if !(first.options.no_local && &s.client_id == origin) {
+                    copies.push((idx, self.copy_for(&p, first.granted, &[first], v5)));
+                }
+                continue;
+            }
+            let mut matched: Vec<&Subscription> =
+                std::iter::once(first).chain(second).chain(hits).collect();
             for sub in matched.iter().filter(|sub| sub.share.is_some()) {
                 let key = format!(
                     "{}/{}",
                     sub.share.as_deref().unwrap_or(""),
                     sub.topic_filter
                 );
-                shared
-                    .entry(key)
-                    .or_default()
-                    .push((s.client_id.clone(), (*sub).clone()));
+                shared.entry(key).or_default().push((idx, (*sub).clone()));
             }
             // [MQTT-3.8.3-3] No Local: not to the publishing client id.
             matched.retain(|sub| {
@@ -1797,7 +1843,6 @@ impl Broker {
             } else {
                 self.profile.overlap_v311
             };
-            let v5 = s.version.is_v5();
             let make = |subs: &[&Subscription], qos_from: QoS| -> OutMsg {
                 self.copy_for(&p, qos_from, subs, v5)
             };
@@ -1808,17 +1853,17 @@ impl Broker {
                         .map(|x| x.granted)
                         .max()
                         .unwrap_or(QoS::AtMostOnce);
-                    copies.push((s.client_id.clone(), make(&matched, max)));
+                    copies.push((idx, make(&matched, max)));
                 }
                 Overlap::CopyPerSubscription => {
                     for sub in &matched {
-                        copies.push((s.client_id.clone(), make(&[*sub], sub.granted)));
+                        copies.push((idx, make(&[*sub], sub.granted)));
                     }
                 }
                 Overlap::OneCopyFirstMatched => {
                     matched.sort_by_key(|x| topic::tree_walk_key(&x.topic_filter));
                     let first = matched[0];
-                    copies.push((s.client_id.clone(), make(&[first], first.granted)));
+                    copies.push((idx, make(&[first], first.granted)));
                 }
             }
         }
@@ -1826,13 +1871,14 @@ impl Broker {
         // included (both brokers observed, MQTT-SESSIONS.md 5-20).
         for (key, members) in shared {
             let cursor = self.shared_cursor.entry(key).or_insert(0);
-            let (cid, sub) = &members[*cursor % members.len()];
+            let (idx, sub) = &members[*cursor % members.len()];
             *cursor += 1;
-            let v5 = self.sessions.get(cid).is_some_and(|s| s.version.is_v5());
-            copies.push((cid.clone(), self.copy_for(&p, sub.granted, &[sub], v5)));
+            let v5 = self.sessions[*idx].version.is_v5();
+            copies.push((*idx, self.copy_for(&p, sub.granted, &[sub], v5)));
         }
         let n = {
-            let mut ids: Vec<&ClientId> = copies.iter().map(|(c, _)| c).collect();
+            let mut ids: Vec<usize> = copies.iter().map(|(i, _)| *i).collect();
+            ids.sort_unstable();
             ids.dedup();
             ids.len()
         };
@@ -1843,8 +1889,8 @@ impl Broker {
             qos: p.qos,
             copies: copies.len(),
         });
-        for (cid, m) in copies {
-            self.deliver(&cid, m);
+        for (idx, m) in copies {
+            self.deliver_at(idx, m);
         }
         n
     }
@@ -1881,44 +1927,48 @@ impl Broker {
     }
 
     /// Adds a copy to a session: sent now if online and the window allows, else queued.
-    fn deliver(&mut self, cid: &ClientId, mut m: OutMsg) {
-        let Some(s) = self.sessions.get(cid) else {
+    fn deliver(&mut self, cid: &ClientId, m: OutMsg) {
+        if let Some(idx) = self.sessions.get_index_of(cid) {
+            self.deliver_at(idx, m);
+        }
+    }
+
+    /// Adds a copy to the session at `idx` (its index in `sessions`).
+    fn deliver_at(&mut self, idx: usize, mut m: OutMsg) {
+        let expiry = self.remaining_expiry(m.received_at, m.message_expiry);
+        let Some((cid, s)) = self.sessions.get_index_mut(idx) else {
             return;
         };
+        let cid = cid.clone();
+        let cid = &cid;
         let online = s.conn;
         let qos0 = m.qos == QoS::AtMostOnce;
         if let Some(conn) = online {
-            let window = self.conns.get(&conn).map_or(u16::MAX, |c| c.window) as usize;
-            if qos0 {
-                // QoS 0 to an online client goes straight out.
-                let p = self.publish_packet(&m, false);
-                self.event(BrokerEvent::MessageSent {
-                    client_id: cid.clone(),
-                    msg: m.msg,
-                    qos: m.qos,
-                });
-                self.send(conn, p);
-                return;
-            }
-            if s.queue.is_empty() && s.inflight.len() < window {
-                m.sent = true;
-                m.state = if m.qos == QoS::AtLeastOnce {
-                    OutState::AwaitPuback
-                } else {
-                    OutState::AwaitPubrec
-                };
-                let expiry = self.remaining_expiry(m.received_at, m.message_expiry);
-                let s = self.sessions.get_mut(cid).expect("session");
-                m.packet_id = Some(s.alloc_packet_id());
+            let window = s.window as usize;
+            if qos0 || (s.queue.is_empty() && s.inflight.len() < window) {
+                // QoS 0 to an online client goes straight out; QoS 1/2 too while the in-flight
+                // window has room ([MQTT-3.3.4-9]).
+                if !qos0 {
+                    m.sent = true;
+                    m.state = if m.qos == QoS::AtLeastOnce {
+                        OutState::AwaitPuback
+                    } else {
+                        OutState::AwaitPubrec
+                    };
+                    m.packet_id = Some(s.alloc_packet_id());
+                }
                 let p = publish_packet(&m, false, expiry);
                 let (msg, qos) = (m.msg, m.qos);
-                s.inflight.push(m);
-                self.event(BrokerEvent::MessageSent {
-                    client_id: cid.clone(),
-                    msg,
-                    qos,
-                });
-                self.send(conn, p);
+                if !qos0 {
+                    s.inflight.push(m);
+                }
+                self.outputs
+                    .push_back(BrokerOutput::Event(BrokerEvent::MessageSent {
+                        client_id: cid.clone(),
+                        msg,
+                        qos,
+                    }));
+                self.outputs.push_back(BrokerOutput::Send(conn, p));
                 return;
             }
         } else if qos0 && !self.profile.queue_qos0_offline {
@@ -2052,7 +2102,7 @@ impl Broker {
         }
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for c in conns {
-            if let Some(conn) = self.conns.remove(&c) {
+            if let Some(conn) = self.conns.swap_remove(&c) {
                 self.outputs
                     .push_back(BrokerOutput::Close(c, CloseCause::BrokerStopped));
                 if let Some(cid) = conn.client_id {

@@ -175,6 +175,11 @@ pub struct SimClient {
     pub ping_sent_at: Option<SimTime>,
     /// The last CONNECT of this client asked the broker to keep the session.
     pub wants_session: bool,
+    /// The client holds session state of its own (it has had a session that outlives connections).
+    pub has_session_state: bool,
+    /// Follow [MQTT-3.2.2-4] (5.0): a client without session state that receives Session Present
+    /// = 1 closes the network connection. Off by default so a takeover can be followed.
+    pub strict_session_present: bool,
     #[serde(skip)]
     seen: BTreeSet<MsgId>,
     #[serde(skip)]
@@ -205,6 +210,8 @@ impl SimClient {
             last_tx: SimTime::ZERO,
             ping_sent_at: None,
             wants_session: false,
+            has_session_state: false,
+            strict_session_present: false,
             seen: BTreeSet::new(),
             next_packet_id: 1,
             outputs: VecDeque::new(),
@@ -280,6 +287,7 @@ impl SimClient {
             // [MQTT-3.1.2-6] 3.1.1 / [MQTT-3.1.2-4] 5.0: the client discards its session too.
             self.outgoing.clear();
             self.incoming_qos2.clear();
+            self.has_session_state = false;
         }
         self.wants_session =
             !opts.clean_start && (!opts.version.is_v5() || opts.session_expiry.unwrap_or(0) > 0);
@@ -550,11 +558,33 @@ impl SimClient {
             // [MQTT-3.2.2-21] 5.0: use the Server Keep Alive.
             self.keep_alive_in_force = ka;
         }
+        if c.session_present
+            && !self.has_session_state
+            && self.strict_session_present
+            && self.version.is_v5()
+        {
+            // [MQTT-3.2.2-4] 5.0: no session state here, yet the broker resumed one: close.
+            self.event(ClientEvent::UnexpectedSessionPresent);
+            self.outputs.push_back(ClientOutput::Close(conn));
+            self.link = LinkState::Online {
+                conn,
+                session_present: true,
+            };
+            self.connection_closed(
+                now,
+                "it has no session state but got Session Present = 1, so it closes the connection [MQTT-3.2.2-4]".into(),
+                false,
+                None,
+                &mut Rng::new(0),
+            );
+            return;
+        }
         self.link = LinkState::Online {
             conn,
             session_present: c.session_present,
         };
         self.attempt = 0;
+        self.has_session_state = self.wants_session;
         if !c.session_present {
             // [MQTT-3.2.2-5] 5.0 (and the 3.1.1 equivalent): the broker has no session, so the
             // client's own session state is discarded.

@@ -139,6 +139,10 @@ pub struct ClientSpec {
     /// Create this many clients named `name-01`, `name-02`, ... (a step naming `name` acts on all).
     #[serde(default)]
     pub count: Option<u32>,
+    /// A 5.0 client without session state that gets Session Present = 1 closes the connection,
+    /// as [MQTT-3.2.2-4] requires (default false: it carries on, so a takeover can be followed).
+    #[serde(default)]
+    pub strict_session_present: bool,
 }
 
 /// A Session Expiry value: seconds, or "never" (0xFFFFFFFF).
@@ -879,6 +883,7 @@ impl Scenario {
             );
             c.buffer_capacity = spec.buffer;
             c.auto_reconnect = spec.auto_reconnect.clone();
+            c.strict_session_present = spec.strict_session_present;
             w.add_client(c);
         }
         Ok(w)

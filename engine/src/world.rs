@@ -13,7 +13,8 @@ use crate::profile::BrokerProfile;
 use crate::rng::Rng;
 use crate::types::{ClientId, ConnId, MsgId, QoS, SimTime, Version};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 /// Direction of a packet on a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -73,8 +74,9 @@ pub struct World {
     next_conn: u32,
     wire: VecDeque<Transit>,
     dirty: Vec<usize>,
-    /// Index of client timers: (due, client) plus each client's current entry.
-    client_timers: BTreeSet<(SimTime, usize)>,
+    /// Client timers: a min-heap of (due, client) with lazy deletion; `client_due` holds each
+    /// client's live entry, and heap entries that disagree with it are stale.
+    client_timers: BinaryHeap<Reverse<(SimTime, usize)>>,
     client_due: Vec<Option<SimTime>>,
     /// Set by a failure of the engine's own invariants (never by a scenario).
     pub internal_error: Option<String>,
@@ -94,7 +96,7 @@ impl World {
             next_conn: 1,
             wire: VecDeque::new(),
             dirty: Vec::new(),
-            client_timers: BTreeSet::new(),
+            client_timers: BinaryHeap::new(),
             client_due: Vec::new(),
             internal_error: None,
         }
@@ -111,13 +113,9 @@ impl World {
     /// Keeps the client timer index in step with the client's own `poll_timeout`.
     fn refresh_client_timer(&mut self, idx: usize) {
         let new = self.clients[idx].poll_timeout();
-        let old = self.client_due[idx];
-        if new != old {
-            if let Some(t) = old {
-                self.client_timers.remove(&(t, idx));
-            }
+        if new != self.client_due[idx] {
             if let Some(t) = new {
-                self.client_timers.insert((t, idx));
+                self.client_timers.push(Reverse((t, idx)));
             }
             self.client_due[idx] = new;
         }
@@ -139,6 +137,9 @@ impl World {
     }
 
     fn client_event(&mut self, idx: usize, event: ClientEvent) {
+        if !self.record {
+            return;
+        }
         let client = self.clients[idx].name.clone();
         self.push(TraceItem::Client { client, event });
     }
@@ -386,7 +387,7 @@ impl World {
     /// The earliest timer of the broker or any client.
     pub fn next_timer(&self) -> Option<SimTime> {
         let broker = self.broker.poll_timeout();
-        let client = self.client_timers.first().map(|(t, _)| *t);
+        let client = self.client_timers.peek().map(|Reverse((t, _))| *t);
         match (broker, client) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -399,11 +400,14 @@ impl World {
             self.broker.handle_timeout(now);
             self.pump();
         }
-        while let Some(&(t, idx)) = self.client_timers.first() {
+        while let Some(&Reverse((t, idx))) = self.client_timers.peek() {
             if t > now {
                 break;
             }
-            self.client_timers.pop_first();
+            self.client_timers.pop();
+            if self.client_due[idx] != Some(t) {
+                continue; // stale: the client's timer moved since
+            }
             self.client_due[idx] = None;
             let reconnect = self.clients[idx].handle_timeout(now, &mut self.rng);
             self.touched(idx);

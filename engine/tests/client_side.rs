@@ -140,3 +140,29 @@ fn exceeding_the_server_receive_maximum_spec_0x93_mosquitto_0x97_5_19() {
         );
     }
 }
+
+#[test]
+fn strict_v5_client_without_state_closes_on_session_present_1() {
+    let mut s = Sim::spec();
+    let a = s.client_with_id("a", "X", V5);
+    let b = s.client_with_id("b", "X", V5);
+    s.w.clients[b].strict_session_present = true;
+    s.connect(a, |o| o.session_expiry = Some(60));
+    s.disconnect(a);
+    s.connect(b, |o| {
+        o.clean_start = false;
+        o.session_expiry = Some(60);
+    });
+    assert!(s.session_present(b));
+    assert!(
+        !s.w.clients[b].is_online(),
+        "[MQTT-3.2.2-4]: it closed the connection"
+    );
+    assert!(
+        s.has_session("X"),
+        "closed with Session Expiry 60: the broker stores the session again"
+    );
+    // The same client with its own state resumes normally.
+    s.connect(a, |o| o.clean_start = false);
+    assert!(s.w.clients[a].is_online());
+}

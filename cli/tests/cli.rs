@@ -1,0 +1,82 @@
+//! The command-line tool as a course author uses it.
+
+use std::process::Command;
+
+fn lab(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mqtt-lab"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn list_shows_the_built_in_library() {
+    let (code, out, _) = lab(&["list"]);
+    assert_eq!(code, 0);
+    assert!(out.lines().count() >= 15);
+    assert!(out.contains("takeover-v5"));
+}
+
+#[test]
+fn check_reports_line_and_column_of_a_bad_file() {
+    let dir = std::env::temp_dir().join(format!("mqtt-lab-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{\n  \"format\": 1,\n  \"id\": \"x\",\n  \"title\": \"x\",\n  \"version\": \"5.0\",\n  \"clients\": [{\"name\": \"a\"}],\n  \"steps\": [\n    {\"publish\": {\"client\": \"a\", \"topic\": \"t\", \"qos\": 3}}\n  ]\n}\n").unwrap();
+    let (code, _, err) = lab(&["check", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("line 8"), "{err}");
+    assert!(err.contains("QoS must be 0, 1 or 2"), "{err}");
+    let (code, _, err) = lab(&["check", dir.join("missing.json").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("not a built-in scenario id and not a readable file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_json_follows_the_trace_schema() {
+    let (code, out, _) = lab(&["run", "--json", "takeover-v5"]);
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines[0]["type"], "header");
+    assert_eq!(lines[0]["schema"], "mqtt-session-lab/trace@1");
+    for l in &lines {
+        assert!(
+            l["type"].is_string() && l["step"].is_u64() && l["t_ms"].is_u64(),
+            "{l}"
+        );
+    }
+    let connacks: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["type"] == "connack" && l["client"] == "gateway-new")
+        .collect();
+    assert_eq!(connacks[0]["session_present"], true);
+    assert!(lines
+        .iter()
+        .any(|l| l["type"] == "disconnect" && l["client"] == "gateway-old" && l["by"] == "broker"));
+}
+
+#[test]
+fn run_text_is_readable_and_cites_rules() {
+    let (code, out, _) = lab(&["run", "session-expiry-v5"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("[MQTT-4.1.0-2] 5.0"));
+    assert!(out.contains("Session Present = 0"));
+}
+
+#[test]
+fn unknown_commands_print_usage() {
+    let (code, _, err) = lab(&["frobnicate"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("USAGE"));
+}
