@@ -3,6 +3,7 @@
 //! [MQTT-3.3.1-3], [MQTT-4.3.3-1], [MQTT-4.6.0-1], [MQTT-4.3.3-7]. Scenarios 3-06, 3-07, 3-08, 5-11, 5-24.
 mod common;
 use common::*;
+use session_engine::world::Direction;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -32,21 +33,23 @@ fn unacked_qos1_is_resent_with_dup_and_same_id_3_06() {
     );
 }
 
-#[test]
-fn qos2_past_pubrec_resends_pubrel_only_3_07() {
+/// A mosquitto 3.1.1 subscriber `s` (persistent, QoS 2 on `topic`) that receives one QoS 2
+/// message from `h` and loses its PUBCOMP: the broker holds the message at the PUBREL stage.
+fn stuck_after_pubrel(topic: &str, payload: &str) -> (Sim, usize, usize) {
     let mut s = Sim::mosquitto();
     let sub = s.client("s", V3);
     let h = s.client("h", V3);
     s.connect_persistent(sub, 0);
-    s.sub(sub, "t", 2);
+    s.sub(sub, topic, 2);
     s.connect(h, |_| {});
-    s.w.lose_next(
-        sub,
-        session_engine::world::Direction::ToBroker,
-        1,
-        Some("PUBCOMP".into()),
-    );
-    s.publish(h, "t", "x", 2);
+    s.w.lose_next(sub, Direction::ToBroker, 1, Some("PUBCOMP".into()));
+    s.publish(h, topic, payload, 2);
+    (s, sub, h)
+}
+
+#[test]
+fn qos2_past_pubrec_resends_pubrel_only_3_07() {
+    let (mut s, sub, _) = stuck_after_pubrel("t", "x");
     s.drop_link(sub);
     s.connect(sub, |o| o.clean_start = false);
     let p = s.packets_to(sub);
@@ -55,19 +58,7 @@ fn qos2_past_pubrec_resends_pubrel_only_3_07() {
 
 #[test]
 fn resend_order_inflight_first_then_queued_3_08() {
-    let mut s = Sim::mosquitto();
-    let sub = s.client("s", V3);
-    let h = s.client("h", V3);
-    s.connect_persistent(sub, 0);
-    s.sub(sub, "s08/t", 2);
-    s.connect(h, |_| {});
-    s.w.lose_next(
-        sub,
-        session_engine::world::Direction::ToBroker,
-        1,
-        Some("PUBCOMP".into()),
-    );
-    s.publish(h, "s08/t", "A", 2);
+    let (mut s, sub, h) = stuck_after_pubrel("s08/t", "A");
     s.w.clients[sub].withhold_acks = true;
     s.publish(h, "s08/t", "B", 1);
     s.drop_link(sub);
@@ -148,12 +139,7 @@ fn client_resends_its_own_unacked_publish_and_broker_dedups_qos2_3_09() {
     s.connect(sub, |_| {});
     s.sub(sub, "t", 2);
     s.connect_persistent(p, 0);
-    s.w.lose_next(
-        p,
-        session_engine::world::Direction::ToClient,
-        1,
-        Some("PUBREC".into()),
-    );
+    s.w.lose_next(p, Direction::ToClient, 1, Some("PUBREC".into()));
     s.publish(p, "t", "once", 2);
     assert!(
         s.payloads(sub).is_empty(),
@@ -176,12 +162,7 @@ fn emqx_forwards_inbound_qos2_at_publish_still_once() {
     s.connect(sub, |_| {});
     s.sub(sub, "t", 2);
     s.connect_persistent(p, 0);
-    s.w.lose_next(
-        p,
-        session_engine::world::Direction::ToClient,
-        1,
-        Some("PUBREC".into()),
-    );
+    s.w.lose_next(p, Direction::ToClient, 1, Some("PUBREC".into()));
     s.publish(p, "t", "once", 2);
     assert_eq!(
         s.payloads(sub),
