@@ -1,167 +1,1243 @@
-//! View-models: plain functions from engine state to rows the page renders (tested natively).
+//! View-models: plain functions from a played scenario to what the page shows (tested natively).
+//! Components only render these.
 
-use session_engine::event::TraceItem;
-use session_engine::types::format_expiry;
-use session_engine::{library, Player};
+use session_engine::broker::{OutState, Session};
+use session_engine::client::{ClientOutStage, LinkState, SimClient};
+use session_engine::event::{
+    BrokerEvent, ClientEvent, DropReason, Endpoint, TraceEntry, TraceItem,
+};
+use session_engine::types::{format_duration_ms, format_expiry, NEVER_EXPIRE};
+use session_engine::{library, ClientId, MsgId, Packet, Player, SimTime, Version, World};
+use std::collections::BTreeMap;
 
+/// A built-in scenario in the picker.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScenarioItem {
     pub id: String,
     pub title: String,
     pub topic: String,
+    pub summary: String,
     pub version: &'static str,
 }
 
-pub fn scenario_list() -> Vec<ScenarioItem> {
-    library::all()
-        .into_iter()
-        .map(|s| ScenarioItem {
+/// The built-in scenarios grouped by topic, groups in order of first appearance.
+pub fn scenario_groups() -> Vec<(String, Vec<ScenarioItem>)> {
+    let mut groups: Vec<(String, Vec<ScenarioItem>)> = Vec::new();
+    for s in library::all() {
+        let item = ScenarioItem {
             id: s.id.clone(),
             title: s.title.clone(),
             topic: s.topic.clone(),
+            summary: s.summary.clone(),
             version: s.version.label(),
+        };
+        match groups.iter_mut().find(|(t, _)| *t == s.topic) {
+            Some((_, v)) => v.push(item),
+            None => groups.push((s.topic.clone(), vec![item])),
+        }
+    }
+    groups
+}
+
+/// Where a client's session is in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LifeState {
+    /// No connection and no session on the broker.
+    Disconnected,
+    /// CONNECT sent, no CONNACK yet.
+    Connecting,
+    /// Connected with a session.
+    Connected,
+    /// Offline, and the broker keeps the session.
+    Stored,
+    /// The session ended in this step (expired, discarded, or closed with expiry 0).
+    Ended,
+}
+
+impl LifeState {
+    pub const ALL: [LifeState; 5] = [
+        LifeState::Disconnected,
+        LifeState::Connecting,
+        LifeState::Connected,
+        LifeState::Stored,
+        LifeState::Ended,
+    ];
+
+    pub fn label(self, version: Version) -> &'static str {
+        match (self, version) {
+            (LifeState::Disconnected, _) => "Disconnected, no session",
+            (LifeState::Connecting, _) => "Connecting",
+            (LifeState::Connected, _) => "Connected",
+            (LifeState::Stored, Version::V311) => "Session stored (Clean Session 0)",
+            (LifeState::Stored, Version::V5) => "Session stored (expiry running)",
+            (LifeState::Ended, _) => "Session ended / expired",
+        }
+    }
+
+    /// The node label in the diagram.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            LifeState::Disconnected => "Disconnected",
+            LifeState::Connecting => "Connecting",
+            LifeState::Connected => "Connected",
+            LifeState::Stored => "Session stored",
+            LifeState::Ended => "Session ended",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            LifeState::Disconnected => "disconnected",
+            LifeState::Connecting => "connecting",
+            LifeState::Connected => "connected",
+            LifeState::Stored => "stored",
+            LifeState::Ended => "ended",
+        }
+    }
+}
+
+/// One client's place in the lifecycle diagram at a step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lifecycle {
+    pub client: String,
+    pub client_id: String,
+    pub state: LifeState,
+    pub previous: LifeState,
+    /// Why it moved, if it did.
+    pub transition: Option<String>,
+}
+
+fn session_of<'a>(w: &'a World, c: &SimClient) -> Option<&'a Session> {
+    w.broker.sessions().get(&c.client_id)
+}
+
+fn base_state(w: &World, c: &SimClient) -> LifeState {
+    match c.link {
+        LinkState::Connecting { .. } => LifeState::Connecting,
+        LinkState::Online { .. } => LifeState::Connected,
+        LinkState::Offline => match session_of(w, c) {
+            Some(s) if s.conn.is_none() => LifeState::Stored,
+            _ => LifeState::Disconnected,
+        },
+    }
+}
+
+fn step_ended_session(entries: &[TraceEntry], id: &ClientId) -> Option<String> {
+    entries.iter().rev().find_map(|e| match &e.item {
+        TraceItem::Broker { event } => match event {
+            BrokerEvent::SessionExpired {
+                client_id, cite, ..
+            } if client_id == id => Some(format!("the session expired ({cite})")),
+            BrokerEvent::SessionEnded { client_id, cite } if client_id == id => {
+                Some(format!("the session ended with the connection ({cite})"))
+            }
+            BrokerEvent::SessionDiscarded { client_id, cite } if client_id == id => {
+                Some(format!("Clean Start discarded the stored session ({cite})"))
+            }
+            BrokerEvent::SessionLostAtRestart { client_id, why } if client_id == id => {
+                Some(format!("lost in the broker restart: {why}"))
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Every client's lifecycle state at `step`, and the transition the step made.
+pub fn lifecycle(p: &Player, step: usize) -> Vec<Lifecycle> {
+    let now = &p.at(step).world;
+    let before = &p.at(step.saturating_sub(1)).world;
+    let entries = p.entries(step);
+    now.clients
+        .iter()
+        .zip(before.clients.iter())
+        .map(|(c, b)| {
+            let previous = if step == 0 { LifeState::Disconnected } else { base_state(before, b) };
+            let mut state = base_state(now, c);
+            let ended = step_ended_session(entries, &c.client_id);
+            if state == LifeState::Disconnected && ended.is_some() {
+                state = LifeState::Ended;
+            }
+            let transition = if state == previous && ended.is_none() {
+                None
+            } else {
+                Some(match state {
+                    LifeState::Connected => {
+                        if let Some(LinkState::Online { session_present, .. }) = Some(&c.link) {
+                            if *session_present {
+                                "connected, and the broker resumed its session (Session Present = 1)".to_string()
+                            } else {
+                                "connected with a new session (Session Present = 0)".to_string()
+                            }
+                        } else {
+                            "connected".to_string()
+                        }
+                    }
+                    LifeState::Stored => match session_of(now, c).and_then(|s| s.expires_at) {
+                        Some(t) => format!("offline; the broker keeps the session until {t}"),
+                        None => "offline; the broker keeps the session with no expiry".to_string(),
+                    },
+                    LifeState::Ended => ended.clone().unwrap_or_default(),
+                    LifeState::Connecting => "sent CONNECT".to_string(),
+                    LifeState::Disconnected => ended.clone().unwrap_or_else(|| {
+                        let taken = entries.iter().any(|e| matches!(&e.item, TraceItem::Broker { event: BrokerEvent::SessionTakenOver { client_id, .. } } if *client_id == c.client_id));
+                        if taken && previous == LifeState::Connected {
+                            "another connection took over its client id; the session now belongs to that connection".to_string()
+                        } else {
+                            "offline, nothing kept".to_string()
+                        }
+                    }),
+                })
+            };
+            Lifecycle { client: c.name.clone(), client_id: c.client_id.to_string(), state, previous, transition }
         })
         .collect()
 }
 
-pub struct Summary {
-    pub title: String,
-    pub summary: String,
-    pub broker: String,
-    pub seed: u64,
-    pub steps: usize,
-}
-
-pub fn summary(p: &Player) -> Summary {
-    Summary {
-        title: p.scenario.title.clone(),
-        summary: p.scenario.summary.clone(),
-        broker: p.at(0).world.broker.profile().name.clone(),
-        seed: p.scenario.seed,
-        steps: p.len() - 1,
-    }
-}
-
-pub struct EntryRow {
-    pub time: String,
-    pub text: String,
-    pub cite: Option<String>,
-    pub class: &'static str,
-}
-
-pub struct StepRow {
+/// Text for the step's narration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Narration {
     pub index: usize,
+    pub last: usize,
     pub time: String,
     pub label: String,
     pub say: String,
-    pub current: bool,
-    pub future: bool,
-    pub entries: Vec<EntryRow>,
+    /// Rule-backed decisions of this step: (sentence, citation).
+    pub rules: Vec<(String, String)>,
+    /// Where the broker departs from the specification here: (rule, spec, broker).
+    pub deviations: Vec<(String, String, String)>,
 }
 
-/// One row per step; entries only for steps up to the current one.
-pub fn step_rows(p: &Player, current: usize) -> Vec<StepRow> {
-    p.steps()
-        .iter()
-        .skip(1)
-        .map(|rec| {
-            let future = rec.index > current;
-            let entries = if future {
-                Vec::new()
-            } else {
-                p.entries(rec.index)
-                    .iter()
-                    .map(|e| {
-                        let (class, cite) = match &e.item {
-                            TraceItem::Packet { lost: true, .. } => ("packet lost", None),
-                            TraceItem::Packet { .. } => ("packet", None),
-                            TraceItem::Broker { event } => (
-                                if matches!(event, session_engine::BrokerEvent::Deviation { .. }) {
-                                    "broker deviation"
-                                } else {
-                                    "broker"
-                                },
-                                event.cite().map(str::to_string),
-                            ),
-                            TraceItem::Client { .. } => ("client", None),
-                            TraceItem::LinkClosed { .. } => ("link", None),
-                        };
-                        EntryRow {
-                            time: e.time_label(),
-                            text: e.describe(),
-                            cite,
-                            class,
+pub fn narration(p: &Player, step: usize) -> Narration {
+    let rec = p.at(step);
+    let mut rules = Vec::new();
+    let mut deviations = Vec::new();
+    for e in p.entries(step) {
+        if let TraceItem::Broker { event } = &e.item {
+            match event {
+                BrokerEvent::Deviation { rule, spec, broker } => {
+                    deviations.push((rule.to_string(), spec.clone(), broker.clone()))
+                }
+                BrokerEvent::MessageSent { .. }
+                | BrokerEvent::MessageAcknowledged { .. }
+                | BrokerEvent::Subscribed { .. } => {}
+                other => {
+                    if let Some(c) = other.cite() {
+                        let item = (other.describe(), c.to_string());
+                        if !rules.contains(&item) {
+                            rules.push(item);
                         }
-                    })
-                    .collect()
+                    }
+                }
+            }
+        }
+    }
+    Narration {
+        index: step,
+        last: p.len() - 1,
+        time: rec.time.to_string(),
+        label: if step == 0 {
+            p.scenario.title.clone()
+        } else {
+            rec.label.clone()
+        },
+        say: rec.say.clone(),
+        rules,
+        deviations,
+    }
+}
+
+/// One row of a table in a panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MsgRow {
+    pub msg: String,
+    pub topic: String,
+    pub payload: String,
+    pub qos: u8,
+    pub packet_id: String,
+    pub state: String,
+    /// Remaining Message Expiry, if any.
+    pub expiry: Option<String>,
+}
+
+/// The client side of a session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientSide {
+    pub name: String,
+    pub client_id: String,
+    pub version: &'static str,
+    pub connection: String,
+    pub online: bool,
+    pub outgoing: Vec<MsgRow>,
+    pub incoming_qos2: Vec<String>,
+    pub buffer: Vec<MsgRow>,
+    pub buffer_capacity: Option<usize>,
+    pub received: usize,
+    pub duplicates: usize,
+    pub withholding: bool,
+}
+
+/// The broker side of a session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BrokerSide {
+    pub client_id: String,
+    pub present: bool,
+    pub state: String,
+    pub expiry: String,
+    pub subscriptions: Vec<(String, String)>,
+    pub queue: Vec<MsgRow>,
+    pub inflight: Vec<MsgRow>,
+    pub awaiting_pubrel: Vec<String>,
+    pub will: Option<String>,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionPair {
+    pub client: ClientSide,
+    pub broker: BrokerSide,
+}
+
+fn remaining(now: SimTime, received: SimTime, mei: Option<u32>) -> Option<String> {
+    let mei = mei?;
+    let end = received.plus_secs(u64::from(mei));
+    Some(if end <= now {
+        "expired".to_string()
+    } else {
+        format!("{} left", format_duration_ms(end.since(now)))
+    })
+}
+
+/// Both ends of every client's session at `step`, client by client.
+pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
+    let w = &p.at(step).world;
+    let now = w.now;
+    let profile = w.broker.profile();
+    w.clients
+        .iter()
+        .map(|c| {
+            let connection = match &c.link {
+                LinkState::Offline => "offline".to_string(),
+                LinkState::Connecting { conn } => format!("connecting on {conn}"),
+                LinkState::Online {
+                    conn,
+                    session_present,
+                } => format!(
+                    "online on {conn} (Session Present = {})",
+                    u8::from(*session_present)
+                ),
             };
-            StepRow {
-                index: rec.index,
-                time: rec.time.to_string(),
-                label: rec.label.clone(),
-                say: rec.say.clone(),
-                current: rec.index == current,
-                future,
-                entries,
+            let client = ClientSide {
+                name: c.name.clone(),
+                client_id: c.client_id.to_string(),
+                version: c.version.label(),
+                connection,
+                online: c.is_online(),
+                outgoing: c
+                    .outgoing
+                    .iter()
+                    .map(|o| MsgRow {
+                        msg: o.publish.msg.to_string(),
+                        topic: o.publish.topic.to_string(),
+                        payload: o.publish.payload.to_string(),
+                        qos: o.publish.qos.as_u8(),
+                        packet_id: o
+                            .publish
+                            .packet_id
+                            .map(|i| i.to_string())
+                            .unwrap_or_default(),
+                        state: match o.stage {
+                            ClientOutStage::AwaitPuback => "waiting for PUBACK",
+                            ClientOutStage::AwaitPubrec => "waiting for PUBREC",
+                            ClientOutStage::AwaitPubcomp => "PUBREL sent, waiting for PUBCOMP",
+                        }
+                        .to_string(),
+                        expiry: None,
+                    })
+                    .collect(),
+                incoming_qos2: c.incoming_qos2.iter().map(|i| i.to_string()).collect(),
+                buffer: c
+                    .buffer
+                    .iter()
+                    .map(|b| MsgRow {
+                        msg: b.message.msg.to_string(),
+                        topic: b.message.topic.to_string(),
+                        payload: b.message.payload.to_string(),
+                        qos: b.message.qos.as_u8(),
+                        packet_id: String::new(),
+                        state: format!("buffered at {}", b.at),
+                        expiry: None,
+                    })
+                    .collect(),
+                buffer_capacity: c.buffer_capacity,
+                received: c.received.len(),
+                duplicates: c.received.iter().filter(|r| r.duplicate).count(),
+                withholding: c.withhold_acks,
+            };
+            let broker = match session_of(w, c) {
+                None => BrokerSide {
+                    client_id: c.client_id.to_string(),
+                    present: false,
+                    state: "no session".to_string(),
+                    expiry: String::new(),
+                    subscriptions: Vec::new(),
+                    queue: Vec::new(),
+                    inflight: Vec::new(),
+                    awaiting_pubrel: Vec::new(),
+                    will: None,
+                    bytes: 0,
+                },
+                Some(s) => {
+                    let row = |m: &session_engine::broker::OutMsg| MsgRow {
+                        msg: m.msg.to_string(),
+                        topic: m.topic.to_string(),
+                        payload: m.payload.to_string(),
+                        qos: m.qos.as_u8(),
+                        packet_id: m.packet_id.map(|i| i.to_string()).unwrap_or_default(),
+                        state: match m.state {
+                            OutState::Queued => "queued",
+                            OutState::AwaitPuback => "sent, waiting for PUBACK",
+                            OutState::AwaitPubrec => "sent, waiting for PUBREC",
+                            OutState::AwaitPubcomp => "PUBREL sent, waiting for PUBCOMP",
+                        }
+                        .to_string(),
+                        expiry: remaining(now, m.received_at, m.message_expiry),
+                    };
+                    let will = s.will.as_ref().map(|wl| {
+                        let mut t =
+                            format!("{} \"{}\" at QoS {}", wl.topic, wl.payload, wl.qos.as_u8());
+                        if wl.delay > 0 {
+                            t.push_str(&format!(", delay {} s", wl.delay));
+                        }
+                        if let Some(d) = s.will_due {
+                            t.push_str(&format!(", due at {d}"));
+                        }
+                        t
+                    });
+                    BrokerSide {
+                        client_id: s.client_id.to_string(),
+                        present: true,
+                        state: match (s.conn, s.expires_at) {
+                            (Some(c), _) => format!("online ({c})"),
+                            (None, Some(t)) => format!(
+                                "stored, expires at {t} ({} left)",
+                                format_duration_ms(t.since(now))
+                            ),
+                            (None, None) => "stored, no expiry".to_string(),
+                        },
+                        expiry: if s.expiry == NEVER_EXPIRE {
+                            "never".to_string()
+                        } else {
+                            format_expiry(s.expiry)
+                        },
+                        subscriptions: s
+                            .subscriptions
+                            .values()
+                            .map(|sub| {
+                                let mut o = format!("QoS {}", sub.granted.as_u8());
+                                if sub.options.no_local {
+                                    o.push_str(", No Local");
+                                }
+                                if sub.options.retain_as_published {
+                                    o.push_str(", Retain As Published");
+                                }
+                                if sub.options.retain_handling != 0 {
+                                    o.push_str(&format!(
+                                        ", Retain Handling {}",
+                                        sub.options.retain_handling
+                                    ));
+                                }
+                                if let Some(id) = sub.subscription_id {
+                                    o.push_str(&format!(", SubId {id}"));
+                                }
+                                (sub.filter.clone(), o)
+                            })
+                            .collect(),
+                        queue: s.queue.iter().map(row).collect(),
+                        inflight: s.inflight.iter().map(row).collect(),
+                        awaiting_pubrel: s.incoming_qos2.keys().map(|k| k.to_string()).collect(),
+                        will,
+                        bytes: s.bytes(profile),
+                    }
+                }
+            };
+            SessionPair { client, broker }
+        })
+        .collect()
+}
+
+/// A packet in the sequence diagram.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PacketRow {
+    /// Position in the whole trace (stable id for selection).
+    pub id: usize,
+    pub step: usize,
+    pub time: String,
+    pub client: String,
+    /// true: client to broker.
+    pub to_broker: bool,
+    pub kind: &'static str,
+    pub summary: String,
+    pub lost: bool,
+    pub current: bool,
+}
+
+/// Every packet up to and including `step`, filtered by client name and packet type (empty
+/// filter = all).
+pub fn packet_rows(p: &Player, step: usize, client: &str, kind: &str) -> Vec<PacketRow> {
+    let mut rows = Vec::new();
+    for s in 1..=step.min(p.len() - 1) {
+        let rec = p.at(s);
+        for (k, e) in p.entries(s).iter().enumerate() {
+            if let TraceItem::Packet {
+                from,
+                to,
+                packet,
+                lost,
+                ..
+            } = &e.item
+            {
+                let (name, to_broker) = match (from, to) {
+                    (Endpoint::Client(c), _) => (c.clone(), true),
+                    (_, Endpoint::Client(c)) => (c.clone(), false),
+                    _ => continue,
+                };
+                if (!client.is_empty() && name != client)
+                    || (!kind.is_empty() && packet.kind() != kind)
+                {
+                    continue;
+                }
+                rows.push(PacketRow {
+                    id: rec.start + k,
+                    step: s,
+                    time: e.time.to_string(),
+                    client: name,
+                    to_broker,
+                    kind: packet.kind(),
+                    summary: packet.to_string(),
+                    lost: *lost,
+                    current: s == step,
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// The fields of one packet, for the inspector: (field, value).
+pub fn packet_fields(p: &Player, id: usize) -> Option<(String, Vec<(String, String)>)> {
+    let e = p.trace().get(id)?;
+    let TraceItem::Packet {
+        packet,
+        from,
+        to,
+        conn,
+        lost,
+    } = &e.item
+    else {
+        return None;
+    };
+    let who = |x: &Endpoint| match x {
+        Endpoint::Broker => "broker".to_string(),
+        Endpoint::Client(c) => c.clone(),
+    };
+    let mut f: Vec<(String, String)> = vec![
+        ("from".into(), who(from)),
+        ("to".into(), who(to)),
+        ("connection".into(), conn.to_string()),
+        ("time".into(), e.time.to_string()),
+    ];
+    if *lost {
+        f.push(("network".into(), "lost before it arrived".into()));
+    }
+    let yes = |b: bool| if b { "1".to_string() } else { "0".to_string() };
+    match packet {
+        Packet::Connect(c) => {
+            f.push(("protocol".into(), c.version.to_string()));
+            f.push(("client id".into(), format!("\"{}\"", c.client_id)));
+            f.push((
+                if c.version.is_v5() {
+                    "Clean Start"
+                } else {
+                    "Clean Session"
+                }
+                .into(),
+                yes(c.clean_start),
+            ));
+            f.push(("Keep Alive".into(), format!("{} s", c.keep_alive)));
+            if c.version.is_v5() {
+                f.push((
+                    "Session Expiry Interval".into(),
+                    c.session_expiry
+                        .map(format_expiry)
+                        .unwrap_or_else(|| "absent (0)".into()),
+                ));
+                f.push((
+                    "Receive Maximum".into(),
+                    c.receive_maximum
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "absent (65,535)".into()),
+                ));
+            }
+            match &c.will {
+                Some(w) => {
+                    f.push(("Will Flag".into(), "1".into()));
+                    f.push(("Will Topic".into(), w.topic.to_string()));
+                    f.push(("Will Payload".into(), format!("\"{}\"", w.payload)));
+                    f.push(("Will QoS".into(), w.qos.as_u8().to_string()));
+                    f.push(("Will Retain".into(), yes(w.retain)));
+                    if c.version.is_v5() {
+                        f.push(("Will Delay Interval".into(), format!("{} s", w.delay)));
+                    }
+                }
+                None => f.push(("Will Flag".into(), "0".into())),
+            }
+        }
+        Packet::Connack(c) => {
+            f.push(("Session Present".into(), yes(c.session_present)));
+            f.push(("reason code".into(), format!("0x{:02X}", c.code)));
+            if let Some(a) = &c.assigned_client_id {
+                f.push(("Assigned Client Identifier".into(), format!("\"{a}\"")));
+            }
+            if let Some(s) = c.session_expiry {
+                f.push(("Session Expiry Interval".into(), format_expiry(s)));
+            }
+            if let Some(k) = c.server_keep_alive {
+                f.push(("Server Keep Alive".into(), format!("{k} s")));
+            }
+            if let Some(r) = c.receive_maximum {
+                f.push(("Receive Maximum".into(), r.to_string()));
+            }
+            if let Some(q) = c.maximum_qos {
+                f.push(("Maximum QoS".into(), q.as_u8().to_string()));
+            }
+        }
+        Packet::Publish(pb) => {
+            f.push(("DUP".into(), yes(pb.dup)));
+            f.push(("QoS".into(), pb.qos.as_u8().to_string()));
+            f.push(("RETAIN".into(), yes(pb.retain)));
+            f.push(("Topic Name".into(), pb.topic.to_string()));
+            f.push((
+                "Packet Identifier".into(),
+                pb.packet_id
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| "none (QoS 0)".into()),
+            ));
+            if let Some(m) = pb.message_expiry {
+                f.push(("Message Expiry Interval".into(), format!("{m} s")));
+            }
+            if !pb.subscription_ids.is_empty() {
+                f.push((
+                    "Subscription Identifier".into(),
+                    format!("{:?}", pb.subscription_ids),
+                ));
+            }
+            f.push(("payload".into(), format!("\"{}\"", pb.payload)));
+            f.push(("message".into(), pb.msg.to_string()));
+        }
+        Packet::Puback { packet_id, reason }
+        | Packet::Pubrec { packet_id, reason }
+        | Packet::Pubrel { packet_id, reason }
+        | Packet::Pubcomp { packet_id, reason } => {
+            f.push(("Packet Identifier".into(), packet_id.to_string()));
+            f.push(("reason code".into(), format!("0x{reason:02X}")));
+        }
+        Packet::Subscribe(s) => {
+            f.push(("Packet Identifier".into(), s.packet_id.to_string()));
+            for (filter, o) in &s.filters {
+                f.push(("Topic Filter".into(), format!("{filter} (QoS {}, No Local {}, Retain As Published {}, Retain Handling {})", o.qos.as_u8(), yes(o.no_local), yes(o.retain_as_published), o.retain_handling)));
+            }
+            if let Some(i) = s.subscription_id {
+                f.push(("Subscription Identifier".into(), i.to_string()));
+            }
+        }
+        Packet::Suback { packet_id, codes } | Packet::Unsuback { packet_id, codes } => {
+            f.push(("Packet Identifier".into(), packet_id.to_string()));
+            f.push((
+                "codes".into(),
+                codes
+                    .iter()
+                    .map(|c| format!("0x{c:02X}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ));
+        }
+        Packet::Unsubscribe { packet_id, filters } => {
+            f.push(("Packet Identifier".into(), packet_id.to_string()));
+            f.push(("Topic Filters".into(), filters.join(", ")));
+        }
+        Packet::Pingreq | Packet::Pingresp => {}
+        Packet::Disconnect(d) => {
+            f.push(("reason code".into(), format!("0x{:02X}", d.reason)));
+            if let Some(s) = d.session_expiry {
+                f.push(("Session Expiry Interval".into(), format_expiry(s)));
+            }
+        }
+    }
+    Some((packet.to_string(), f))
+}
+
+/// What became of one application message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageFate {
+    pub msg: String,
+    pub topic: String,
+    pub payload: String,
+    pub from: String,
+    /// "delivered", "duplicate", "dropped", "lost", "queued", "in flight", "nobody subscribed", ...
+    pub outcome: String,
+    /// true when something went wrong for someone (lost, dropped, duplicate, late).
+    pub trouble: bool,
+    /// The cause chain, oldest first: (time, sentence, citation).
+    pub why: Vec<(String, String, String)>,
+}
+
+/// Every application message up to `step`, with its fate and the chain of causes.
+pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
+    let end = p.at(step).end;
+    let trace = &p.trace()[..end];
+    let world = &p.at(step).world;
+    let mut order: Vec<MsgId> = Vec::new();
+    let mut facts: BTreeMap<MsgId, (String, String, String)> = BTreeMap::new();
+    let mut chain: BTreeMap<MsgId, Vec<(String, String, String)>> = BTreeMap::new();
+    let mut outcomes: BTreeMap<MsgId, Vec<&'static str>> = BTreeMap::new();
+    // Session-level causes, by client id: the last lifecycle event that discards state.
+    let mut last_session_cause: BTreeMap<ClientId, (String, String, String)> = BTreeMap::new();
+    let mut note = |m: MsgId, t: &SimTime, text: String, cite: &str, order: &mut Vec<MsgId>| {
+        if !order.contains(&m) {
+            order.push(m);
+        }
+        chain
+            .entry(m)
+            .or_default()
+            .push((t.to_string(), text, cite.to_string()));
+    };
+    for e in trace {
+        match &e.item {
+            TraceItem::Broker { event } => match event {
+                BrokerEvent::MessageRouted {
+                    from,
+                    msg,
+                    topic,
+                    qos,
+                    copies,
+                } => {
+                    facts.entry(*msg).or_insert((
+                        topic.to_string(),
+                        String::new(),
+                        from.to_string(),
+                    ));
+                    let text = if *copies == 0 {
+                        format!("the broker received it at {qos}; no session had a matching subscription")
+                    } else {
+                        format!(
+                            "the broker received it at {qos} and made {copies} cop{}",
+                            if *copies == 1 { "y" } else { "ies" }
+                        )
+                    };
+                    note(
+                        *msg,
+                        &e.time,
+                        text,
+                        if *copies == 0 {
+                            "[MQTT-4.5.0-1]: only matching subscriptions get a copy"
+                        } else {
+                            "[MQTT-4.5.0-1]"
+                        },
+                        &mut order,
+                    );
+                    if *copies == 0 {
+                        outcomes.entry(*msg).or_default().push("nobody subscribed");
+                    }
+                }
+                BrokerEvent::WillPublished {
+                    client_id,
+                    topic,
+                    msg,
+                    cite,
+                } => {
+                    facts.entry(*msg).or_insert((
+                        topic.to_string(),
+                        "(will)".to_string(),
+                        client_id.to_string(),
+                    ));
+                    note(
+                        *msg,
+                        &e.time,
+                        format!("the broker published the will of \"{client_id}\""),
+                        cite,
+                        &mut order,
+                    );
+                }
+                BrokerEvent::MessageQueued {
+                    client_id,
+                    msg,
+                    qos,
+                    online,
+                    ..
+                } => {
+                    let why = if *online {
+                        "its in-flight window was full"
+                    } else {
+                        "it was offline"
+                    };
+                    note(
+                        *msg,
+                        &e.time,
+                        format!("queued for \"{client_id}\" at {qos} because {why}"),
+                        if *online {
+                            "[MQTT-3.3.4-9]"
+                        } else {
+                            "[MQTT-3.1.2-5] 3.1.1 / [MQTT-3.1.2-23] 5.0"
+                        },
+                        &mut order,
+                    );
+                }
+                BrokerEvent::MessageDropped {
+                    client_id,
+                    msg,
+                    reason,
+                    cite,
+                    ..
+                } => {
+                    let mut text = format!("dropped for \"{client_id}\": {}", reason.describe());
+                    if matches!(
+                        reason,
+                        DropReason::SessionEnded
+                            | DropReason::CleanStart
+                            | DropReason::BrokerRestart
+                    ) {
+                        if let Some((t, why, c)) = last_session_cause.get(client_id) {
+                            text.push_str(&format!(" (at {t}: {why} - {c})"));
+                        }
+                    }
+                    note(*msg, &e.time, text, cite, &mut order);
+                    outcomes.entry(*msg).or_default().push("dropped");
+                }
+                BrokerEvent::SessionExpired {
+                    client_id, cite, ..
+                } => {
+                    last_session_cause.insert(
+                        client_id.clone(),
+                        (
+                            e.time.to_string(),
+                            "the session expired".into(),
+                            cite.to_string(),
+                        ),
+                    );
+                }
+                BrokerEvent::SessionEnded { client_id, cite } => {
+                    last_session_cause.insert(
+                        client_id.clone(),
+                        (
+                            e.time.to_string(),
+                            "the session ended with its connection".into(),
+                            cite.to_string(),
+                        ),
+                    );
+                }
+                BrokerEvent::SessionDiscarded { client_id, cite } => {
+                    last_session_cause.insert(
+                        client_id.clone(),
+                        (
+                            e.time.to_string(),
+                            "a Clean Start connection discarded the session".into(),
+                            cite.to_string(),
+                        ),
+                    );
+                }
+                BrokerEvent::SessionTakenOver {
+                    client_id, cite, ..
+                } => {
+                    last_session_cause.insert(
+                        client_id.clone(),
+                        (
+                            e.time.to_string(),
+                            "another connection took over the client id".into(),
+                            cite.to_string(),
+                        ),
+                    );
+                }
+                _ => {}
+            },
+            TraceItem::Client { client, event } => match event {
+                ClientEvent::Delivered {
+                    msg,
+                    topic,
+                    payload,
+                    qos,
+                    dup,
+                    duplicate,
+                    ..
+                } => {
+                    let f = facts.entry(*msg).or_insert((
+                        topic.to_string(),
+                        String::new(),
+                        String::new(),
+                    ));
+                    if f.1.is_empty() || f.1 == "(will)" {
+                        f.1 = payload.to_string();
+                    }
+                    let mut text = format!("delivered to {client} at {qos}");
+                    if *dup {
+                        text.push_str(" with DUP = 1 (a resend)");
+                    }
+                    let cite = if *duplicate {
+                        outcomes.entry(*msg).or_default().push("duplicate");
+                        text.push_str(": the application sees it a second time, as QoS 1 allows (at least once)");
+                        "[MQTT-4.4.0-1], [MQTT-3.3.1-1]"
+                    } else {
+                        outcomes.entry(*msg).or_default().push("delivered");
+                        if *dup {
+                            "[MQTT-4.4.0-1]"
+                        } else {
+                            ""
+                        }
+                    };
+                    note(*msg, &e.time, text, cite, &mut order);
+                }
+                ClientEvent::PublishLost { msg, topic, why } => {
+                    facts
+                        .entry(*msg)
+                        .or_insert((topic.to_string(), String::new(), client.clone()));
+                    note(*msg, &e.time, format!("{client} lost it before sending: {why}"), "a session stores messages for a client, not from it ([MQTT-3.1.2-5] lists what is stored)", &mut order);
+                    outcomes.entry(*msg).or_default().push("lost");
+                }
+                ClientEvent::PublishBuffered { msg, topic, .. } => {
+                    facts
+                        .entry(*msg)
+                        .or_insert((topic.to_string(), String::new(), client.clone()));
+                    note(
+                        *msg,
+                        &e.time,
+                        format!("{client} was offline and kept it in its own buffer"),
+                        "",
+                        &mut order,
+                    );
+                }
+                ClientEvent::BufferDropped { msg, .. } => {
+                    note(
+                        *msg,
+                        &e.time,
+                        format!("{client}'s buffer was full and overwrote it"),
+                        "",
+                        &mut order,
+                    );
+                    outcomes.entry(*msg).or_default().push("lost");
+                }
+                _ => {}
+            },
+            TraceItem::Packet {
+                packet: Packet::Publish(pb),
+                lost: true,
+                to,
+                ..
+            } => {
+                let who = match to {
+                    Endpoint::Broker => "the broker".to_string(),
+                    Endpoint::Client(c) => c.clone(),
+                };
+                note(
+                    pb.msg,
+                    &e.time,
+                    format!("the PUBLISH to {who} was lost on the network"),
+                    "",
+                    &mut order,
+                );
+            }
+            TraceItem::Packet {
+                packet: Packet::Publish(pb),
+                from: Endpoint::Client(c),
+                ..
+            } => {
+                let f = facts.entry(pb.msg).or_insert((
+                    pb.topic.to_string(),
+                    pb.payload.to_string(),
+                    c.clone(),
+                ));
+                if f.1.is_empty() {
+                    f.1 = pb.payload.to_string();
+                }
+                if f.2.is_empty() {
+                    f.2 = c.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    // Where copies still wait.
+    let mut pending: BTreeMap<MsgId, &'static str> = BTreeMap::new();
+    for s in world.broker.sessions().values() {
+        for m in &s.queue {
+            pending.insert(m.msg, "queued");
+        }
+        for m in &s.inflight {
+            pending.insert(m.msg, "in flight");
+        }
+    }
+    order
+        .into_iter()
+        .map(|m| {
+            let (topic, payload, from) = facts.get(&m).cloned().unwrap_or_default();
+            let outs = outcomes.get(&m).cloned().unwrap_or_default();
+            let mut labels: Vec<&str> = Vec::new();
+            for o in outs.iter().chain(pending.get(&m)) {
+                if !labels.contains(o) {
+                    labels.push(o);
+                }
+            }
+            let trouble = labels
+                .iter()
+                .any(|l| matches!(*l, "lost" | "dropped" | "duplicate"));
+            MessageFate {
+                msg: m.to_string(),
+                topic,
+                payload,
+                from,
+                outcome: if labels.is_empty() {
+                    "on its way".to_string()
+                } else {
+                    labels.join(", ")
+                },
+                trouble,
+                why: chain.remove(&m).unwrap_or_default(),
             }
         })
         .collect()
 }
 
-pub struct SessionRow {
-    pub client_id: String,
-    pub state: String,
-    pub subscriptions: String,
-    pub queued: usize,
-    pub inflight: usize,
-    pub bytes: u64,
+/// The broker overview: every session with its memory, against the profile's limits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Overview {
+    pub broker: String,
+    pub source: String,
+    pub limits: Vec<(String, String)>,
+    pub rows: Vec<(String, String, usize, usize, u64)>,
+    pub total_bytes: u64,
 }
 
-/// The broker's sessions after step `index`.
-pub fn session_rows(p: &Player, index: usize) -> Vec<SessionRow> {
-    let w = &p.at(index).world;
-    let profile = w.broker.profile();
-    w.broker
+pub fn overview(p: &Player, step: usize) -> Overview {
+    let w = &p.at(step).world;
+    let pr = w.broker.profile();
+    let limits = vec![
+        (
+            "queued messages per session".into(),
+            match pr.max_queued_messages {
+                None => "unlimited".into(),
+                Some(n) => format!(
+                    "{n} ({})",
+                    match pr.overflow {
+                        session_engine::profile::Overflow::DropNewest =>
+                            "the newest is dropped when full",
+                        session_engine::profile::Overflow::DropOldest =>
+                            "the oldest is dropped when full",
+                    }
+                ),
+            },
+        ),
+        (
+            "QoS 0 queued while offline".into(),
+            if pr.queue_qos0_offline {
+                "yes".into()
+            } else {
+                "no".into()
+            },
+        ),
+        (
+            "in-flight window (3.1.1 clients)".into(),
+            pr.max_inflight_v311.to_string(),
+        ),
+        (
+            "3.1.1 persistent session lifetime".into(),
+            pr.v311_session_expiry
+                .map(format_expiry)
+                .unwrap_or_else(|| "forever".into()),
+        ),
+        (
+            "5.0 Session Expiry cap".into(),
+            pr.max_session_expiry
+                .map(format_expiry)
+                .unwrap_or_else(|| "none".into()),
+        ),
+        ("maximum QoS".into(), pr.max_qos.to_string()),
+        (
+            "sessions kept across a restart".into(),
+            match pr.persistence {
+                session_engine::profile::Persistence::None => "none",
+                session_engine::profile::Persistence::CleanStartZeroOnly => {
+                    "those last connected with Clean Start 0"
+                }
+                session_engine::profile::Persistence::AllSessions => "all",
+            }
+            .into(),
+        ),
+    ];
+    let rows: Vec<(String, String, usize, usize, u64)> = w
+        .broker
         .sessions()
         .values()
-        .map(|s| SessionRow {
-            client_id: s.client_id.to_string(),
-            state: match (s.conn, s.expires_at) {
-                (Some(c), _) => format!("online ({c}), expiry {}", format_expiry(s.expiry)),
-                (None, Some(t)) => format!("offline, expires at {t}"),
-                (None, None) => "offline, no expiry".to_string(),
-            },
-            subscriptions: s
-                .subscriptions
-                .values()
-                .map(|x| format!("{} (QoS {})", x.filter, x.granted.as_u8()))
-                .collect::<Vec<_>>()
-                .join(", "),
-            queued: s.queue.len(),
-            inflight: s.inflight.len(),
-            bytes: s.bytes(profile),
+        .map(|s| {
+            (
+                s.client_id.to_string(),
+                if s.conn.is_some() {
+                    "online".to_string()
+                } else {
+                    "offline".to_string()
+                },
+                s.queue.len(),
+                s.inflight.len(),
+                s.bytes(pr),
+            )
         })
-        .collect()
+        .collect();
+    let total_bytes = rows.iter().map(|r| r.4).sum();
+    Overview {
+        broker: pr.name.clone(),
+        source: pr.source.clone(),
+        limits,
+        rows,
+        total_bytes,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn play(id: &str) -> Player {
+        Player::from_json(library::text_by_id(id).unwrap()).unwrap()
+    }
+
     #[test]
-    fn every_built_in_scenario_has_rows_at_every_step() {
-        let list = scenario_list();
-        assert!(!list.is_empty());
-        for s in list {
-            let p = Player::from_json(library::text_by_id(&s.id).unwrap()).unwrap();
+    fn groups_cover_every_built_in_scenario_once() {
+        let n: usize = scenario_groups().iter().map(|(_, v)| v.len()).sum();
+        assert_eq!(n, library::all().len());
+    }
+
+    #[test]
+    fn every_view_model_renders_every_step_of_every_scenario() {
+        for s in library::all() {
+            let p = Player::new(s).unwrap();
             for i in 0..p.len() {
-                let rows = step_rows(&p, i);
-                assert_eq!(rows.len(), p.len() - 1);
-                assert_eq!(
-                    rows.iter().filter(|r| r.current).count(),
-                    usize::from(i > 0)
-                );
-                let _ = session_rows(&p, i);
+                assert_eq!(lifecycle(&p, i).len(), p.at(i).world.clients.len());
+                let n = narration(&p, i);
+                assert_eq!(n.index, i);
+                let _ = session_pairs(&p, i);
+                let _ = packet_rows(&p, i, "", "");
+                let _ = message_fates(&p, i);
+                let _ = overview(&p, i);
             }
+        }
+    }
+
+    #[test]
+    fn lifecycle_shows_stored_then_resumed_in_clean_vs_persistent() {
+        let p = play("clean-vs-persistent");
+        // Step 6: valve-persistent's link drops -> its session is stored.
+        let l = lifecycle(&p, 6);
+        let persistent = l.iter().find(|c| c.client == "valve-persistent").unwrap();
+        assert_eq!(
+            (persistent.previous, persistent.state),
+            (LifeState::Connected, LifeState::Stored)
+        );
+        // Step 5: valve-clean's session ended with the connection.
+        let l = lifecycle(&p, 5);
+        let clean = l.iter().find(|c| c.client == "valve-clean").unwrap();
+        assert_eq!(clean.state, LifeState::Ended);
+        assert!(clean
+            .transition
+            .as_deref()
+            .unwrap()
+            .contains("[MQTT-3.1.2-6]"));
+        // Last step: resumed.
+        let last = p.len() - 1;
+        let l = lifecycle(&p, last);
+        let persistent = l.iter().find(|c| c.client == "valve-persistent").unwrap();
+        assert_eq!(persistent.state, LifeState::Connected);
+        assert!(persistent
+            .transition
+            .as_deref()
+            .unwrap()
+            .contains("Session Present = 1"));
+    }
+
+    #[test]
+    fn panels_match_the_engine_at_the_session_expiry_step() {
+        let p = play("session-expiry-v5");
+        let last = p.len() - 1;
+        // Before the long wait the queued command sits in the stored session.
+        let before = session_pairs(&p, last - 2);
+        let sensor = before.iter().find(|x| x.client.name == "sensor").unwrap();
+        assert_eq!(sensor.broker.queue.len(), 1);
+        assert!(sensor.broker.state.starts_with("stored, expires at"));
+        // After it, the session is gone, and the command's fate says why.
+        let after = session_pairs(&p, last - 1);
+        assert!(
+            !after
+                .iter()
+                .find(|x| x.client.name == "sensor")
+                .unwrap()
+                .broker
+                .present
+        );
+        let fates = message_fates(&p, last);
+        let report = fates.iter().find(|f| f.payload == "report").unwrap();
+        assert!(report.trouble);
+        assert!(
+            report
+                .why
+                .iter()
+                .any(|(_, t, _)| t.contains("the session expired")),
+            "{:?}",
+            report.why
+        );
+    }
+
+    #[test]
+    fn takeover_narration_names_the_mosquitto_deviation() {
+        let p = play("takeover-v5");
+        let n = narration(&p, 5);
+        assert!(n
+            .deviations
+            .iter()
+            .any(|(rule, _, broker)| rule.contains("MQTT-3.1.4-3") && broker.contains("2.0.15")));
+        assert!(n.rules.iter().any(|(_, c)| c.contains("[MQTT-3.1.4-3]")));
+    }
+
+    #[test]
+    fn why_explains_a_lost_qos0_message_and_a_duplicate() {
+        let p = play("qos0-lost-offline");
+        let fates = message_fates(&p, p.len() - 1);
+        let m1 = fates.iter().find(|f| f.payload == "m1").unwrap();
+        assert_eq!(m1.outcome, "dropped");
+        assert!(m1
+            .why
+            .iter()
+            .any(|(_, t, c)| t.contains("QoS 0 is not queued") && c.contains("[MQTT-3.1.2-5]")));
+        let p = play("qos1-redelivered-dup");
+        let fates = message_fates(&p, p.len() - 1);
+        let m1 = fates.iter().find(|f| f.payload.starts_with("m1")).unwrap();
+        assert!(m1.outcome.contains("duplicate"));
+        assert!(m1.why.iter().any(|(_, t, _)| t.contains("DUP = 1")));
+    }
+
+    #[test]
+    fn packet_filters_and_inspector() {
+        let p = play("qos2-interrupted");
+        let last = p.len() - 1;
+        let all = packet_rows(&p, last, "", "");
+        let pubrel = packet_rows(&p, last, "actuator", "PUBREL");
+        assert!(!pubrel.is_empty() && pubrel.len() < all.len());
+        assert!(pubrel
+            .iter()
+            .all(|r| r.kind == "PUBREL" && r.client == "actuator"));
+        let lost = all.iter().find(|r| r.lost).unwrap();
+        let (_, fields) = packet_fields(&p, lost.id).unwrap();
+        assert!(fields.iter().any(|(k, _)| k == "network"));
+        let publish = all.iter().find(|r| r.kind == "PUBLISH").unwrap();
+        let (_, fields) = packet_fields(&p, publish.id).unwrap();
+        for k in ["DUP", "QoS", "RETAIN", "Packet Identifier"] {
+            assert!(fields.iter().any(|(f, _)| f == k), "{k}");
         }
     }
 }
