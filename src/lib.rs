@@ -3,6 +3,7 @@
 //! A thin layer: view-models in [`view`] turn engine state into rows (tested natively), [`url`]
 //! keeps the page state in the link; the components here only render and send commands.
 
+pub mod html;
 pub mod url;
 pub mod view;
 
@@ -10,7 +11,6 @@ use leptos::ev;
 use leptos::prelude::*;
 use session_engine::{library, BrokerProfile, Player, Scenario};
 use std::sync::Arc;
-use view::LifeState;
 
 /// A played scenario shared between components; equal only to itself (so memos notice a new one).
 #[derive(Clone)]
@@ -89,7 +89,6 @@ pub fn App() -> impl IntoView {
     let filter_client = RwSignal::new(String::new());
     let filter_kind = RwSignal::new(String::new());
     let selected_packet = RwSignal::new(None::<usize>);
-    let selected_msg = RwSignal::new(None::<String>);
 
     let player = Memo::new(move |_| play(&source.get(), profile.get().as_deref()));
     let last = Memo::new(move |_| player.with(|p| p.as_ref().map(|p| p.len() - 1).unwrap_or(0)));
@@ -206,7 +205,6 @@ pub fn App() -> impl IntoView {
             "Escape" => {
                 help.set(false);
                 selected_packet.set(None);
-                selected_msg.set(None);
             }
             _ => {}
         }
@@ -264,7 +262,7 @@ pub fn App() -> impl IntoView {
                             {show_life.then(|| view! { <LifecyclePanel p=p.clone() step=s /> })}
                             {show_sessions.then(|| view! { <SessionsPanel p=p.clone() step=s /> })}
                             {show_packets.then(|| view! { <PacketsPanel p=p.clone() step=s filter_client=filter_client filter_kind=filter_kind selected=selected_packet /> })}
-                            {show_messages.then(|| view! { <MessagesPanel p=p.clone() step=s selected=selected_msg /> })}
+                            {show_messages.then(|| view! { <MessagesPanel p=p.clone() step=s /> })}
                             {show_broker.then(|| view! { <BrokerPanel p=p.clone() step=s /> })}
                         </div>
                     }.into_any()
@@ -426,293 +424,26 @@ fn Narration(p: Shared, step: usize) -> impl IntoView {
     }
 }
 
-const NODE_W: f64 = 160.0;
-const NODE_H: f64 = 76.0;
-
-const NODE_POS: [(LifeState, f64, f64); 5] = [
-    (LifeState::Disconnected, 90.0, 90.0),
-    (LifeState::Connecting, 360.0, 90.0),
-    (LifeState::Connected, 630.0, 90.0),
-    (LifeState::Stored, 630.0, 262.0),
-    (LifeState::Ended, 90.0, 262.0),
-];
-
-/// (from, to, label, perpendicular offset for edges that share a pair of nodes)
-const EDGES: [(LifeState, LifeState, &str, f64); 9] = [
-    (
-        LifeState::Disconnected,
-        LifeState::Connecting,
-        "CONNECT",
-        -7.0,
-    ),
-    (
-        LifeState::Connecting,
-        LifeState::Disconnected,
-        "refused",
-        -7.0,
-    ),
-    (
-        LifeState::Connecting,
-        LifeState::Connected,
-        "CONNACK 0x00",
-        0.0,
-    ),
-    (
-        LifeState::Connected,
-        LifeState::Stored,
-        "closed, expiry > 0",
-        -9.0,
-    ),
-    (
-        LifeState::Stored,
-        LifeState::Connected,
-        "resumed (SP 1)",
-        -9.0,
-    ),
-    (
-        LifeState::Connected,
-        LifeState::Ended,
-        "closed, expiry 0",
-        0.0,
-    ),
-    (
-        LifeState::Stored,
-        LifeState::Ended,
-        "expired / Clean Start",
-        0.0,
-    ),
-    (LifeState::Ended, LifeState::Disconnected, "", 0.0),
-    (
-        LifeState::Connected,
-        LifeState::Disconnected,
-        "taken over",
-        0.0,
-    ),
-];
-
-fn pos(s: LifeState) -> (f64, f64) {
-    NODE_POS
-        .iter()
-        .find(|(n, _, _)| *n == s)
-        .map(|(_, x, y)| (*x, *y))
-        .unwrap_or((0.0, 0.0))
-}
-
-/// Where the segment from the centre of a node toward (dx, dy) leaves its rectangle.
-fn border(cx: f64, cy: f64, dx: f64, dy: f64) -> (f64, f64) {
-    let tx = if dx.abs() > 1e-9 {
-        (NODE_W / 2.0 + 4.0) / dx.abs()
-    } else {
-        f64::INFINITY
-    };
-    let ty = if dy.abs() > 1e-9 {
-        (NODE_H / 2.0 + 4.0) / dy.abs()
-    } else {
-        f64::INFINITY
-    };
-    let t = tx.min(ty);
-    (cx + dx * t, cy + dy * t)
-}
-
 /// The session state machine with each client's place, and the transitions of this step.
 #[component]
 fn LifecyclePanel(p: Shared, step: usize) -> impl IntoView {
-    let life = view::lifecycle(&p, step);
-    let version = p.scenario.version;
-    let moved: Vec<(LifeState, LifeState)> = life
-        .iter()
-        .filter(|l| l.transition.is_some())
-        .map(|l| (l.previous, l.state))
-        .collect();
-    let edges = EDGES
-        .iter()
-        .map(|(a, b, label, off)| {
-            let (ax, ay) = pos(*a);
-            let (bx, by) = pos(*b);
-            let (dx, dy) = (bx - ax, by - ay);
-            let len = (dx * dx + dy * dy).sqrt().max(1.0);
-            let (nx, ny) = (-dy / len * off, dx / len * off);
-            let (x1, y1) = border(ax, ay, dx, dy);
-            let (x2, y2) = border(bx, by, -dx, -dy);
-            let (x1, y1, x2, y2) = (x1 + nx, y1 + ny, x2 + nx, y2 + ny);
-            // A step can cross two edges (CONNECT and CONNACK in one step): light the path.
-            let hot = moved.iter().any(|(f, t)| {
-                let direct = EDGES.iter().any(|(x, y, _, _)| x == f && y == t);
-                (f == a && t == b)
-                    || (!direct
-                        && ((f == a && *b == LifeState::Connecting)
-                            || (*a == LifeState::Connecting && t == b)))
-            });
-            if *a == LifeState::Connected && *b == LifeState::Disconnected {
-                // Takeover: an arc over the top row.
-                let d = format!(
-                    "M {} {} Q {} {} {} {}",
-                    ax,
-                    ay - NODE_H / 2.0 - 2.0,
-                    (ax + bx) / 2.0,
-                    0.0,
-                    bx + 30.0,
-                    by - NODE_H / 2.0 - 4.0
-                );
-                return view! {
-                    <g class="edge" class:hot=hot>
-                        <path d=d fill="none" marker-end="url(#arrow)" />
-                        <text x=(ax + bx) / 2.0 y="24" text-anchor="middle">{*label}</text>
-                    </g>
-                }
-                .into_any();
-            }
-            let (mx, my) = ((x1 + x2) / 2.0 + nx * 1.2, (y1 + y2) / 2.0 + ny * 1.2);
-            let anchor = if dx.abs() < 1.0 {
-                if nx < 0.0 {
-                    "end"
-                } else {
-                    "start"
-                }
-            } else {
-                "middle"
-            };
-            let ly = if dy.abs() < 1.0 {
-                my + if ny < 0.0 { -4.0 } else { 12.0 }
-            } else {
-                my
-            };
-            let lx = if dx.abs() < 1.0 {
-                mx + if nx < 0.0 { -4.0 } else { 4.0 }
-            } else {
-                mx
-            };
-            view! {
-                <g class="edge" class:hot=hot>
-                    <line x1=x1 y1=y1 x2=x2 y2=y2 marker-end="url(#arrow)" />
-                    <text x=lx y=ly text-anchor=anchor>{*label}</text>
-                </g>
-            }
-            .into_any()
-        })
-        .collect_view();
-    let nodes = NODE_POS
-        .iter()
-        .map(|(s, x, y)| {
-            let here: Vec<&view::Lifecycle> = life.iter().filter(|l| l.state == *s).collect();
-            let lit = !here.is_empty();
-            let more = here.len().saturating_sub(3);
-            let chips = here
-                .iter()
-                .take(3)
-                .enumerate()
-                .map(|(i, l)| {
-                    let cy = y + 4.0 + i as f64 * 15.0;
-                    view! { <text class="chip" x=*x y=cy text-anchor="middle">{short(&l.client)}</text> }
-                })
-                .collect_view();
-            view! {
-                <g class=format!("node {}", s.key()) class:lit=lit>
-                    <rect x=x - NODE_W / 2.0 y=y - NODE_H / 2.0 width=NODE_W height=NODE_H rx="8" />
-                    <text class="label" x=*x y=y - 20.0 text-anchor="middle">{s.short_label()}</text>
-                    {chips}
-                    {(more > 0).then(|| view! { <text class="chip more" x=x + NODE_W / 2.0 - 6.0 y=y + 34.0 text-anchor="end">{format!("+{more}")}</text> })}
-                </g>
-            }
-        })
-        .collect_view();
+    let body = html::lifecycle_for(&p, step);
     view! {
         <section class="panel lifecycle" aria-label="Session lifecycle" data-testid="lifecycle">
-            <h3>"Session lifecycle " <small>{format!("(MQTT {})", version.label())}</small></h3>
-            <svg viewBox="0 0 800 310" role="img" aria-labelledby="life-text">
-                <defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" /></marker></defs>
-                {edges}
-                {nodes}
-            </svg>
-            <ul id="life-text" class="life-text" data-testid="lifecycle-text">
-                {life.into_iter().map(|l| {
-                    let changed = l.transition.is_some();
-                    view! {
-                        <li class:changed=changed>
-                            <strong>{l.client.clone()}</strong>" ("{l.client_id.clone()}"): "
-                            {if changed && l.previous != l.state { format!("{} → {}", l.previous.label(version), l.state.label(version)) } else { l.state.label(version).to_string() }}
-                            {l.transition.map(|t| view! { <span class="why">" - "{t}</span> })}
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
+            <h3>"Session lifecycle " <small>{format!("(MQTT {})", p.scenario.version.label())}</small></h3>
+            <div inner_html=body></div>
         </section>
     }
-}
-
-fn short(name: &str) -> String {
-    if name.chars().count() <= 12 {
-        name.to_string()
-    } else {
-        format!("{}…", name.chars().take(11).collect::<String>())
-    }
-}
-
-fn msg_table(rows: Vec<view::MsgRow>, empty: &'static str) -> AnyView {
-    if rows.is_empty() {
-        return view! { <p class="empty">{empty}</p> }.into_any();
-    }
-    view! {
-        <table class="msgs">
-            <thead><tr><th>"msg"</th><th>"topic"</th><th>"QoS"</th><th>"id"</th><th>"state"</th></tr></thead>
-            <tbody>
-                {rows.into_iter().map(|r| view! {
-                    <tr>
-                        <td>{r.msg}</td>
-                        <td title=r.payload.clone()>{r.topic}</td>
-                        <td><span class=format!("qos q{}", r.qos)>{format!("QoS {}", r.qos)}</span></td>
-                        <td>{r.packet_id}</td>
-                        <td>{r.state}{r.expiry.map(|e| view! { <span class="exp">" · expiry "{e}</span> })}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
-    }
-    .into_any()
 }
 
 /// Both ends of every session, side by side.
 #[component]
 fn SessionsPanel(p: Shared, step: usize) -> impl IntoView {
-    let pairs = view::session_pairs(&p, step);
+    let body = html::sessions(&view::session_pairs(&p, step));
     view! {
         <section class="panel sessions" aria-label="Both ends of every session" data-testid="sessions">
             <h3>"Both ends of every session"</h3>
-            {pairs.into_iter().map(|pair| {
-                let c = pair.client;
-                let b = pair.broker;
-                view! {
-                    <article class="pair" data-testid=format!("pair-{}", c.name)>
-                        <div class="side client" class:online=c.online>
-                            <h4>{c.name.clone()}" "<small>{format!("client · id \"{}\" · MQTT {}", c.client_id, c.version)}</small></h4>
-                            <p>{c.connection.clone()}{c.withholding.then_some(" · withholding acknowledgements")}</p>
-                            <p>{format!("received {} message(s){}", c.received, if c.duplicates > 0 { format!(", {} duplicate(s)", c.duplicates) } else { String::new() })}</p>
-                            <h5>"Own publishes awaiting ack"</h5>
-                            {msg_table(c.outgoing, "none")}
-                            {(!c.incoming_qos2.is_empty()).then(|| view! { <p>"QoS 2 received, waiting for PUBREL: ids "{c.incoming_qos2.join(", ")}</p> })}
-                            {c.buffer_capacity.map(|cap| view! { <h5>{format!("Offline buffer ({} of {cap})", c.buffer.len())}</h5> })}
-                            {(c.buffer_capacity.is_some()).then(|| msg_table(c.buffer, "empty"))}
-                        </div>
-                        <div class="side broker" class:absent=!b.present>
-                            <h4>"Broker session "<small>{format!("\"{}\"", b.client_id)}</small></h4>
-                            <p data-testid="broker-state">{b.state.clone()}{(!b.expiry.is_empty()).then(|| format!(" · Session Expiry Interval {}", b.expiry))}</p>
-                            {b.present.then(|| view! {
-                                <h5>"Subscriptions"</h5>
-                                {if b.subscriptions.is_empty() { view! { <p class="empty">"none"</p> }.into_any() } else {
-                                    view! { <ul class="subs">{b.subscriptions.into_iter().map(|(f, o)| view! { <li><code>{f}</code>" "{o}</li> }).collect_view()}</ul> }.into_any()
-                                }}
-                                <h5>{format!("Queued ({})", b.queue.len())}</h5>
-                                {msg_table(b.queue, "empty")}
-                                <h5>{format!("In flight ({})", b.inflight.len())}</h5>
-                                {msg_table(b.inflight, "none")}
-                                {(!b.awaiting_pubrel.is_empty()).then(|| view! { <p>"Inbound QoS 2 waiting for PUBREL: ids "{b.awaiting_pubrel.join(", ")}</p> })}
-                                <p>"Will: "{b.will.unwrap_or_else(|| "none".into())}</p>
-                                <p class="bytes">{format!("{} bytes held", b.bytes)}</p>
-                            })}
-                        </div>
-                    </article>
-                }
-            }).collect_view()}
+            <div inner_html=body></div>
         </section>
     }
 }
@@ -734,6 +465,16 @@ const PACKET_KINDS: [&str; 14] = [
     "DISCONNECT",
 ];
 
+fn select_options(values: Vec<String>, current: RwSignal<String>) -> impl IntoView {
+    values
+        .into_iter()
+        .map(|v| {
+            let (v2, label) = (v.clone(), v.clone());
+            view! { <option value=v selected=move || current.get() == v2>{label}</option> }
+        })
+        .collect_view()
+}
+
 /// The packet sequence with filters and an inspector.
 #[component]
 fn PacketsPanel(
@@ -751,49 +492,47 @@ fn PacketsPanel(
         .map(|c| c.name.clone())
         .collect();
     let p2 = p.clone();
-    let rows = move || view::packet_rows(&p2, step, &filter_client.get(), &filter_kind.get());
+    let list = move || {
+        html::packets(
+            &view::packet_rows(&p2, step, &filter_client.get(), &filter_kind.get()),
+            selected.get(),
+        )
+    };
     let p3 = p.clone();
+    let on_pick = move |e: ev::MouseEvent| {
+        use wasm_bindgen::JsCast;
+        let hit = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("[data-pkt]").ok().flatten());
+        if let Some(id) = hit
+            .and_then(|el| el.get_attribute("data-pkt"))
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            selected.set(Some(id));
+        }
+    };
     view! {
         <section class="panel packets" aria-label="Packets" data-testid="packets">
             <h3>"Packets"</h3>
             <div class="filters">
                 <label><span>"Client"</span>
-                    <select on:change=move |ev| filter_client.set(event_target_value(&ev))>
+                    <select aria-label="Filter packets by client" on:change=move |ev| filter_client.set(event_target_value(&ev))>
                         <option value="">"all"</option>
-                        {clients.into_iter().map(|c| view! { <option value=c.clone() selected=move || filter_client.get() == c>{c.clone()}</option> }).collect_view()}
+                        {select_options(clients, filter_client)}
                     </select>
                 </label>
                 <label><span>"Type"</span>
-                    <select on:change=move |ev| filter_kind.set(event_target_value(&ev))>
+                    <select aria-label="Filter packets by type" on:change=move |ev| filter_kind.set(event_target_value(&ev))>
                         <option value="">"all"</option>
-                        {PACKET_KINDS.iter().map(|k| view! { <option value=*k selected=move || filter_kind.get() == *k>{*k}</option> }).collect_view()}
+                        {select_options(PACKET_KINDS.iter().map(|k| k.to_string()).collect(), filter_kind)}
                     </select>
                 </label>
             </div>
-            <ol class="seq" data-testid="packet-list">
-                {move || {
-                    let rows = rows();
-                    let n = rows.len();
-                    // Long runs stay fast: only the newest 300 rows are drawn.
-                    rows.into_iter().skip(n.saturating_sub(300)).map(|r| {
-                        let id = r.id;
-                        view! {
-                            <li class:current=r.current class:lost=r.lost class:up=r.to_broker>
-                                <button class="pkt" aria-pressed=move || (selected.get() == Some(id)).to_string() on:click=move |_| selected.set(Some(id))>
-                                    <span class="t">{r.time}</span>
-                                    <span class="who">{if r.to_broker { format!("{} → broker", r.client) } else { format!("broker → {}", r.client) }}</span>
-                                    <span class="sum">{r.summary}</span>
-                                    {r.lost.then_some(" ✗ lost")}
-                                </button>
-                            </li>
-                        }
-                    }).collect_view()
-                }}
-            </ol>
+            <ol class="seq" data-testid="packet-list" on:click=on_pick inner_html=list></ol>
             {move || selected.get().and_then(|id| view::packet_fields(&p3, id)).map(|(title, fields)| view! {
                 <div class="inspector" data-testid="inspector" role="region" aria-label="Packet fields">
-                    <h4>{title}</h4>
-                    <table><tbody>{fields.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td>{v}</td></tr> }).collect_view()}</tbody></table>
+                    <div inner_html=html::inspector(&title, &fields)></div>
                     <button on:click=move |_| selected.set(None)>"Close"</button>
                 </div>
             })}
@@ -803,38 +542,12 @@ fn PacketsPanel(
 
 /// Every message with its fate, and "why?".
 #[component]
-fn MessagesPanel(p: Shared, step: usize, selected: RwSignal<Option<String>>) -> impl IntoView {
-    let fates = view::message_fates(&p, step);
+fn MessagesPanel(p: Shared, step: usize) -> impl IntoView {
+    let body = html::messages(&view::message_fates(&p, step));
     view! {
         <section class="panel messages" aria-label="Messages and their fate" data-testid="messages">
             <h3>"Messages"</h3>
-            {if fates.is_empty() { view! { <p class="empty">"No application messages yet."</p> }.into_any() } else {
-                view! {
-                    <ul class="fates">
-                        {fates.into_iter().map(|f| {
-                            let id = f.msg.clone();
-                            let id2 = f.msg.clone();
-                            let id3 = f.msg.clone();
-                            let open = move || selected.get().as_deref() == Some(id.as_str());
-                            let expanded = move || (selected.get().as_deref() == Some(id3.as_str())).to_string();
-                            let why = f.why.clone();
-                            view! {
-                                <li class:trouble=f.trouble>
-                                    <span class="mid">{f.msg.clone()}</span>" "<code>{f.topic.clone()}</code>" \""{f.payload.clone()}"\" from "{f.from.clone()}": "
-                                    <strong class="outcome">{f.outcome.clone()}</strong>" "
-                                    <button class="why-btn" data-testid=format!("why-{}", f.msg) aria-expanded=expanded
-                                        on:click=move |_| selected.update(|s| *s = if s.as_deref() == Some(id2.as_str()) { None } else { Some(id2.clone()) })>"Why?"</button>
-                                    <Show when=open>
-                                        <ol class="chain">
-                                            {why.iter().map(|(t, text, cite)| view! { <li><span class="t">{t.clone()}</span>" "{text.clone()}{(!cite.is_empty()).then(|| view! { <span class="cite">{cite.clone()}</span> })}</li> }).collect_view()}
-                                        </ol>
-                                    </Show>
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                }.into_any()
-            }}
+            <div inner_html=body></div>
         </section>
     }
 }
@@ -842,19 +555,8 @@ fn MessagesPanel(p: Shared, step: usize, selected: RwSignal<Option<String>>) -> 
 /// Every session on the broker against the profile's limits.
 #[component]
 fn BrokerPanel(p: Shared, step: usize) -> impl IntoView {
-    let o = view::overview(&p, step);
-    view! {
-        <section class="panel broker" aria-label="Broker overview" data-testid="broker">
-            <h3>"Broker: "{o.broker.clone()}</h3>
-            <p class="source">{o.source.clone()}</p>
-            <table class="limits"><tbody>{o.limits.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td>{v}</td></tr> }).collect_view()}</tbody></table>
-            <table class="all-sessions">
-                <thead><tr><th>"client id"</th><th>"state"</th><th>"queued"</th><th>"in flight"</th><th>"bytes"</th></tr></thead>
-                <tbody>{o.rows.into_iter().map(|(id, st, q, i, b)| view! { <tr><td>{id}</td><td>{st}</td><td>{q}</td><td>{i}</td><td>{b}</td></tr> }).collect_view()}</tbody>
-                <tfoot><tr><th colspan="4">"total"</th><td>{o.total_bytes}</td></tr></tfoot>
-            </table>
-        </section>
-    }
+    let body = html::overview(&view::overview(&p, step));
+    view! { <section class="panel broker" aria-label="Broker overview" data-testid="broker" inner_html=body></section> }
 }
 
 #[component]

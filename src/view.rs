@@ -629,7 +629,7 @@ pub fn packet_fields(p: &Player, id: usize) -> Option<(String, Vec<(String, Stri
             if !pb.subscription_ids.is_empty() {
                 f.push((
                     "Subscription Identifier".into(),
-                    format!("{:?}", pb.subscription_ids),
+                    session_engine::packet::join(&pb.subscription_ids),
                 ));
             }
             f.push(("payload".into(), format!("\"{}\"", pb.payload)));

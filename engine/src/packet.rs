@@ -228,6 +228,18 @@ impl Packet {
     }
 }
 
+/// "1, 2, 3" (Debug formatting would pull a lot of code into the wasm page).
+pub fn join<T: fmt::Display>(items: &[T]) -> String {
+    let mut s = String::new();
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push_str(&x.to_string());
+    }
+    s
+}
+
 fn opt_reason(f: &mut fmt::Formatter<'_>, reason: u8) -> fmt::Result {
     if reason != 0 {
         write!(f, " rc=0x{reason:02X}")?;
@@ -301,7 +313,7 @@ impl fmt::Display for Packet {
                     write!(f, " MEI={mei}s")?;
                 }
                 if !p.subscription_ids.is_empty() {
-                    write!(f, " SubId={:?}", p.subscription_ids)?;
+                    write!(f, " SubId=[{}]", join(&p.subscription_ids))?;
                 }
                 write!(f, " \"{}\"", p.payload)
             }
@@ -332,7 +344,7 @@ impl fmt::Display for Packet {
                 Ok(())
             }
             Packet::Suback { packet_id, codes } => {
-                write!(f, "SUBACK id={packet_id} {codes:?}")
+                write!(f, "SUBACK id={packet_id} [{}]", join(codes))
             }
             Packet::Unsubscribe { packet_id, filters } => {
                 write!(f, "UNSUBSCRIBE id={packet_id} {}", filters.join(" "))
@@ -340,7 +352,7 @@ impl fmt::Display for Packet {
             Packet::Unsuback { packet_id, codes } => {
                 write!(f, "UNSUBACK id={packet_id}")?;
                 if !codes.is_empty() {
-                    write!(f, " {codes:?}")?;
+                    write!(f, " [{}]", join(codes))?;
                 }
                 Ok(())
             }

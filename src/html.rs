@@ -1,0 +1,557 @@
+//! HTML for the data-heavy panels, built as escaped strings from the view-models.
+//!
+//! Rendering long tables this way keeps the wasm small and a step with 20 clients and a thousand
+//! queued messages fast; interaction uses native elements (`<details>` for "Why?") or one delegated
+//! click handler (`data-pkt` on packet rows). Every piece of scenario text goes through [`esc`].
+
+use crate::view::{
+    self, LifeState, Lifecycle, MessageFate, MsgRow, Overview, PacketRow, SessionPair,
+};
+use session_engine::Version;
+use std::fmt::Write;
+
+/// Escapes text for HTML element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Rows beyond this many are summarised, so one step never builds an unbounded table.
+pub const MAX_ROWS: usize = 200;
+
+fn msg_table(out: &mut String, rows: &[MsgRow], empty: &str) {
+    if rows.is_empty() {
+        let _ = write!(out, "<p class=\"empty\">{}</p>", esc(empty));
+        return;
+    }
+    out.push_str("<table class=\"msgs\"><thead><tr><th>msg</th><th>topic</th><th>QoS</th><th>id</th><th>state</th></tr></thead><tbody>");
+    for r in rows.iter().take(MAX_ROWS) {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td title=\"{}\">{}</td><td><span class=\"qos q{}\">QoS {}</span></td><td>{}</td><td>{}{}</td></tr>",
+            esc(&r.msg),
+            esc(&r.payload),
+            esc(&r.topic),
+            r.qos,
+            r.qos,
+            esc(&r.packet_id),
+            esc(&r.state),
+            r.expiry.as_deref().map(|e| format!("<span class=\"exp\"> · expiry {}</span>", esc(e))).unwrap_or_default()
+        );
+    }
+    if rows.len() > MAX_ROWS {
+        let _ = write!(
+            out,
+            "<tr><td colspan=\"5\" class=\"more\">… and {} more</td></tr>",
+            rows.len() - MAX_ROWS
+        );
+    }
+    out.push_str("</tbody></table>");
+}
+
+/// Both ends of every session.
+pub fn sessions(pairs: &[SessionPair]) -> String {
+    let mut out = String::new();
+    for pair in pairs {
+        let c = &pair.client;
+        let b = &pair.broker;
+        let _ = write!(
+            out,
+            "<article class=\"pair\" data-testid=\"pair-{}\"><div class=\"side client{}\"><h4>{} <small>client · id \"{}\" · MQTT {}</small></h4><p>{}{}</p><p>received {} message(s){}</p><h5>Own publishes awaiting ack</h5>",
+            esc(&c.name),
+            if c.online { " online" } else { "" },
+            esc(&c.name),
+            esc(&c.client_id),
+            c.version,
+            esc(&c.connection),
+            if c.withholding { " · withholding acknowledgements" } else { "" },
+            c.received,
+            if c.duplicates > 0 { format!(", {} duplicate(s)", c.duplicates) } else { String::new() }
+        );
+        msg_table(&mut out, &c.outgoing, "none");
+        if !c.incoming_qos2.is_empty() {
+            let _ = write!(
+                out,
+                "<p>QoS 2 received, waiting for PUBREL: ids {}</p>",
+                esc(&c.incoming_qos2.join(", "))
+            );
+        }
+        if let Some(cap) = c.buffer_capacity {
+            let _ = write!(out, "<h5>Offline buffer ({} of {cap})</h5>", c.buffer.len());
+            msg_table(&mut out, &c.buffer, "empty");
+        }
+        let _ = write!(
+            out,
+            "</div><div class=\"side broker{}\"><h4>Broker session <small>\"{}\"</small></h4><p data-testid=\"broker-state\">{}{}</p>",
+            if b.present { "" } else { " absent" },
+            esc(&b.client_id),
+            esc(&b.state),
+            if b.expiry.is_empty() { String::new() } else { format!(" · Session Expiry Interval {}", esc(&b.expiry)) }
+        );
+        if b.present {
+            out.push_str("<h5>Subscriptions</h5>");
+            if b.subscriptions.is_empty() {
+                out.push_str("<p class=\"empty\">none</p>");
+            } else {
+                out.push_str("<ul class=\"subs\">");
+                for (f, o) in &b.subscriptions {
+                    let _ = write!(out, "<li><code>{}</code> {}</li>", esc(f), esc(o));
+                }
+                out.push_str("</ul>");
+            }
+            let _ = write!(out, "<h5>Queued ({})</h5>", b.queue.len());
+            msg_table(&mut out, &b.queue, "empty");
+            let _ = write!(out, "<h5>In flight ({})</h5>", b.inflight.len());
+            msg_table(&mut out, &b.inflight, "none");
+            if !b.awaiting_pubrel.is_empty() {
+                let _ = write!(
+                    out,
+                    "<p>Inbound QoS 2 waiting for PUBREL: ids {}</p>",
+                    esc(&b.awaiting_pubrel.join(", "))
+                );
+            }
+            let _ = write!(
+                out,
+                "<p>Will: {}</p><p class=\"bytes\">{} bytes held</p>",
+                esc(b.will.as_deref().unwrap_or("none")),
+                b.bytes
+            );
+        }
+        out.push_str("</div></article>");
+    }
+    out
+}
+
+/// The packet list; each row is a button carrying `data-pkt` (its trace index).
+pub fn packets(rows: &[PacketRow], selected: Option<usize>) -> String {
+    let mut out = String::new();
+    let skip = rows.len().saturating_sub(MAX_ROWS);
+    if skip > 0 {
+        let _ = write!(
+            out,
+            "<li class=\"more\">{skip} earlier packets not shown (filter to see them)</li>"
+        );
+    }
+    for r in &rows[skip..] {
+        let _ = write!(
+            out,
+            "<li class=\"{}{}{}\"><button class=\"pkt\" data-pkt=\"{}\" aria-pressed=\"{}\"><span class=\"t\">{}</span><span class=\"who\">{}</span><span class=\"sum\">{}</span>{}</button></li>",
+            if r.current { "current " } else { "" },
+            if r.lost { "lost " } else { "" },
+            if r.to_broker { "up" } else { "down" },
+            r.id,
+            selected == Some(r.id),
+            esc(&r.time),
+            if r.to_broker { format!("{} → broker", esc(&r.client)) } else { format!("broker → {}", esc(&r.client)) },
+            esc(&r.summary),
+            if r.lost { " ✗ lost" } else { "" }
+        );
+    }
+    out
+}
+
+/// The fields of one packet.
+pub fn inspector(title: &str, fields: &[(String, String)]) -> String {
+    let mut out = format!("<h4>{}</h4><table><tbody>", esc(title));
+    for (k, v) in fields {
+        let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+/// Every message with its fate; "Why?" is a native disclosure.
+pub fn messages(fates: &[MessageFate]) -> String {
+    if fates.is_empty() {
+        return "<p class=\"empty\">No application messages yet.</p>".into();
+    }
+    let mut out = String::from("<ul class=\"fates\">");
+    let skip = fates.len().saturating_sub(MAX_ROWS);
+    if skip > 0 {
+        let _ = write!(
+            out,
+            "<li class=\"more\">{skip} earlier messages not shown</li>"
+        );
+    }
+    for f in &fates[skip..] {
+        let _ = write!(
+            out,
+            "<li class=\"{}\" data-testid=\"fate-{}\"><span class=\"mid\">{}</span> <code>{}</code> \"{}\" from {}: <strong class=\"outcome\">{}</strong> <details class=\"why\"><summary data-testid=\"why-{}\">Why?</summary><ol class=\"chain\">",
+            if f.trouble { "trouble" } else { "" },
+            esc(&f.msg),
+            esc(&f.msg),
+            esc(&f.topic),
+            esc(&f.payload),
+            esc(if f.from.is_empty() { "?" } else { &f.from }),
+            esc(&f.outcome),
+            esc(&f.msg)
+        );
+        for (t, text, cite) in &f.why {
+            let _ = write!(out, "<li><span class=\"t\">{}</span> {}", esc(t), esc(text));
+            if !cite.is_empty() {
+                let _ = write!(out, " <span class=\"cite\">{}</span>", esc(cite));
+            }
+            out.push_str("</li>");
+        }
+        out.push_str("</ol></details></li>");
+    }
+    out.push_str("</ul>");
+    out
+}
+
+/// The broker overview.
+pub fn overview(o: &Overview) -> String {
+    let mut out = format!(
+        "<h3>Broker: {}</h3><p class=\"source\">{}</p><table class=\"limits\"><tbody>",
+        esc(&o.broker),
+        esc(&o.source)
+    );
+    for (k, v) in &o.limits {
+        let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
+    }
+    out.push_str("</tbody></table><table class=\"all-sessions\"><thead><tr><th>client id</th><th>state</th><th>queued</th><th>in flight</th><th>bytes</th></tr></thead><tbody>");
+    for (id, st, q, i, b) in o.rows.iter().take(MAX_ROWS) {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{q}</td><td>{i}</td><td>{b}</td></tr>",
+            esc(id),
+            esc(st)
+        );
+    }
+    if o.rows.len() > MAX_ROWS {
+        let _ = write!(
+            out,
+            "<tr><td colspan=\"5\" class=\"more\">… and {} more sessions</td></tr>",
+            o.rows.len() - MAX_ROWS
+        );
+    }
+    let _ = write!(
+        out,
+        "</tbody><tfoot><tr><th colspan=\"4\">total</th><td>{}</td></tr></tfoot></table>",
+        o.total_bytes
+    );
+    out
+}
+
+const NODE_W: f64 = 160.0;
+const NODE_H: f64 = 76.0;
+
+const NODE_POS: [(LifeState, f64, f64); 5] = [
+    (LifeState::Disconnected, 90.0, 90.0),
+    (LifeState::Connecting, 360.0, 90.0),
+    (LifeState::Connected, 630.0, 90.0),
+    (LifeState::Stored, 630.0, 262.0),
+    (LifeState::Ended, 90.0, 262.0),
+];
+
+/// (from, to, label, perpendicular offset for edges that share a pair of nodes)
+pub const EDGES: [(LifeState, LifeState, &str, f64); 9] = [
+    (
+        LifeState::Disconnected,
+        LifeState::Connecting,
+        "CONNECT",
+        -7.0,
+    ),
+    (
+        LifeState::Connecting,
+        LifeState::Disconnected,
+        "refused",
+        -7.0,
+    ),
+    (
+        LifeState::Connecting,
+        LifeState::Connected,
+        "CONNACK 0x00",
+        0.0,
+    ),
+    (
+        LifeState::Connected,
+        LifeState::Stored,
+        "closed, expiry > 0",
+        -9.0,
+    ),
+    (
+        LifeState::Stored,
+        LifeState::Connected,
+        "resumed (SP 1)",
+        -9.0,
+    ),
+    (
+        LifeState::Connected,
+        LifeState::Ended,
+        "closed, expiry 0",
+        0.0,
+    ),
+    (
+        LifeState::Stored,
+        LifeState::Ended,
+        "expired / Clean Start",
+        0.0,
+    ),
+    (LifeState::Ended, LifeState::Disconnected, "", 0.0),
+    (
+        LifeState::Connected,
+        LifeState::Disconnected,
+        "taken over",
+        0.0,
+    ),
+];
+
+/// SVG coordinates are written as whole numbers (float formatting would add code to the wasm).
+fn i(v: f64) -> i32 {
+    v.round() as i32
+}
+
+fn pos(s: LifeState) -> (f64, f64) {
+    NODE_POS
+        .iter()
+        .find(|(n, _, _)| *n == s)
+        .map(|(_, x, y)| (*x, *y))
+        .unwrap_or((0.0, 0.0))
+}
+
+/// Where the segment from the centre of a node toward (dx, dy) leaves its rectangle.
+fn border(cx: f64, cy: f64, dx: f64, dy: f64) -> (f64, f64) {
+    let tx = if dx.abs() > 1e-9 {
+        (NODE_W / 2.0 + 4.0) / dx.abs()
+    } else {
+        f64::INFINITY
+    };
+    let ty = if dy.abs() > 1e-9 {
+        (NODE_H / 2.0 + 4.0) / dy.abs()
+    } else {
+        f64::INFINITY
+    };
+    let t = tx.min(ty);
+    (cx + dx * t, cy + dy * t)
+}
+
+fn short(name: &str) -> String {
+    if name.chars().count() <= 12 {
+        name.to_string()
+    } else {
+        format!("{}…", name.chars().take(11).collect::<String>())
+    }
+}
+
+/// Which edges a set of (previous, current) moves lights: a move that is not an edge of its own
+/// (CONNECT and CONNACK in one step) lights the path through "Connecting".
+pub fn hot_edges(moved: &[(LifeState, LifeState)]) -> Vec<(LifeState, LifeState)> {
+    let mut hot = Vec::new();
+    for (f, t) in moved {
+        if EDGES.iter().any(|(a, b, _, _)| a == f && b == t) {
+            hot.push((*f, *t));
+        } else if f != t {
+            hot.push((*f, LifeState::Connecting));
+            hot.push((LifeState::Connecting, *t));
+        }
+    }
+    hot
+}
+
+/// The session state machine (SVG) with every client in its state and this step's moves lit,
+/// followed by the same in text.
+pub fn lifecycle(life: &[Lifecycle], version: Version) -> String {
+    let moved: Vec<(LifeState, LifeState)> = life
+        .iter()
+        .filter(|l| l.transition.is_some())
+        .map(|l| (l.previous, l.state))
+        .collect();
+    let hot = hot_edges(&moved);
+    let mut out = String::from(
+        "<svg viewBox=\"0 0 800 310\" role=\"img\" aria-labelledby=\"life-text\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\"/></marker></defs>",
+    );
+    for (a, b, label, off) in EDGES {
+        let is_hot = hot.contains(&(a, b));
+        let class = if is_hot { "edge hot" } else { "edge" };
+        let (ax, ay) = pos(a);
+        let (bx, by) = pos(b);
+        if a == LifeState::Connected && b == LifeState::Disconnected {
+            let _ = write!(
+                out,
+                "<g class=\"{class}\"><path d=\"M {} {} Q {} 0 {} {}\" fill=\"none\" marker-end=\"url(#arrow)\"/><text x=\"{}\" y=\"24\" text-anchor=\"middle\">{label}</text></g>",
+                i(ax),
+                i(ay - NODE_H / 2.0 - 2.0),
+                i((ax + bx) / 2.0),
+                i(bx + 30.0),
+                i(by - NODE_H / 2.0 - 4.0),
+                i((ax + bx) / 2.0)
+            );
+            continue;
+        }
+        let (dx, dy) = (bx - ax, by - ay);
+        let len = (dx * dx + dy * dy).sqrt().max(1.0);
+        let (nx, ny) = (-dy / len * off, dx / len * off);
+        let (x1, y1) = border(ax, ay, dx, dy);
+        let (x2, y2) = border(bx, by, -dx, -dy);
+        let (mx, my) = ((x1 + x2) / 2.0 + nx * 2.2, (y1 + y2) / 2.0 + ny * 2.2);
+        let anchor = if dx.abs() < 1.0 {
+            if nx < 0.0 {
+                "end"
+            } else {
+                "start"
+            }
+        } else {
+            "middle"
+        };
+        let ly = if dy.abs() < 1.0 {
+            my + if ny < 0.0 { -4.0 } else { 12.0 }
+        } else {
+            my
+        };
+        let lx = if dx.abs() < 1.0 {
+            mx + if nx < 0.0 { -4.0 } else { 4.0 }
+        } else {
+            mx
+        };
+        let _ = write!(
+            out,
+            "<g class=\"{class}\"><line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" marker-end=\"url(#arrow)\"/><text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\">{label}</text></g>",
+            i(x1 + nx),
+            i(y1 + ny),
+            i(x2 + nx),
+            i(y2 + ny),
+            i(lx),
+            i(ly)
+        );
+    }
+    for (s, x, y) in NODE_POS {
+        let here: Vec<&Lifecycle> = life.iter().filter(|l| l.state == s).collect();
+        let _ = write!(
+            out,
+            "<g class=\"node {}{}\" data-state=\"{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\"/><text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            s.key(),
+            if here.is_empty() { "" } else { " lit" },
+            s.key(),
+            i(x - NODE_W / 2.0),
+            i(y - NODE_H / 2.0),
+            i(NODE_W),
+            i(NODE_H),
+            i(x),
+            i(y - 20.0),
+            s.short_label()
+        );
+        for (k, l) in here.iter().take(3).enumerate() {
+            let _ = write!(
+                out,
+                "<text class=\"chip\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                i(x),
+                i(y + 4.0 + k as f64 * 15.0),
+                esc(&short(&l.client))
+            );
+        }
+        if here.len() > 3 {
+            let _ = write!(
+                out,
+                "<text class=\"chip more\" x=\"{}\" y=\"{}\" text-anchor=\"end\">+{}</text>",
+                i(x + NODE_W / 2.0 - 6.0),
+                i(y + 34.0),
+                here.len() - 3
+            );
+        }
+        out.push_str("</g>");
+    }
+    out.push_str("</svg><ul id=\"life-text\" class=\"life-text\" data-testid=\"lifecycle-text\">");
+    for l in life.iter().take(MAX_ROWS) {
+        let changed = l.transition.is_some();
+        let state = if changed && l.previous != l.state {
+            format!("{} → {}", l.previous.label(version), l.state.label(version))
+        } else {
+            l.state.label(version).to_string()
+        };
+        let _ = write!(
+            out,
+            "<li{}><strong>{}</strong> ({}): {}{}</li>",
+            if changed { " class=\"changed\"" } else { "" },
+            esc(&l.client),
+            esc(&l.client_id),
+            esc(&state),
+            l.transition
+                .as_deref()
+                .map(|t| format!("<span class=\"why\"> - {}</span>", esc(t)))
+                .unwrap_or_default()
+        );
+    }
+    if life.len() > MAX_ROWS {
+        let _ = write!(
+            out,
+            "<li class=\"more\">… and {} more clients</li>",
+            life.len() - MAX_ROWS
+        );
+    }
+    out.push_str("</ul>");
+    out
+}
+
+/// The whole lifecycle panel body for a step.
+pub fn lifecycle_for(p: &session_engine::Player, step: usize) -> String {
+    lifecycle(&view::lifecycle(p, step), p.scenario.version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_in_scenario_text() {
+        assert_eq!(
+            esc("<img src=x onerror=\"alert(1)\">&'"),
+            "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;"
+        );
+        let fate = MessageFate {
+            msg: "m1".into(),
+            topic: "<b>".into(),
+            payload: "\"x\"".into(),
+            from: "a&b".into(),
+            outcome: "delivered".into(),
+            trouble: false,
+            why: vec![("0s".into(), "<script>".into(), "".into())],
+        };
+        let h = messages(&[fate]);
+        assert!(!h.contains("<b>") && !h.contains("<script>"));
+        assert!(h.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn a_combined_connect_lights_the_path_through_connecting() {
+        let hot = hot_edges(&[(LifeState::Disconnected, LifeState::Connected)]);
+        assert_eq!(
+            hot,
+            vec![
+                (LifeState::Disconnected, LifeState::Connecting),
+                (LifeState::Connecting, LifeState::Connected)
+            ]
+        );
+        let hot = hot_edges(&[(LifeState::Stored, LifeState::Connected)]);
+        assert_eq!(hot, vec![(LifeState::Stored, LifeState::Connected)]);
+    }
+
+    #[test]
+    fn long_lists_are_capped() {
+        let rows: Vec<MsgRow> = (0..1000)
+            .map(|i| MsgRow {
+                msg: format!("m{i}"),
+                topic: "t".into(),
+                payload: "p".into(),
+                qos: 1,
+                packet_id: i.to_string(),
+                state: "queued".into(),
+                expiry: None,
+            })
+            .collect();
+        let mut out = String::new();
+        msg_table(&mut out, &rows, "");
+        assert_eq!(out.matches("<tr><td>m").count(), MAX_ROWS);
+        assert!(out.contains("… and 800 more"));
+    }
+}
