@@ -3,7 +3,9 @@
 //! A thin layer: view-models in [`view`] turn engine state into rows (tested natively), [`url`]
 //! keeps the page state in the link; the components here only render and send commands.
 
+pub mod export;
 pub mod html;
+pub mod sandbox;
 pub mod url;
 pub mod view;
 
@@ -251,6 +253,7 @@ pub fn App() -> impl IntoView {
             })}
             <Notices notices=notices />
             {(!embed).then(|| view! { <Picker source=source profile=profile step=step player=player /> })}
+            {(!embed).then(|| view! { <Tools source=source profile=profile step=step player=player notices=notices /> })}
             <Controls step=step last=last playing=playing speed_ms=speed_ms help=help go=go />
             {move || match player.get() {
                 Err(e) => view! { <p class="error" role="alert" data-testid="error">{e}</p> }.into_any(),
@@ -264,6 +267,7 @@ pub fn App() -> impl IntoView {
                             {show_packets.then(|| view! { <PacketsPanel p=p.clone() step=s filter_client=filter_client filter_kind=filter_kind selected=selected_packet /> })}
                             {show_messages.then(|| view! { <MessagesPanel p=p.clone() step=s /> })}
                             {show_broker.then(|| view! { <BrokerPanel p=p.clone() step=s /> })}
+                            {(!embed).then(|| view! { <SandboxPanel p=p.clone() step=s source=source profile=profile cursor=step /> })}
                         </div>
                     }.into_any()
                 }
@@ -576,5 +580,308 @@ fn HelpOverlay(help: RwSignal<bool>) -> impl IntoView {
                 <button autofocus=true on:click=move |_| help.set(false)>"Close"</button>
             </div>
         </div>
+    }
+}
+
+/// The text of the scenario being shown.
+fn source_text(source: &Source) -> String {
+    match source {
+        Source::BuiltIn(id) => library::text_by_id(id).unwrap_or_default().to_string(),
+        Source::File(t) => t.clone(),
+    }
+}
+
+/// Offers `text` as a file download.
+fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)
+        .map_err(|_| "the browser refused to build the file".to_string())?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|_| "the browser refused to offer the file".to_string())?;
+    let doc = document();
+    let a = doc
+        .create_element("a")
+        .map_err(|_| "no document".to_string())?
+        .unchecked_into::<web_sys::HtmlAnchorElement>();
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+fn copy_text(text: String) {
+    let clip = window().navigator().clipboard();
+    let _ = clip.write_text(&text);
+}
+
+/// Import, save, export, share and embed.
+#[component]
+fn Tools(
+    source: RwSignal<Source>,
+    profile: RwSignal<Option<String>>,
+    step: RwSignal<usize>,
+    player: Memo<Result<Shared, String>>,
+    notices: RwSignal<Vec<String>>,
+) -> impl IntoView {
+    let embed_open = RwSignal::new(false);
+    let status = RwSignal::new(String::new());
+    let on_file = move |ev: ev::Event| {
+        use wasm_bindgen::JsCast;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        let name = file.name();
+        leptos::task::spawn_local(async move {
+            match wasm_bindgen_futures::JsFuture::from(file.text())
+                .await
+                .ok()
+                .and_then(|v| v.as_string())
+            {
+                None => notices
+                    .update(|n| n.push(format!("{name}: the file could not be read as text."))),
+                Some(text) => match Scenario::from_json(&text) {
+                    Err(e) => notices.update(|n| n.push(format!("{name} was not imported: {e}"))),
+                    Ok(_) => {
+                        source.set(Source::File(text));
+                        profile.set(None);
+                        step.set(0);
+                        status.set(format!("Imported {name}."));
+                    }
+                },
+            }
+        });
+    };
+    let file_stem = move || {
+        player.with(|p| {
+            p.as_ref()
+                .map(|p| p.scenario.id.clone())
+                .unwrap_or_else(|_| "scenario".into())
+        })
+    };
+    let save = move |_| {
+        let text = sandbox::export(
+            &source_text(&source.get_untracked()),
+            profile.get_untracked().as_deref(),
+        );
+        match text.and_then(|t| download(&format!("{}.json", file_stem()), "application/json", &t))
+        {
+            Ok(()) => status.set("Scenario file saved.".into()),
+            Err(e) => notices.update(|n| n.push(format!("Saving failed: {e}"))),
+        }
+    };
+    let export_svg = move |_| {
+        if let Ok(p) = player.get_untracked() {
+            let _ = download(
+                &format!("{}-sequence.svg", file_stem()),
+                "image/svg+xml",
+                &export::svg(&p, step.get_untracked()),
+            );
+            status.set("Sequence diagram saved as SVG.".into());
+        }
+    };
+    let export_mermaid = move |_| {
+        if let Ok(p) = player.get_untracked() {
+            let _ = download(
+                &format!("{}-sequence.mmd", file_stem()),
+                "text/plain",
+                &export::mermaid(&p, step.get_untracked()),
+            );
+            status.set("Sequence diagram saved as Mermaid text.".into());
+        }
+    };
+    let link = move || {
+        let loc = window().location();
+        format!(
+            "{}{}{}",
+            loc.origin().unwrap_or_default(),
+            loc.pathname().unwrap_or_default(),
+            loc.search().unwrap_or_default()
+        )
+    };
+    let embed_snippet = move || {
+        let l = link();
+        let sep = if l.contains('?') { "&" } else { "?" };
+        let title = player.with(|p| {
+            p.as_ref()
+                .map(|p| p.scenario.title.clone())
+                .unwrap_or_default()
+        });
+        format!("<iframe src=\"{l}{sep}embed=1\" width=\"100%\" height=\"720\" style=\"border:0\" title=\"MQTT Session Lab: {}\" loading=\"lazy\"></iframe>", html::esc(&title))
+    };
+    view! {
+        <section class="tools" aria-label="Files and sharing">
+            <label class="file">
+                <span>"Import scenario file"</span>
+                <input type="file" accept=".json,application/json" data-testid="import" on:change=on_file />
+            </label>
+            <button data-testid="save" on:click=save>"Save scenario file"</button>
+            <button data-testid="export-svg" on:click=export_svg>"Sequence diagram (SVG)"</button>
+            <button data-testid="export-mermaid" on:click=export_mermaid>"Sequence diagram (Mermaid)"</button>
+            <button data-testid="copy-link" on:click=move |_| { copy_text(link()); status.set("Link copied: it opens this scenario at this step.".into()); }>"Copy link"</button>
+            <button data-testid="embed" aria-expanded=move || embed_open.get().to_string() on:click=move |_| embed_open.update(|o| *o = !*o)>"Embed…"</button>
+            <span class="status" role="status">{move || status.get()}</span>
+            <Show when=move || embed_open.get()>
+                <div class="embed-dialog" data-testid="embed-dialog">
+                    <p>"Paste this into a course page. It opens at the current step with compact controls; the page can also send "<code>"{type: 'mqtt-session-lab:goto', step: 3}"</code>", "<code>"play"</code>" and "<code>"pause"</code>" with postMessage, and hears "<code>"mqtt-session-lab:step"</code>" back."</p>
+                    <textarea readonly=true rows="3" data-testid="embed-code" aria-label="Embed code">{embed_snippet}</textarea>
+                    <button on:click=move |_| { copy_text(embed_snippet()); status.set("Embed code copied.".into()); }>"Copy embed code"</button>
+                </div>
+            </Show>
+        </section>
+    }
+}
+
+/// Take over from the current step: add a step (or a client) and the history branches there.
+#[component]
+fn SandboxPanel(
+    p: Shared,
+    step: usize,
+    source: RwSignal<Source>,
+    profile: RwSignal<Option<String>>,
+    cursor: RwSignal<usize>,
+) -> impl IntoView {
+    let clients: Vec<String> = p
+        .at(0)
+        .world
+        .clients
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let first = clients.first().cloned().unwrap_or_default();
+    let form = RwSignal::new(sandbox::StepForm {
+        action: "publish".into(),
+        client: first,
+        clean_start: true,
+        qos: "1".into(),
+        topic: "lab/test".into(),
+        payload: "hello".into(),
+        filter: "lab/#".into(),
+        duration: "30s".into(),
+        ..Default::default()
+    });
+    let error = RwSignal::new(String::new());
+    let new_client = RwSignal::new(String::new());
+    let later = p.len() - 1 - step;
+    let field = move |label: &'static str,
+                      get: fn(&sandbox::StepForm) -> String,
+                      set: fn(&mut sandbox::StepForm, String)| {
+        view! {
+            <label><span>{label}</span>
+                <input type="text" prop:value=move || form.with(get) on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| set(f, v)) } />
+            </label>
+        }
+    };
+    let shows = move |actions: &'static [&'static str]| {
+        move || actions.contains(&form.with(|f| f.action.clone()).as_str())
+    };
+    let add = move |_| {
+        let text = source_text(&source.get_untracked());
+        let res = sandbox::step_json(&form.get_untracked())
+            .and_then(|s| sandbox::branch(&text, step, s, profile.get_untracked().as_deref()));
+        match res {
+            Ok(t) => {
+                error.set(String::new());
+                source.set(Source::File(t));
+                profile.set(None);
+                cursor.set(step + 1);
+            }
+            Err(e) => error.set(e),
+        }
+    };
+    let add_client = move |_| {
+        let text = source_text(&source.get_untracked());
+        let name = new_client.get_untracked();
+        match sandbox::add_client(&text, &name, "", "5.0").and_then(|t| {
+            sandbox::branch(
+                &t,
+                step,
+                serde_json::json!({"say": format!("{} joins the sandbox.", name.trim())}),
+                profile.get_untracked().as_deref(),
+            )
+        }) {
+            Ok(t) => {
+                error.set(String::new());
+                source.set(Source::File(t));
+                profile.set(None);
+                cursor.set(step + 1);
+                new_client.set(String::new());
+            }
+            Err(e) => error.set(e),
+        }
+    };
+    view! {
+        <section class="panel sandbox" aria-label="Sandbox" data-testid="sandbox">
+            <h3>"Sandbox: take over from step "{step}</h3>
+            <p class="hint">{if later > 0 { format!("Adding a step here branches the history: the {later} later step(s) of this scenario are replaced by yours.") } else { "Adding a step continues the scenario from here.".to_string() }}</p>
+            <div class="form">
+                <label><span>"Action"</span>
+                    <select data-testid="sb-action" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.action = v) }>
+                        {sandbox::ACTIONS.iter().map(|(k, l)| view! { <option value=*k selected=move || form.with(|f| f.action == *k)>{*l}</option> }).collect_view()}
+                    </select>
+                </label>
+                <Show when=move || !form.with(|f| matches!(f.action.as_str(), "wait" | "restart_broker"))>
+                    <label><span>"Client"</span>
+                        <select data-testid="sb-client" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.client = v) }>
+                            {clients.iter().map(|c| { let c2 = c.clone(); let c3 = c.clone(); view! { <option value=c.clone() selected=move || form.with(|f| f.client == c2)>{c3}</option> } }).collect_view()}
+                        </select>
+                    </label>
+                </Show>
+                <Show when=shows(&["connect"])>
+                    <label class="check"><input type="checkbox" prop:checked=move || form.with(|f| f.clean_start) on:change=move |ev| { let v = event_target_checked(&ev); form.update(|f| f.clean_start = v) } />" Clean Start / Clean Session"</label>
+                    {field("Keep alive (s)", |f| f.keep_alive.clone(), |f, v| f.keep_alive = v)}
+                    {field("Will topic (optional)", |f| f.will_topic.clone(), |f, v| f.will_topic = v)}
+                    {field("Will Delay (s, 5.0)", |f| f.will_delay.clone(), |f, v| f.will_delay = v)}
+                </Show>
+                <Show when=shows(&["connect", "disconnect"])>
+                    {field("Session Expiry (s or never, 5.0)", |f| f.session_expiry.clone(), |f, v| f.session_expiry = v)}
+                </Show>
+                <Show when=shows(&["disconnect"])>
+                    {field("Reason code (5.0: 0 or 4)", |f| f.reason.clone(), |f, v| f.reason = v)}
+                </Show>
+                <Show when=shows(&["subscribe", "unsubscribe"])>
+                    {field("Topic filter", |f| f.filter.clone(), |f, v| f.filter = v)}
+                </Show>
+                <Show when=shows(&["publish"])>
+                    {field("Topic", |f| f.topic.clone(), |f, v| f.topic = v)}
+                    {field("Payload", |f| f.payload.clone(), |f, v| f.payload = v)}
+                    <label class="check"><input type="checkbox" prop:checked=move || form.with(|f| f.retain) on:change=move |ev| { let v = event_target_checked(&ev); form.update(|f| f.retain = v) } />" Retain"</label>
+                    {field("Message Expiry (s, 5.0)", |f| f.message_expiry.clone(), |f, v| f.message_expiry = v)}
+                </Show>
+                <Show when=shows(&["subscribe", "publish"])>
+                    {field("QoS", |f| f.qos.clone(), |f, v| f.qos = v)}
+                </Show>
+                <Show when=shows(&["wait", "restart_broker"])>
+                    {field("Duration (30, 1.5s, 2m)", |f| f.duration.clone(), |f, v| f.duration = v)}
+                </Show>
+                <Show when=shows(&["lose_next"])>
+                    <label><span>"Direction"</span>
+                        <select on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.direction = v) }>
+                            <option value="to_broker">"client → broker"</option>
+                            <option value="to_client">"broker → client"</option>
+                        </select>
+                    </label>
+                    {field("Only this packet type (e.g. PUBACK)", |f| f.packet.clone(), |f, v| f.packet = v)}
+                </Show>
+                {field("Narration (optional)", |f| f.say.clone(), |f, v| f.say = v)}
+                <button class="primary" data-testid="sb-add" on:click=add>"Add step"</button>
+            </div>
+            <div class="form">
+                <label><span>"New client"</span><input type="text" data-testid="sb-new-client" placeholder="name" prop:value=move || new_client.get() on:input=move |ev| new_client.set(event_target_value(&ev)) /></label>
+                <button data-testid="sb-add-client" on:click=add_client>"Add client (MQTT 5.0)"</button>
+            </div>
+            <Show when=move || !error.with(String::is_empty)>
+                <p class="error" role="alert" data-testid="sb-error">{move || error.get()}</p>
+            </Show>
+        </section>
     }
 }

@@ -703,6 +703,8 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
     let mut outcomes: BTreeMap<MsgId, Vec<&'static str>> = BTreeMap::new();
     // Session-level causes, by client id: the last lifecycle event that discards state.
     let mut last_session_cause: BTreeMap<ClientId, (String, String, String)> = BTreeMap::new();
+    // Copies sent to a client and not yet acknowledged, by (client, packet id).
+    let mut unacked: BTreeMap<(String, u16), MsgId> = BTreeMap::new();
     let mut note = |m: MsgId, t: &SimTime, text: String, cite: &str, order: &mut Vec<MsgId>| {
         if !order.contains(&m) {
             order.push(m);
@@ -896,17 +898,31 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                     };
                     note(*msg, &e.time, text, cite, &mut order);
                 }
-                ClientEvent::PublishLost { msg, topic, why } => {
-                    facts
-                        .entry(*msg)
-                        .or_insert((topic.to_string(), String::new(), client.clone()));
+                ClientEvent::PublishLost {
+                    msg,
+                    topic,
+                    payload,
+                    why,
+                } => {
+                    facts.entry(*msg).or_insert((
+                        topic.to_string(),
+                        payload.to_string(),
+                        client.clone(),
+                    ));
                     note(*msg, &e.time, format!("{client} lost it before sending: {why}"), "a session stores messages for a client, not from it ([MQTT-3.1.2-5] lists what is stored)", &mut order);
                     outcomes.entry(*msg).or_default().push("lost");
                 }
-                ClientEvent::PublishBuffered { msg, topic, .. } => {
-                    facts
-                        .entry(*msg)
-                        .or_insert((topic.to_string(), String::new(), client.clone()));
+                ClientEvent::PublishBuffered {
+                    msg,
+                    topic,
+                    payload,
+                    ..
+                } => {
+                    facts.entry(*msg).or_insert((
+                        topic.to_string(),
+                        payload.to_string(),
+                        client.clone(),
+                    ));
                     note(
                         *msg,
                         &e.time,
@@ -944,6 +960,50 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                     "",
                     &mut order,
                 );
+            }
+            TraceItem::Packet {
+                packet: Packet::Publish(pb),
+                to: Endpoint::Client(c),
+                ..
+            } => {
+                if let Some(id) = pb.packet_id {
+                    unacked.insert((c.clone(), id), pb.msg);
+                }
+            }
+            TraceItem::Packet {
+                packet:
+                    Packet::Puback { packet_id, .. }
+                    | Packet::Pubrec { packet_id, .. }
+                    | Packet::Pubcomp { packet_id, .. },
+                from: Endpoint::Client(c),
+                lost,
+                ..
+            } => {
+                let key = (c.clone(), *packet_id);
+                if *lost {
+                    if let Some(m) = unacked.get(&key).copied() {
+                        note(m, &e.time, format!("{c}'s acknowledgement (packet id {packet_id}) was lost on the network, so the broker still counts the message as unacknowledged"), "", &mut order);
+                    }
+                } else if matches!(
+                    &e.item,
+                    TraceItem::Packet {
+                        packet: Packet::Puback { .. } | Packet::Pubcomp { .. },
+                        ..
+                    }
+                ) {
+                    unacked.remove(&key);
+                }
+            }
+            TraceItem::LinkClosed { client, .. } => {
+                let open: Vec<(u16, MsgId)> = unacked
+                    .iter()
+                    .filter(|((c, _), _)| c == client)
+                    .map(|((_, id), m)| (*id, *m))
+                    .collect();
+                for (id, m) in open {
+                    note(m, &e.time, format!("{client}'s connection closed while packet id {id} was unacknowledged: it must be resent when the session resumes"), "[MQTT-4.4.0-1]", &mut order);
+                    unacked.remove(&(client.clone(), id));
+                }
             }
             TraceItem::Packet {
                 packet: Packet::Publish(pb),
@@ -1218,6 +1278,16 @@ mod tests {
         let fates = message_fates(&p, p.len() - 1);
         let m1 = fates.iter().find(|f| f.payload.starts_with("m1")).unwrap();
         assert!(m1.outcome.contains("duplicate"));
+        assert!(
+            m1.why
+                .iter()
+                .any(|(_, t, _)| t.contains("acknowledgement (packet id 1) was lost")),
+            "{:?}",
+            m1.why
+        );
+        assert!(m1.why.iter().any(
+            |(_, t, c)| t.contains("connection closed while packet id 1") && c == "[MQTT-4.4.0-1]"
+        ));
         assert!(m1.why.iter().any(|(_, t, _)| t.contains("DUP = 1")));
     }
 

@@ -324,7 +324,7 @@ impl SimClient {
                         });
                     }
                 }
-                let (msg, topic) = (m.msg, m.topic.clone());
+                let (msg, topic, payload) = (m.msg, m.topic.clone(), m.payload.clone());
                 self.buffer.push_back(Buffered {
                     message: m,
                     at: now,
@@ -333,6 +333,7 @@ impl SimClient {
                 self.event(ClientEvent::PublishBuffered {
                     msg,
                     topic,
+                    payload,
                     buffered: n,
                 });
             }
@@ -340,6 +341,7 @@ impl SimClient {
                 self.event(ClientEvent::PublishLost {
                     msg: m.msg,
                     topic: m.topic,
+                    payload: m.payload,
                     why: "it is offline and keeps no buffer of its own; the broker's session queues only messages *to* a client, never a client's outgoing ones".into(),
                 });
             }

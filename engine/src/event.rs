@@ -430,11 +430,13 @@ pub enum ClientEvent {
     PublishBuffered {
         msg: MsgId,
         topic: Text,
+        payload: Text,
         buffered: usize,
     },
     PublishLost {
         msg: MsgId,
         topic: Text,
+        payload: Text,
         why: String,
     },
     BufferDropped {
@@ -484,10 +486,10 @@ impl ClientEvent {
             ),
             ClientEvent::Resending { count } => format!("{client} resends {count} unacknowledged packet(s)."),
             ClientEvent::Disconnected { why, .. } => format!("{client} is disconnected: {why}."),
-            ClientEvent::PublishBuffered { msg, topic, buffered } => format!(
+            ClientEvent::PublishBuffered { msg, topic, buffered, .. } => format!(
                 "{client} is offline: {msg} for {topic} waits in its own buffer ({buffered} buffered)."
             ),
-            ClientEvent::PublishLost { msg, topic, why } => format!("{client} loses {msg} for {topic}: {why}."),
+            ClientEvent::PublishLost { msg, topic, why, .. } => format!("{client} loses {msg} for {topic}: {why}."),
             ClientEvent::BufferDropped { msg, topic } => {
                 format!("{client}'s buffer is full: the oldest reading {msg} ({topic}) is overwritten.")
             }

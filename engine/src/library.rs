@@ -119,4 +119,21 @@ mod tests {
         }
         assert!(BUILT_IN.len() >= 15);
     }
+
+    #[test]
+    fn every_built_in_scenario_survives_a_save_and_load() {
+        for (file, text) in BUILT_IN {
+            let s = Scenario::from_json(text).unwrap();
+            let saved = s.to_json();
+            let again =
+                Scenario::from_json(&saved).unwrap_or_else(|e| panic!("{file}: {e}\n{saved}"));
+            assert_eq!(again.to_json(), saved, "{file}");
+            let (a, b) = (Player::new(s).unwrap(), Player::new(again).unwrap());
+            assert_eq!(
+                crate::trace::json_lines(&a),
+                crate::trace::json_lines(&b),
+                "{file}: same trace after the round trip"
+            );
+        }
+    }
 }

@@ -126,18 +126,18 @@ pub struct ClientSpec {
     /// Name in the scenario (and the page).
     pub name: String,
     /// MQTT client id; defaults to the name. May be "" (the broker assigns one, where allowed).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Protocol version of this client (defaults to the scenario's).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<Version>,
     /// Offline buffer of the client's own publishes (0 or absent = none).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buffer: Option<usize>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_reconnect: Option<Backoff>,
     /// Create this many clients named `name-01`, `name-02`, ... (a step naming `name` acts on all).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
     /// A 5.0 client without session state that gets Session Present = 1 closes the connection,
     /// as [MQTT-3.2.2-4] requires (default false: it carries on, so a takeover can be followed).
@@ -186,9 +186,25 @@ impl<'de> Deserialize<'de> for Expiry {
 }
 
 /// A duration in milliseconds, written as seconds (number) or "500ms", "1.5s", "2m", "1h", "1d".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DurationMs(pub u64);
+
+impl Serialize for DurationMs {
+    /// Written back the way an author would: "30s", "1500ms", "2m", "1h".
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ms = self.0;
+        let text = if ms.is_multiple_of(3_600_000) && ms > 0 {
+            format!("{}h", ms / 3_600_000)
+        } else if ms.is_multiple_of(60_000) && ms > 0 {
+            format!("{}m", ms / 60_000)
+        } else if ms.is_multiple_of(1000) {
+            format!("{}s", ms / 1000)
+        } else {
+            format!("{ms}ms")
+        };
+        s.serialize_str(&text)
+    }
+}
 
 /// Longest duration a scenario may wait in one step (one year).
 pub const MAX_WAIT_MS: u64 = 366 * 86_400_000;
@@ -264,10 +280,10 @@ pub struct WillSpec {
     #[serde(default)]
     pub retain: bool,
     /// Will Delay Interval (5.0), seconds.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay: Option<u32>,
     /// Message Expiry Interval of the will (5.0), seconds.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_expiry: Option<u32>,
 }
 
@@ -289,20 +305,20 @@ pub struct ConnectStep {
     #[serde(default = "yes")]
     pub clean_start: bool,
     /// 5.0 Session Expiry Interval (absent = 0).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_expiry: Option<Expiry>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_alive: Option<u16>,
     /// 5.0 Receive Maximum.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receive_maximum: Option<u16>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub will: Option<WillSpec>,
     /// Connect with another protocol version than the client's default.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<Version>,
     /// Connect with this client id instead of the client's own (e.g. "" or another client's id).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
 }
 
@@ -319,7 +335,7 @@ pub struct SubscribeStep {
     pub retain_as_published: bool,
     #[serde(default)]
     pub retain_handling: u8,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription_id: Option<u32>,
 }
 
@@ -342,7 +358,7 @@ pub struct PublishStep {
     #[serde(default)]
     pub retain: bool,
     /// 5.0 Message Expiry Interval, seconds.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_expiry: Option<u32>,
     /// Publish this many messages; `{n}` in the payload becomes 1, 2, ...
     #[serde(default = "one")]
@@ -357,7 +373,7 @@ pub struct DisconnectStep {
     #[serde(default)]
     pub reason: u8,
     /// 5.0 Session Expiry Interval sent in DISCONNECT.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_expiry: Option<Expiry>,
 }
 
@@ -375,7 +391,7 @@ pub struct LoseNextStep {
     #[serde(default = "one")]
     pub count: u32,
     /// Only packets of this type (e.g. "PUBCOMP").
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packet: Option<String>,
 }
 
@@ -391,13 +407,12 @@ pub struct WithholdStep {
 #[serde(deny_unknown_fields)]
 pub struct RestartStep {
     /// How long the broker is down.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downtime: Option<DurationMs>,
 }
 
 /// What one step does.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug)]
 pub enum Action {
     Connect(ConnectStep),
     Subscribe(SubscribeStep),
@@ -452,11 +467,38 @@ const PACKET_TYPES: &[&str] = &[
 ];
 
 /// One step: an action and the sentence that narrates it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Step {
     pub say: String,
-    #[serde(flatten)]
     pub action: Action,
+}
+
+impl Serialize for Step {
+    /// `{"say": "...", "<action>": {...}}`, the form the file format documents.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if !self.say.is_empty() {
+            m.serialize_entry("say", &self.say)?;
+        }
+        match &self.action {
+            Action::Connect(x) => m.serialize_entry("connect", x)?,
+            Action::Subscribe(x) => m.serialize_entry("subscribe", x)?,
+            Action::Unsubscribe(x) => m.serialize_entry("unsubscribe", x)?,
+            Action::Publish(x) => m.serialize_entry("publish", x)?,
+            Action::Disconnect(x) => m.serialize_entry("disconnect", x)?,
+            Action::Drop(x) => m.serialize_entry("drop", x)?,
+            Action::Cut(x) => m.serialize_entry("cut", x)?,
+            Action::Wait(x) => m.serialize_entry("wait", x)?,
+            Action::LoseNext(x) => m.serialize_entry("lose_next", x)?,
+            Action::WithholdAcks(x) => m.serialize_entry("withhold_acks", x)?,
+            Action::StopBroker(x) => m.serialize_entry("stop_broker", x)?,
+            Action::StartBroker(x) => m.serialize_entry("start_broker", x)?,
+            Action::RestartBroker(x) => m.serialize_entry("restart_broker", x)?,
+            Action::Say => {}
+        }
+        m.end()
+    }
 }
 
 impl<'de> Deserialize<'de> for Step {
