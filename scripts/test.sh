@@ -29,8 +29,8 @@ cargo run -q -p mqtt-lab -- check engine/scenarios/*.json docs/examples/*.json
 step "trunk build --release"
 trunk build --release
 
-step "page smoke test in headless Chromium"
-node tests/e2e/smoke.mjs
+step "end-to-end tests of the built page in headless Chromium (Playwright, axe-core)"
+node tests/e2e/page.mjs
 
 echo
 echo "all checks passed"

@@ -255,6 +255,7 @@ pub fn App() -> impl IntoView {
             {(!embed).then(|| view! { <Picker source=source profile=profile step=step player=player /> })}
             {(!embed).then(|| view! { <Tools source=source profile=profile step=step player=player notices=notices /> })}
             <Controls step=step last=last playing=playing speed_ms=speed_ms help=help go=go />
+            <main>
             {move || match player.get() {
                 Err(e) => view! { <p class="error" role="alert" data-testid="error">{e}</p> }.into_any(),
                 Ok(p) => {
@@ -272,6 +273,7 @@ pub fn App() -> impl IntoView {
                     }.into_any()
                 }
             }}
+            </main>
             <Show when=move || help.get()>
                 <HelpOverlay help=help />
             </Show>

@@ -1,0 +1,204 @@
+// End-to-end tests of the built page (trunk build --release output) in Debian's Chromium.
+// Each check is one named test; the run prints "N passed, N failed" and saves screenshots in
+// tests/e2e/artifacts/.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { serve, chromiumArgs } from './serve.mjs';
+
+const require = createRequire(import.meta.url);
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const artifacts = 'tests/e2e/artifacts';
+fs.mkdirSync(artifacts, { recursive: true });
+
+const srv = await serve();
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
+let passed = 0;
+const failed = [];
+
+async function fresh(query = '', opts = {}) {
+  const page = await browser.newPage({ viewport: { width: opts.width || 1280, height: opts.height || 720 }, colorScheme: opts.dark ? 'dark' : 'light' });
+  page.errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  page.on('request', (r) => { if (!r.url().startsWith(srv.base)) page.errors.push(`request left the page: ${r.url()}`); });
+  await page.goto(srv.base + query);
+  await page.waitForSelector('[data-testid=step-no]');
+  return page;
+}
+
+function expect(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function test(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed.push(name);
+    console.log(`FAIL ${name}: ${e.message}`);
+  }
+}
+
+const stepLabel = (page) => page.textContent('[data-testid=step-no]');
+
+await test('every built-in scenario steps to the end and back without console errors', async () => {
+  const page = await fresh();
+  const ids = await page.$$eval('[data-testid=scenario-select] option', (o) => o.map((x) => x.value).filter(Boolean));
+  expect(ids.length >= 15, `only ${ids.length} scenarios`);
+  for (const id of ids) {
+    await page.selectOption('[data-testid=scenario-select]', id);
+    await page.click('[data-testid=last]');
+    const l = await stepLabel(page);
+    expect(/Step (\d+) of \1/.test(l), `${id}: End shows "${l}"`);
+    for (let i = 0; i < 3; i++) await page.click('[data-testid=prev]');
+    await page.click('[data-testid=first]');
+    expect((await stepLabel(page)).startsWith('Step 0 '), `${id}: Start`);
+  }
+  expect(page.errors.length === 0, page.errors.join(' | '));
+  await page.close();
+});
+
+await test('takeover step: lifecycle, deviation and packets match the engine', async () => {
+  const page = await fresh('?s=takeover-v5&step=5');
+  const life = await page.textContent('[data-testid=lifecycle-text]');
+  expect(life.includes('gateway-old') && life.includes('took over its client id'), life);
+  expect(life.includes('Session Present = 1'), life);
+  const devs = await page.$$eval('[data-testid=deviation]', (d) => d.map((x) => x.textContent));
+  expect(devs.some((d) => d.includes('0x8E')), `deviations: ${devs}`);
+  const pk = await page.textContent('[data-testid=packet-list]');
+  expect(pk.includes('CONNACK SP=1 rc=0x00'), 'CONNACK with Session Present = 1 is listed');
+  expect(!pk.includes('DISCONNECT rc=0x8E'), 'mosquitto 2.0.11 sends no 0x8E');
+  // Same scenario on the specification profile: 0x8E is sent.
+  await page.selectOption('[data-testid=broker-select]', 'spec');
+  const pk2 = await page.textContent('[data-testid=packet-list]');
+  expect(pk2.includes('DISCONNECT rc=0x8E'), 'spec profile sends 0x8E');
+  expect(page.url().includes('broker=spec'), `broker in the URL: ${page.url()}`);
+  await page.screenshot({ path: path.join(artifacts, 'takeover-spec.png'), fullPage: true });
+  await page.close();
+});
+
+await test('session expiry step: the broker side shows the session gone and why', async () => {
+  const page = await fresh('?s=session-expiry-v5&step=10');
+  const state = await page.$$eval('[data-testid=pair-sensor] [data-testid=broker-state]', (d) => d.map((x) => x.textContent));
+  expect(state[0] === 'no session', `broker state: ${state}`);
+  const narr = await page.textContent('[data-testid=narration]');
+  expect(narr.includes('[MQTT-4.1.0-2]'), narr);
+  await page.click('[data-testid="why-m2"]');
+  const fate = await page.textContent('[data-testid="fate-m2"]');
+  expect(fate.includes('dropped') && fate.includes('the session expired'), fate);
+  await page.close();
+});
+
+await test('URL state round-trips and nonsense parameters get a message', async () => {
+  const page = await fresh('?s=qos-downgrade&step=3&broker=emqx');
+  expect((await stepLabel(page)).startsWith('Step 3 of'), await stepLabel(page));
+  expect((await page.inputValue('[data-testid=broker-select]')) === 'emqx', 'broker select');
+  await page.click('[data-testid=next]');
+  expect(page.url().includes('step=4'), page.url());
+  const bad = await fresh('?s=nope&step=abc&broker=acme&zzz=1');
+  const notes = await bad.textContent('[data-testid=notices]');
+  expect(notes.includes('"nope"') && notes.includes('acme') && notes.includes('zzz'), notes);
+  expect((await stepLabel(bad)).startsWith('Step 0'), 'falls back to step 0');
+  expect(bad.errors.length === 0, bad.errors.join(' | '));
+  await page.close();
+  await bad.close();
+});
+
+await test('embed mode has compact chrome and obeys postMessage', async () => {
+  const page = await fresh('?s=clean-vs-persistent&step=2&embed=1');
+  expect(!(await page.$('[data-testid=scenario-select]')), 'no picker in embed mode');
+  expect(!(await page.$('[data-testid=sandbox]')), 'no sandbox in embed mode');
+  await page.evaluate(() => window.postMessage({ type: 'mqtt-session-lab:goto', step: 6 }, '*'));
+  await page.waitForFunction(() => document.querySelector('[data-testid=step-no]').textContent.startsWith('Step 6 '));
+  await page.evaluate(() => window.postMessage({ type: 'mqtt-session-lab:goto', step: -3 }, '*'));
+  await page.waitForTimeout(100);
+  expect((await stepLabel(page)).startsWith('Step 6 '), 'a negative step is ignored');
+  await page.screenshot({ path: path.join(artifacts, 'embed.png') });
+  await page.close();
+});
+
+await test('a malformed scenario file is explained and the page keeps working', async () => {
+  const page = await fresh('?s=qos-downgrade');
+  const file = path.join(artifacts, 'bad-scenario.json');
+  fs.writeFileSync(file, '{\n  "format": 1,\n  "id": "bad",\n  "title": "Bad",\n  "version": "5.0",\n  "clients": [{"name": "a"}],\n  "steps": [\n    {"publish": {"client": "a", "topic": "t", "qos": 7}}\n  ]\n}\n');
+  await page.setInputFiles('[data-testid=import]', file);
+  await page.waitForSelector('[data-testid=notices]');
+  const notes = await page.textContent('[data-testid=notices]');
+  expect(notes.includes('line 8') && notes.includes('QoS must be 0, 1 or 2'), notes);
+  await page.click('[data-testid=next]');
+  expect((await stepLabel(page)).startsWith('Step 1'), 'still steps the old scenario');
+  const good = path.join(artifacts, 'good-scenario.json');
+  fs.writeFileSync(good, fs.readFileSync('engine/scenarios/04-qos-downgrade.json', 'utf8').replace('"qos-downgrade"', '"my-copy"'));
+  await page.setInputFiles('[data-testid=import]', good);
+  await page.waitForFunction(() => location.search.includes('src='));
+  expect((await stepLabel(page)).startsWith('Step 0'), 'imported file starts at step 0');
+  expect(page.errors.length === 0, page.errors.join(' | '));
+  await page.close();
+});
+
+await test('sandbox branches the history and rejects bad values', async () => {
+  const page = await fresh('?s=takeover-v5&step=5');
+  await page.selectOption('[data-testid=sb-action]', 'connect');
+  await page.fill('[data-testid=sandbox] label:has-text("Keep alive") input', '-5');
+  await page.click('[data-testid=sb-add]');
+  const err = await page.textContent('[data-testid=sb-error]');
+  expect(err.includes('Keep alive must be a whole number from 0 to 65535'), err);
+  await page.fill('[data-testid=sandbox] label:has-text("Keep alive") input', '30');
+  await page.click('[data-testid=sb-add]');
+  expect((await stepLabel(page)) === 'Step 6 of 6', await stepLabel(page));
+  expect(page.url().includes('src='), 'the branched scenario is in the link');
+  const link = page.url();
+  const again = await fresh(link.slice(srv.base.length));
+  expect((await stepLabel(again)) === 'Step 6 of 6', 'the link reproduces the branch');
+  await again.close();
+  await page.close();
+});
+
+await test('keyboard-only use: arrows, Home/End, space, ? and Esc', async () => {
+  const page = await fresh('?s=clean-vs-persistent');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  expect((await stepLabel(page)).startsWith('Step 3 '), await stepLabel(page));
+  await page.keyboard.press('End');
+  expect(/Step (\d+) of \1/.test(await stepLabel(page)), 'End');
+  await page.keyboard.press('Home');
+  expect((await stepLabel(page)).startsWith('Step 0 '), 'Home');
+  await page.keyboard.press('?');
+  expect(await page.$('[data-testid=help-overlay]'), 'help opens');
+  await page.keyboard.press('Escape');
+  expect(!(await page.$('[data-testid=help-overlay]')), 'help closes');
+  // Tab reaches the controls and Enter operates them.
+  for (let i = 0; i < 30; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(() => document.activeElement?.dataset?.testid === 'next')) break;
+  }
+  expect(await page.evaluate(() => document.activeElement?.dataset?.testid === 'next'), 'Tab reaches "next"');
+  await page.keyboard.press('Enter');
+  expect((await stepLabel(page)).startsWith('Step 1 '), 'Enter on next');
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => document.querySelector('[data-testid=play]').getAttribute('aria-pressed') === 'true');
+  await page.keyboard.press(' ');
+  await page.close();
+});
+
+await test('axe-core finds no serious or critical problems (light, dark, phone)', async () => {
+  for (const [q, opts, shot] of [['?s=takeover-v5&step=5', {}, 'axe-light.png'], ['?s=qos1-redelivered-dup&step=9', { dark: true }, 'axe-dark.png'], ['?s=sleepy-sensor&step=8', { width: 390, height: 844 }, 'phone.png']]) {
+    const page = await fresh(q, opts);
+    await page.addScriptTag({ content: axeSource });
+    const res = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
+    const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    await page.screenshot({ path: path.join(artifacts, shot), fullPage: true });
+    expect(bad.length === 0, `${q}: ${bad.map((v) => `${v.id} (${v.nodes.length}): ${v.nodes[0]?.target}`).join('; ')}`);
+    await page.close();
+  }
+});
+
+await browser.close();
+srv.close();
+console.log(`\n${passed} passed, ${failed.length} failed`);
+if (failed.length) process.exit(1);
