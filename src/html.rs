@@ -160,6 +160,61 @@ pub fn packets(rows: &[PacketRow], selected: Option<usize>) -> String {
     out
 }
 
+/// The files-and-sharing bar (its buttons act through `data-act`).
+pub const TOOLS: &str = "<label class=\"file\"><span>Import scenario file</span><input type=\"file\" accept=\".json,application/json\" data-testid=\"import\"></label><button data-act=\"save\" data-testid=\"save\">Save scenario file</button><button data-act=\"svg\" data-testid=\"export-svg\">Sequence diagram (SVG)</button><button data-act=\"mermaid\" data-testid=\"export-mermaid\">Sequence diagram (Mermaid)</button><button data-act=\"link\" data-testid=\"copy-link\">Copy link</button><button data-act=\"embed\" data-testid=\"embed\">Embed…</button>";
+
+/// The iframe a course page pastes to embed the current view.
+pub fn embed_snippet(link: &str, title: &str) -> String {
+    let sep = if link.contains('?') { "&" } else { "?" };
+    format!("<iframe src=\"{}{sep}embed=1\" width=\"100%\" height=\"720\" style=\"border:0\" title=\"MQTT Session Lab: {}\" loading=\"lazy\"></iframe>", esc(link), esc(title))
+}
+
+/// The embed dialog around a snippet.
+pub fn embed_dialog(code: &str) -> String {
+    format!(
+        "<p>Paste this into a course page. It opens at the current step with compact controls; the page can also send <code>{{type: 'mqtt-session-lab:goto', step: 3}}</code>, <code>mqtt-session-lab:play</code> and <code>mqtt-session-lab:pause</code> with postMessage, and hears <code>mqtt-session-lab:step</code> back.</p><textarea readonly rows=\"3\" data-testid=\"embed-code\" aria-label=\"Embed code\">{}</textarea><button data-act=\"copy-embed\">Copy embed code</button>",
+        esc(code)
+    )
+}
+
+/// The keyboard help.
+pub const HELP: &str = "<h2>Keyboard shortcuts</h2><table><tbody><tr><th><kbd>space</kbd></th><td>play / pause</td></tr><tr><th><kbd>→</kbd></th><td>next step</td></tr><tr><th><kbd>←</kbd></th><td>previous step</td></tr><tr><th><kbd>Home</kbd> / <kbd>End</kbd></th><td>first / last step</td></tr><tr><th><kbd>?</kbd></th><td>this help</td></tr><tr><th><kbd>Esc</kbd></th><td>close the packet inspector and this help</td></tr></tbody></table>";
+
+/// The narration of a step: what happened, why (rules), and where the broker departs from the
+/// specification.
+pub fn narration(n: &view::Narration) -> String {
+    let mut out = format!(
+        "<h2><span class=\"t\">{}</span> {}</h2>",
+        esc(&n.time),
+        esc(&n.label)
+    );
+    if !n.say.is_empty() {
+        let _ = write!(out, "<p class=\"say\">{}</p>", esc(&n.say));
+    }
+    if !n.rules.is_empty() {
+        out.push_str("<details class=\"rules\" open><summary>Why: the rules applied in this step</summary><ul>");
+        for (t, c) in &n.rules {
+            let _ = write!(
+                out,
+                "<li>{} <span class=\"cite\">{}</span></li>",
+                esc(t),
+                esc(c)
+            );
+        }
+        out.push_str("</ul></details>");
+    }
+    for (rule, spec, broker) in &n.deviations {
+        let _ = write!(
+            out,
+            "<p class=\"deviation\" data-testid=\"deviation\"><strong>Spec vs broker </strong><span class=\"cite\">{}</span>: the specification says {}; {}.</p>",
+            esc(rule),
+            esc(spec),
+            esc(broker)
+        );
+    }
+    out
+}
+
 /// The fields of one packet.
 pub fn inspector(title: &str, fields: &[(String, String)]) -> String {
     let mut out = format!("<h4>{}</h4><table><tbody>", esc(title));

@@ -412,22 +412,8 @@ fn Controls(
 /// The step's narration and the rules behind it (an ARIA live region).
 #[component]
 fn Narration(p: Shared, step: usize) -> impl IntoView {
-    let n = view::narration(&p, step);
-    view! {
-        <section class="narration" aria-live="polite" data-testid="narration">
-            <h2><span class="t">{n.time.clone()}</span>" "{n.label.clone()}</h2>
-            {(!n.say.is_empty()).then(|| view! { <p class="say">{n.say.clone()}</p> })}
-            {(!n.rules.is_empty()).then(|| view! {
-                <details class="rules" open=true>
-                    <summary>"Why: the rules applied in this step"</summary>
-                    <ul>{n.rules.iter().map(|(t, c)| view! { <li>{t.clone()}" "<span class="cite">{c.clone()}</span></li> }).collect_view()}</ul>
-                </details>
-            })}
-            {n.deviations.iter().map(|(rule, spec, broker)| view! {
-                <p class="deviation" data-testid="deviation"><strong>"Spec vs broker "</strong><span class="cite">{rule.clone()}</span>": the specification says "{spec.clone()}"; "{broker.clone()}"."</p>
-            }).collect_view()}
-        </section>
-    }
+    let body = html::narration(&view::narration(&p, step));
+    view! { <section class="narration" aria-live="polite" data-testid="narration" inner_html=body></section> }
 }
 
 /// The session state machine with each client's place, and the transitions of this step.
@@ -570,15 +556,7 @@ fn HelpOverlay(help: RwSignal<bool>) -> impl IntoView {
     view! {
         <div class="overlay" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" data-testid="help-overlay">
             <div class="dialog">
-                <h2>"Keyboard shortcuts"</h2>
-                <table><tbody>
-                    <tr><th><kbd>"space"</kbd></th><td>"play / pause"</td></tr>
-                    <tr><th><kbd>"→"</kbd></th><td>"next step"</td></tr>
-                    <tr><th><kbd>"←"</kbd></th><td>"previous step"</td></tr>
-                    <tr><th><kbd>"Home"</kbd>" / "<kbd>"End"</kbd></th><td>"first / last step"</td></tr>
-                    <tr><th><kbd>"?"</kbd></th><td>"this help"</td></tr>
-                    <tr><th><kbd>"Esc"</kbd></th><td>"close panels and this help"</td></tr>
-                </tbody></table>
+                <div inner_html=html::HELP></div>
                 <button autofocus=true on:click=move |_| help.set(false)>"Close"</button>
             </div>
         </div>
@@ -620,7 +598,8 @@ fn copy_text(text: String) {
     let _ = clip.write_text(&text);
 }
 
-/// Import, save, export, share and embed.
+/// Import, save, export, share and embed. The buttons are plain HTML with `data-act`; one
+/// click handler and one change handler serve them.
 #[component]
 fn Tools(
     source: RwSignal<Source>,
@@ -629,9 +608,25 @@ fn Tools(
     player: Memo<Result<Shared, String>>,
     notices: RwSignal<Vec<String>>,
 ) -> impl IntoView {
-    let embed_open = RwSignal::new(false);
+    let embed_code = RwSignal::new(None::<String>);
     let status = RwSignal::new(String::new());
-    let on_file = move |ev: ev::Event| {
+    let file_stem = move || {
+        player.with_untracked(|p| {
+            p.as_ref()
+                .map(|p| p.scenario.id.clone())
+                .unwrap_or_else(|_| "scenario".into())
+        })
+    };
+    let link = move || {
+        let loc = window().location();
+        format!(
+            "{}{}{}",
+            loc.origin().unwrap_or_default(),
+            loc.pathname().unwrap_or_default(),
+            loc.search().unwrap_or_default()
+        )
+    };
+    let on_change = move |ev: ev::Event| {
         use wasm_bindgen::JsCast;
         let Some(input) = ev
             .target()
@@ -663,87 +658,82 @@ fn Tools(
             }
         });
     };
-    let file_stem = move || {
-        player.with(|p| {
-            p.as_ref()
-                .map(|p| p.scenario.id.clone())
-                .unwrap_or_else(|_| "scenario".into())
-        })
-    };
-    let save = move |_| {
-        let text = sandbox::export(
-            &source_text(&source.get_untracked()),
-            profile.get_untracked().as_deref(),
-        );
-        match text.and_then(|t| download(&format!("{}.json", file_stem()), "application/json", &t))
-        {
-            Ok(()) => status.set("Scenario file saved.".into()),
-            Err(e) => notices.update(|n| n.push(format!("Saving failed: {e}"))),
+    let on_click = move |e: ev::MouseEvent| {
+        use wasm_bindgen::JsCast;
+        let act = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("[data-act]").ok().flatten())
+            .and_then(|el| el.get_attribute("data-act"));
+        let Some(act) = act else { return };
+        let p = player.get_untracked();
+        let at = step.get_untracked();
+        let result = match act.as_str() {
+            "save" => sandbox::export(
+                &source_text(&source.get_untracked()),
+                profile.get_untracked().as_deref(),
+            )
+            .and_then(|t| download(&format!("{}.json", file_stem()), "application/json", &t))
+            .map(|_| "Scenario file saved.".to_string()),
+            "svg" => p
+                .and_then(|p| {
+                    download(
+                        &format!("{}-sequence.svg", file_stem()),
+                        "image/svg+xml",
+                        &export::svg(&p, at),
+                    )
+                })
+                .map(|_| "Sequence diagram saved as SVG.".to_string()),
+            "mermaid" => p
+                .and_then(|p| {
+                    download(
+                        &format!("{}-sequence.mmd", file_stem()),
+                        "text/plain",
+                        &export::mermaid(&p, at),
+                    )
+                })
+                .map(|_| "Sequence diagram saved as Mermaid text.".to_string()),
+            "link" => {
+                copy_text(link());
+                Ok("Link copied: it opens this scenario at this step.".to_string())
+            }
+            "embed" => {
+                let title = player.with_untracked(|p| {
+                    p.as_ref()
+                        .map(|p| p.scenario.title.clone())
+                        .unwrap_or_default()
+                });
+                embed_code.update(|c| {
+                    *c = if c.is_some() {
+                        None
+                    } else {
+                        Some(html::embed_snippet(&link(), &title))
+                    }
+                });
+                Ok(String::new())
+            }
+            "copy-embed" => {
+                copy_text(embed_code.get_untracked().unwrap_or_default());
+                Ok("Embed code copied.".to_string())
+            }
+            _ => Ok(String::new()),
+        };
+        match result {
+            Ok(m) => status.set(m),
+            Err(m) => notices.update(|n| n.push(format!("That did not work: {m}"))),
         }
-    };
-    let export_svg = move |_| {
-        if let Ok(p) = player.get_untracked() {
-            let _ = download(
-                &format!("{}-sequence.svg", file_stem()),
-                "image/svg+xml",
-                &export::svg(&p, step.get_untracked()),
-            );
-            status.set("Sequence diagram saved as SVG.".into());
-        }
-    };
-    let export_mermaid = move |_| {
-        if let Ok(p) = player.get_untracked() {
-            let _ = download(
-                &format!("{}-sequence.mmd", file_stem()),
-                "text/plain",
-                &export::mermaid(&p, step.get_untracked()),
-            );
-            status.set("Sequence diagram saved as Mermaid text.".into());
-        }
-    };
-    let link = move || {
-        let loc = window().location();
-        format!(
-            "{}{}{}",
-            loc.origin().unwrap_or_default(),
-            loc.pathname().unwrap_or_default(),
-            loc.search().unwrap_or_default()
-        )
-    };
-    let embed_snippet = move || {
-        let l = link();
-        let sep = if l.contains('?') { "&" } else { "?" };
-        let title = player.with(|p| {
-            p.as_ref()
-                .map(|p| p.scenario.title.clone())
-                .unwrap_or_default()
-        });
-        format!("<iframe src=\"{l}{sep}embed=1\" width=\"100%\" height=\"720\" style=\"border:0\" title=\"MQTT Session Lab: {}\" loading=\"lazy\"></iframe>", html::esc(&title))
     };
     view! {
-        <section class="tools" aria-label="Files and sharing">
-            <label class="file">
-                <span>"Import scenario file"</span>
-                <input type="file" accept=".json,application/json" data-testid="import" on:change=on_file />
-            </label>
-            <button data-testid="save" on:click=save>"Save scenario file"</button>
-            <button data-testid="export-svg" on:click=export_svg>"Sequence diagram (SVG)"</button>
-            <button data-testid="export-mermaid" on:click=export_mermaid>"Sequence diagram (Mermaid)"</button>
-            <button data-testid="copy-link" on:click=move |_| { copy_text(link()); status.set("Link copied: it opens this scenario at this step.".into()); }>"Copy link"</button>
-            <button data-testid="embed" aria-expanded=move || embed_open.get().to_string() on:click=move |_| embed_open.update(|o| *o = !*o)>"Embed…"</button>
+        <section class="tools" aria-label="Files and sharing" on:click=on_click on:change=on_change>
+            <div class="tools-row" inner_html=html::TOOLS></div>
             <span class="status" role="status">{move || status.get()}</span>
-            <Show when=move || embed_open.get()>
-                <div class="embed-dialog" data-testid="embed-dialog">
-                    <p>"Paste this into a course page. It opens at the current step with compact controls; the page can also send "<code>"{type: 'mqtt-session-lab:goto', step: 3}"</code>", "<code>"play"</code>" and "<code>"pause"</code>" with postMessage, and hears "<code>"mqtt-session-lab:step"</code>" back."</p>
-                    <textarea readonly=true rows="3" data-testid="embed-code" aria-label="Embed code">{embed_snippet}</textarea>
-                    <button on:click=move |_| { copy_text(embed_snippet()); status.set("Embed code copied.".into()); }>"Copy embed code"</button>
-                </div>
-            </Show>
+            {move || embed_code.get().map(|code| view! { <div class="embed-dialog" data-testid="embed-dialog" inner_html=html::embed_dialog(&code)></div> })}
         </section>
     }
 }
 
 /// Take over from the current step: add a step (or a client) and the history branches there.
+/// The forms are plain HTML ([`sandbox::form_html`]); one submit handler reads them back.
 #[component]
 fn SandboxPanel(
     p: Shared,
@@ -759,37 +749,62 @@ fn SandboxPanel(
         .iter()
         .map(|c| c.name.clone())
         .collect();
-    let first = clients.first().cloned().unwrap_or_default();
-    let form = RwSignal::new(sandbox::StepForm {
-        action: "publish".into(),
-        client: first,
-        clean_start: true,
-        qos: "1".into(),
-        topic: "lab/test".into(),
-        payload: "hello".into(),
-        filter: "lab/#".into(),
-        duration: "30s".into(),
-        ..Default::default()
-    });
     let error = RwSignal::new(String::new());
-    let new_client = RwSignal::new(String::new());
     let later = p.len() - 1 - step;
-    let field = move |label: &'static str,
-                      get: fn(&sandbox::StepForm) -> String,
-                      set: fn(&mut sandbox::StepForm, String)| {
-        view! {
-            <label><span>{label}</span>
-                <input type="text" prop:value=move || form.with(get) on:input=move |ev| { let v = event_target_value(&ev); form.update(|f| set(f, v)) } />
-            </label>
+    let on_change = move |e: ev::Event| {
+        use wasm_bindgen::JsCast;
+        let Some(sel) = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        else {
+            return;
+        };
+        if sel.name() == "action" {
+            if let Some(form) = sel.form() {
+                let _ = form.set_attribute("data-action", &sel.value());
+            }
         }
     };
-    let shows = move |actions: &'static [&'static str]| {
-        move || actions.contains(&form.with(|f| f.action.clone()).as_str())
-    };
-    let add = move |_| {
+    let on_submit = move |e: ev::SubmitEvent| {
+        use wasm_bindgen::JsCast;
+        e.prevent_default();
+        let Some(form) = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+        else {
+            return;
+        };
+        let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+            return;
+        };
+        let mut pairs = Vec::new();
+        if let Ok(iter) = js_sys::try_iter(&data) {
+            for entry in iter.into_iter().flatten().flatten() {
+                let arr = js_sys::Array::from(&entry);
+                pairs.push((
+                    arr.get(0).as_string().unwrap_or_default(),
+                    arr.get(1).as_string().unwrap_or_default(),
+                ));
+            }
+        }
         let text = source_text(&source.get_untracked());
-        let res = sandbox::step_json(&form.get_untracked())
-            .and_then(|s| sandbox::branch(&text, step, s, profile.get_untracked().as_deref()));
+        let prof = profile.get_untracked();
+        let res = if form.get_attribute("data-kind").as_deref() == Some("client") {
+            let name = pairs
+                .iter()
+                .find(|(k, _)| k == "new_client")
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default();
+            let say = format!(
+                "{{\"say\": {}}}",
+                serde_json::to_string(&format!("{name} joins the sandbox.")).unwrap_or_default()
+            );
+            sandbox::add_client(&text, &name, "", "5.0")
+                .and_then(|t| sandbox::branch(&t, step, &say, prof.as_deref()))
+        } else {
+            sandbox::step_json(&sandbox::form_from_pairs(&pairs))
+                .and_then(|s| sandbox::branch(&text, step, &s, prof.as_deref()))
+        };
         match res {
             Ok(t) => {
                 error.set(String::new());
@@ -797,90 +812,14 @@ fn SandboxPanel(
                 profile.set(None);
                 cursor.set(step + 1);
             }
-            Err(e) => error.set(e),
-        }
-    };
-    let add_client = move |_| {
-        let text = source_text(&source.get_untracked());
-        let name = new_client.get_untracked();
-        match sandbox::add_client(&text, &name, "", "5.0").and_then(|t| {
-            sandbox::branch(
-                &t,
-                step,
-                serde_json::json!({"say": format!("{} joins the sandbox.", name.trim())}),
-                profile.get_untracked().as_deref(),
-            )
-        }) {
-            Ok(t) => {
-                error.set(String::new());
-                source.set(Source::File(t));
-                profile.set(None);
-                cursor.set(step + 1);
-                new_client.set(String::new());
-            }
-            Err(e) => error.set(e),
+            Err(m) => error.set(m),
         }
     };
     view! {
         <section class="panel sandbox" aria-label="Sandbox" data-testid="sandbox">
             <h3>"Sandbox: take over from step "{step}</h3>
             <p class="hint">{if later > 0 { format!("Adding a step here branches the history: the {later} later step(s) of this scenario are replaced by yours.") } else { "Adding a step continues the scenario from here.".to_string() }}</p>
-            <div class="form">
-                <label><span>"Action"</span>
-                    <select data-testid="sb-action" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.action = v) }>
-                        {sandbox::ACTIONS.iter().map(|(k, l)| view! { <option value=*k selected=move || form.with(|f| f.action == *k)>{*l}</option> }).collect_view()}
-                    </select>
-                </label>
-                <Show when=move || !form.with(|f| matches!(f.action.as_str(), "wait" | "restart_broker"))>
-                    <label><span>"Client"</span>
-                        <select data-testid="sb-client" on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.client = v) }>
-                            {clients.iter().map(|c| { let c2 = c.clone(); let c3 = c.clone(); view! { <option value=c.clone() selected=move || form.with(|f| f.client == c2)>{c3}</option> } }).collect_view()}
-                        </select>
-                    </label>
-                </Show>
-                <Show when=shows(&["connect"])>
-                    <label class="check"><input type="checkbox" prop:checked=move || form.with(|f| f.clean_start) on:change=move |ev| { let v = event_target_checked(&ev); form.update(|f| f.clean_start = v) } />" Clean Start / Clean Session"</label>
-                    {field("Keep alive (s)", |f| f.keep_alive.clone(), |f, v| f.keep_alive = v)}
-                    {field("Will topic (optional)", |f| f.will_topic.clone(), |f, v| f.will_topic = v)}
-                    {field("Will Delay (s, 5.0)", |f| f.will_delay.clone(), |f, v| f.will_delay = v)}
-                </Show>
-                <Show when=shows(&["connect", "disconnect"])>
-                    {field("Session Expiry (s or never, 5.0)", |f| f.session_expiry.clone(), |f, v| f.session_expiry = v)}
-                </Show>
-                <Show when=shows(&["disconnect"])>
-                    {field("Reason code (5.0: 0 or 4)", |f| f.reason.clone(), |f, v| f.reason = v)}
-                </Show>
-                <Show when=shows(&["subscribe", "unsubscribe"])>
-                    {field("Topic filter", |f| f.filter.clone(), |f, v| f.filter = v)}
-                </Show>
-                <Show when=shows(&["publish"])>
-                    {field("Topic", |f| f.topic.clone(), |f, v| f.topic = v)}
-                    {field("Payload", |f| f.payload.clone(), |f, v| f.payload = v)}
-                    <label class="check"><input type="checkbox" prop:checked=move || form.with(|f| f.retain) on:change=move |ev| { let v = event_target_checked(&ev); form.update(|f| f.retain = v) } />" Retain"</label>
-                    {field("Message Expiry (s, 5.0)", |f| f.message_expiry.clone(), |f, v| f.message_expiry = v)}
-                </Show>
-                <Show when=shows(&["subscribe", "publish"])>
-                    {field("QoS", |f| f.qos.clone(), |f, v| f.qos = v)}
-                </Show>
-                <Show when=shows(&["wait", "restart_broker"])>
-                    {field("Duration (30, 1.5s, 2m)", |f| f.duration.clone(), |f, v| f.duration = v)}
-                </Show>
-                <Show when=shows(&["lose_next"])>
-                    <label><span>"Direction"</span>
-                        <select on:change=move |ev| { let v = event_target_value(&ev); form.update(|f| f.direction = v) }>
-                            <option value="to_broker">"client → broker"</option>
-                            <option value="to_client">"broker → client"</option>
-                        </select>
-                    </label>
-                    {field("Only this packet type (e.g. PUBACK)", |f| f.packet.clone(), |f, v| f.packet = v)}
-                </Show>
-                {field("Narration (optional)", |f| f.say.clone(), |f, v| f.say = v)}
-                <button class="primary" data-testid="sb-add" on:click=add>"Add step"</button>
-            </div>
-            <div class="form">
-                <label><span>"New client"</span><input type="text" data-testid="sb-new-client" placeholder="name" prop:value=move || new_client.get() on:input=move |ev| new_client.set(event_target_value(&ev)) /></label>
-                <button data-testid="sb-add-client" on:click=add_client>"Add client (MQTT 5.0)"</button>
-            </div>
+            <div on:change=on_change on:submit=on_submit inner_html=sandbox::form_html(&clients)></div>
             <Show when=move || !error.with(String::is_empty)>
                 <p class="error" role="alert" data-testid="sb-error">{move || error.get()}</p>
             </Show>

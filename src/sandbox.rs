@@ -1,9 +1,15 @@
 //! The sandbox: branch a scenario at a step with a step of one's own, add clients, and save the
 //! result as a scenario file. Pure functions over scenario text, tested natively.
 
-use serde_json::{json, Map, Value};
+use crate::html::esc;
 use session_engine::scenario::Step;
 use session_engine::Scenario;
+use std::fmt::Write;
+
+/// A JSON string literal.
+fn js(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
 
 /// What the sandbox form holds (all text, as typed).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -57,16 +63,16 @@ fn whole(name: &str, text: &str, max: u64) -> Result<Option<u64>, String> {
     }
 }
 
-fn expiry(name: &str, text: &str) -> Result<Option<Value>, String> {
+fn expiry(name: &str, text: &str) -> Result<Option<String>, String> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
     }
     if t == "never" {
-        return Ok(Some(json!("never")));
+        return Ok(Some("\"never\"".into()));
     }
     whole(name, t, u64::from(u32::MAX))
-        .map(|v| v.map(|v| json!(v)))
+        .map(|v| v.map(|v| v.to_string()))
         .map_err(|_| {
             format!("{name} must be seconds from 0 to 4294967295 or \"never\", not \"{t}\"")
         })
@@ -81,128 +87,131 @@ fn qos(text: &str) -> Result<u64, String> {
     }
 }
 
-/// The step a form describes, as the file format writes it.
-pub fn step_json(f: &StepForm) -> Result<Value, String> {
-    let mut body = Map::new();
-    let client = || json!(f.client);
-    let mut put = |k: &str, v: Value| {
-        body.insert(k.to_string(), v);
-    };
+fn duration(text: &str) -> Result<String, String> {
+    let ms = session_engine::scenario::parse_duration_ms(text.trim())?;
+    Ok(js(&format!("{ms}ms")))
+}
+
+/// The step a form describes, as JSON text in the file format.
+pub fn step_json(f: &StepForm) -> Result<String, String> {
+    let mut body: Vec<(&str, String)> = Vec::new();
+    let client = js(&f.client);
     let action = match f.action.as_str() {
         "connect" => {
-            put("client", client());
-            put("clean_start", json!(f.clean_start));
+            body.push(("client", client));
+            body.push(("clean_start", f.clean_start.to_string()));
             if let Some(e) = expiry("Session Expiry Interval", &f.session_expiry)? {
-                put("session_expiry", e);
+                body.push(("session_expiry", e));
             }
             if let Some(k) = whole("Keep alive", &f.keep_alive, 65_535)? {
-                put("keep_alive", json!(k));
+                body.push(("keep_alive", k.to_string()));
             }
             if !f.will_topic.trim().is_empty() {
-                let mut w = json!({"topic": f.will_topic.trim(), "payload": "offline"});
+                let mut w = format!(
+                    "{{\"topic\": {}, \"payload\": \"offline\"",
+                    js(f.will_topic.trim())
+                );
                 if let Some(d) = whole("Will Delay", &f.will_delay, u64::from(u32::MAX))? {
-                    w["delay"] = json!(d);
+                    let _ = write!(w, ", \"delay\": {d}");
                 }
-                put("will", w);
+                w.push('}');
+                body.push(("will", w));
             }
             "connect"
         }
-        "subscribe" => {
-            put("client", client());
-            put("filter", json!(f.filter.trim()));
-            put("qos", json!(qos(&f.qos)?));
-            "subscribe"
-        }
-        "unsubscribe" => {
-            put("client", client());
-            put("filter", json!(f.filter.trim()));
-            "unsubscribe"
+        "subscribe" | "unsubscribe" => {
+            body.push(("client", client));
+            body.push(("filter", js(f.filter.trim())));
+            if f.action == "subscribe" {
+                body.push(("qos", qos(&f.qos)?.to_string()));
+            }
+            f.action.as_str()
         }
         "publish" => {
-            put("client", client());
-            put("topic", json!(f.topic.trim()));
-            put("payload", json!(f.payload));
-            put("qos", json!(qos(&f.qos)?));
-            put("retain", json!(f.retain));
+            body.push(("client", client));
+            body.push(("topic", js(f.topic.trim())));
+            body.push(("payload", js(&f.payload)));
+            body.push(("qos", qos(&f.qos)?.to_string()));
+            body.push(("retain", f.retain.to_string()));
             if let Some(m) = whole(
                 "Message Expiry Interval",
                 &f.message_expiry,
                 u64::from(u32::MAX),
             )? {
-                put("message_expiry", json!(m));
+                body.push(("message_expiry", m.to_string()));
             }
             "publish"
         }
         "disconnect" => {
-            put("client", client());
+            body.push(("client", client));
             if let Some(r) = whole("Reason code", &f.reason, 255)? {
-                put("reason", json!(r));
+                body.push(("reason", r.to_string()));
             }
             if let Some(e) = expiry("Session Expiry Interval", &f.session_expiry)? {
-                put("session_expiry", e);
+                body.push(("session_expiry", e));
             }
             "disconnect"
         }
         "drop" | "cut" => {
-            put("client", client());
+            body.push(("client", client));
             f.action.as_str()
         }
         "wait" => {
-            let d = f.duration.trim();
-            if d.is_empty() {
+            if f.duration.trim().is_empty() {
                 return Err("Say how long to wait: seconds (30), or 500ms, 1.5s, 2m, 1h".into());
             }
-            let ms = session_engine::scenario::parse_duration_ms(d)?;
-            let mut m = Map::new();
-            m.insert("wait".into(), json!(format!("{ms}ms")));
+            let mut out = String::from("{");
             if !f.say.trim().is_empty() {
-                m.insert("say".into(), json!(f.say.trim()));
+                let _ = write!(out, "\"say\": {}, ", js(f.say.trim()));
             }
-            return Ok(Value::Object(m));
+            let _ = write!(out, "\"wait\": {}}}", duration(&f.duration)?);
+            return Ok(out);
         }
         "lose_next" => {
-            put("client", client());
-            put(
+            body.push(("client", client));
+            body.push((
                 "direction",
-                json!(if f.direction == "to_client" {
+                js(if f.direction == "to_client" {
                     "to_client"
                 } else {
                     "to_broker"
                 }),
-            );
+            ));
             if !f.packet.trim().is_empty() {
-                put("packet", json!(f.packet.trim()));
+                body.push(("packet", js(f.packet.trim())));
             }
             "lose_next"
         }
         "withhold_acks" | "resume_acks" => {
-            put("client", client());
-            put("on", json!(f.action == "withhold_acks"));
+            body.push(("client", client));
+            body.push(("on", (f.action == "withhold_acks").to_string()));
             "withhold_acks"
         }
         "restart_broker" => {
-            let d = f.duration.trim();
-            if !d.is_empty() {
-                let ms = session_engine::scenario::parse_duration_ms(d)?;
-                put("downtime", json!(format!("{ms}ms")));
+            if !f.duration.trim().is_empty() {
+                body.push(("downtime", duration(&f.duration)?));
             }
             "restart_broker"
         }
         other => return Err(format!("unknown action \"{other}\"")),
     };
-    let mut m = Map::new();
+    let mut out = String::from("{");
     if !f.say.trim().is_empty() {
-        m.insert("say".into(), json!(f.say.trim()));
+        let _ = write!(out, "\"say\": {}, ", js(f.say.trim()));
     }
-    m.insert(action.into(), Value::Object(body));
-    Ok(Value::Object(m))
+    let _ = write!(out, "\"{action}\": {{");
+    for (i, (k, v)) in body.iter().enumerate() {
+        let _ = write!(out, "{}\"{k}\": {v}", if i > 0 { ", " } else { "" });
+    }
+    out.push_str("}}");
+    Ok(out)
 }
 
 /// The scenario `text` cut after `at` steps, with `step` added: the branched history, validated
 /// like any scenario file (so a bad value gets the same located message).
-pub fn branch(text: &str, at: usize, step: Value, profile: Option<&str>) -> Result<String, String> {
+pub fn branch(text: &str, at: usize, step: &str, profile: Option<&str>) -> Result<String, String> {
     let mut sc = Scenario::from_json(text).map_err(|e| e.to_string())?;
-    let step: Step = serde_json::from_value(step).map_err(|e| e.to_string())?;
+    let step: Step = serde_json::from_str(step).map_err(|e| format!("The new step: {e}"))?;
     sc.steps.truncate(at);
     sc.steps.push(step);
     if let Some(p) = profile {
@@ -233,9 +242,19 @@ pub fn add_client(
     if name.is_empty() {
         return Err("A new client needs a name".into());
     }
-    let spec = json!({"name": name, "client_id": if client_id.trim().is_empty() { name } else { client_id.trim() }, "version": version});
+    let id = if client_id.trim().is_empty() {
+        name
+    } else {
+        client_id.trim()
+    };
+    let spec = format!(
+        "{{\"name\": {}, \"client_id\": {}, \"version\": {}}}",
+        js(name),
+        js(id),
+        js(version)
+    );
     sc.clients
-        .push(serde_json::from_value(spec).map_err(|e| e.to_string())?);
+        .push(serde_json::from_str(&spec).map_err(|e| e.to_string())?);
     let out = sc.to_json();
     Scenario::from_json(&out).map_err(|e| e.to_string())?;
     Ok(out)
@@ -248,6 +267,92 @@ pub fn export(text: &str, profile: Option<&str>) -> Result<String, String> {
         sc.broker.profile = p.to_string();
     }
     Ok(sc.to_json())
+}
+
+/// The sandbox forms as HTML: a step form whose visible fields follow its `data-action`, and a
+/// form that adds a client. The page reads them back with [`form_from_pairs`].
+pub fn form_html(clients: &[String]) -> String {
+    let mut out = String::from("<form class=\"sb-form\" data-kind=\"step\" data-action=\"publish\" data-testid=\"sb-form\"><label>Action<select name=\"action\" data-testid=\"sb-action\">");
+    for (k, l) in ACTIONS {
+        let _ = write!(
+            out,
+            "<option value=\"{k}\"{}>{}</option>",
+            if k == "publish" { " selected" } else { "" },
+            esc(l)
+        );
+    }
+    out.push_str("</select></label><label class=\"f f-client\">Client<select name=\"client\" data-testid=\"sb-client\">");
+    for c in clients {
+        let _ = write!(out, "<option value=\"{0}\">{0}</option>", esc(c));
+    }
+    out.push_str("</select></label>");
+    let fields: [(&str, &str, &str, &str); 13] = [
+        ("f-connect", "keep_alive", "Keep alive (s)", ""),
+        ("f-connect", "will_topic", "Will topic (optional)", ""),
+        ("f-connect", "will_delay", "Will Delay (s, 5.0)", ""),
+        (
+            "f-expiry",
+            "session_expiry",
+            "Session Expiry (s or never, 5.0)",
+            "",
+        ),
+        ("f-disconnect", "reason", "Reason code (5.0: 0 or 4)", ""),
+        ("f-filter", "filter", "Topic filter", "lab/#"),
+        ("f-publish", "topic", "Topic", "lab/test"),
+        ("f-publish", "payload", "Payload", "hello"),
+        ("f-publish", "message_expiry", "Message Expiry (s, 5.0)", ""),
+        ("f-qos", "qos", "QoS", "1"),
+        ("f-duration", "duration", "Duration (30, 1.5s, 2m)", "30s"),
+        (
+            "f-lose",
+            "packet",
+            "Only this packet type (e.g. PUBACK)",
+            "",
+        ),
+        ("f-all", "say", "Narration (optional)", ""),
+    ];
+    out.push_str("<label class=\"f f-connect check\"><input type=\"checkbox\" name=\"clean_start\" checked> Clean Start / Clean Session</label>");
+    out.push_str("<label class=\"f f-publish check\"><input type=\"checkbox\" name=\"retain\"> Retain</label>");
+    out.push_str("<label class=\"f f-lose\">Direction<select name=\"direction\"><option value=\"to_broker\">client → broker</option><option value=\"to_client\">broker → client</option></select></label>");
+    for (class, name, label, value) in fields {
+        let _ = write!(out, "<label class=\"f {class}\">{label}<input type=\"text\" name=\"{name}\" value=\"{value}\"></label>");
+    }
+    out.push_str(
+        "<button type=\"submit\" class=\"primary\" data-testid=\"sb-add\">Add step</button></form>",
+    );
+    out.push_str("<form class=\"sb-form\" data-kind=\"client\"><label>New client<input type=\"text\" name=\"new_client\" placeholder=\"name\" data-testid=\"sb-new-client\"></label><button type=\"submit\" data-testid=\"sb-add-client\">Add client (MQTT 5.0)</button></form>");
+    out
+}
+
+/// A step form from the (name, value) pairs the browser's FormData gives.
+pub fn form_from_pairs(pairs: &[(String, String)]) -> StepForm {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    StepForm {
+        action: get("action"),
+        client: get("client"),
+        clean_start: pairs.iter().any(|(n, _)| n == "clean_start"),
+        session_expiry: get("session_expiry"),
+        keep_alive: get("keep_alive"),
+        will_topic: get("will_topic"),
+        will_delay: get("will_delay"),
+        filter: get("filter"),
+        topic: get("topic"),
+        payload: get("payload"),
+        qos: get("qos"),
+        retain: pairs.iter().any(|(n, _)| n == "retain"),
+        message_expiry: get("message_expiry"),
+        reason: get("reason"),
+        duration: get("duration"),
+        direction: get("direction"),
+        packet: get("packet"),
+        say: get("say"),
+    }
 }
 
 #[cfg(test)]
@@ -271,7 +376,7 @@ mod tests {
         f.client = "controller".into();
         f.topic = "sensors/7/cmd".into();
         f.payload = "extra".into();
-        let out = branch(text, 4, step_json(&f).unwrap(), Some("mosquitto-2.0.11")).unwrap();
+        let out = branch(text, 4, &step_json(&f).unwrap(), Some("mosquitto-2.0.11")).unwrap();
         let p = Player::from_json(&out).unwrap();
         assert_eq!(p.len(), 6, "4 kept + 1 new + the start");
         assert_eq!(p.scenario.broker.profile, "mosquitto-2.0.11");
@@ -301,7 +406,7 @@ mod tests {
         assert!(step_json(&f).is_err());
         let mut f = form("subscribe");
         f.filter = "a/#/b".into();
-        let e = branch(text, 2, step_json(&f).unwrap(), None).unwrap_err();
+        let e = branch(text, 2, &step_json(&f).unwrap(), None).unwrap_err();
         assert!(
             e.starts_with("The new step:") && e.contains("[MQTT-4.7.1-2]"),
             "{e}"
@@ -309,7 +414,7 @@ mod tests {
         let mut f = form("publish");
         f.client = "nobody".into();
         f.topic = "t".into();
-        let e = branch(text, 2, step_json(&f).unwrap(), None).unwrap_err();
+        let e = branch(text, 2, &step_json(&f).unwrap(), None).unwrap_err();
         assert!(e.contains("unknown client \"nobody\""), "{e}");
     }
 
@@ -322,10 +427,44 @@ mod tests {
             f.topic = "x/y".into();
             f.duration = "5s".into();
             f.session_expiry = "60".into();
-            let out = branch(text, 3, step_json(&f).unwrap(), None)
+            let out = branch(text, 3, &step_json(&f).unwrap(), None)
                 .unwrap_or_else(|e| panic!("{a}: {e}"));
             Player::from_json(&out).unwrap_or_else(|e| panic!("{a}: {e}"));
         }
+    }
+
+    #[test]
+    fn the_form_html_names_every_field_the_parser_reads() {
+        let h = form_html(&["a<b".to_string()]);
+        assert!(h.contains("a&lt;b") && !h.contains("a<b"));
+        for name in [
+            "action",
+            "client",
+            "clean_start",
+            "session_expiry",
+            "keep_alive",
+            "will_topic",
+            "will_delay",
+            "filter",
+            "topic",
+            "payload",
+            "qos",
+            "retain",
+            "message_expiry",
+            "reason",
+            "duration",
+            "direction",
+            "packet",
+            "say",
+        ] {
+            assert!(h.contains(&format!("name=\"{name}\"")), "{name}");
+        }
+        let f = form_from_pairs(&[
+            ("action".into(), "connect".into()),
+            ("clean_start".into(), "on".into()),
+            ("keep_alive".into(), "30".into()),
+        ]);
+        assert!(f.clean_start && !f.retain && f.keep_alive == "30");
     }
 
     #[test]

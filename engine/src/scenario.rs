@@ -58,45 +58,99 @@ impl Default for BrokerChoice {
     }
 }
 
+/// Calls `$m!(field, Type)` for every override a scenario may set.
+macro_rules! overrides {
+    ($m:ident) => {
+        $m!(max_queued_messages, u32);
+        $m!(overflow, crate::profile::Overflow);
+        $m!(queue_qos0_offline, bool);
+        $m!(max_inflight_v311, u16);
+        $m!(server_receive_maximum, u16);
+        $m!(v311_session_expiry, u32);
+        $m!(max_session_expiry, u32);
+        $m!(max_qos, u8);
+        $m!(upgrade_outgoing_qos, bool);
+        $m!(persistence, crate::profile::Persistence);
+        $m!(allow_zero_length_client_id, bool);
+        $m!(max_connections_per_second, u32);
+        $m!(per_message_overhead, u32);
+        $m!(per_subscription_bytes, u32);
+        $m!(per_session_bytes, u32);
+    };
+}
+
 impl Serialize for BrokerChoice {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
         if self.overrides.is_empty() {
             return s.serialize_str(&self.profile);
         }
-        let mut v = serde_json::to_value(&self.overrides).map_err(serde::ser::Error::custom)?;
-        if let Some(m) = v.as_object_mut() {
-            m.retain(|_, x| !x.is_null());
-            m.insert(
-                "profile".into(),
-                serde_json::Value::String(self.profile.clone()),
-            );
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("profile", &self.profile)?;
+        let o = &self.overrides;
+        macro_rules! put {
+            ($f:ident, $t:ty) => {
+                if let Some(v) = &o.$f {
+                    m.serialize_entry(stringify!($f), v)?;
+                }
+            };
         }
-        v.serialize(s)
+        overrides!(put);
+        m.end()
     }
 }
 
 impl<'de> Deserialize<'de> for BrokerChoice {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<BrokerChoice, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        match v {
-            serde_json::Value::String(profile) => Ok(BrokerChoice {
-                profile,
-                overrides: ProfileOverrides::default(),
-            }),
-            serde_json::Value::Object(mut m) => {
-                let profile = match m.remove("profile") {
-                    Some(serde_json::Value::String(p)) => p,
-                    _ => return Err(de::Error::custom("broker: an object needs \"profile\": \"<profile id>\" next to its overrides")),
-                };
-                let overrides: ProfileOverrides =
-                    serde_json::from_value(serde_json::Value::Object(m))
-                        .map_err(|e| de::Error::custom(format!("broker: {e}")))?;
-                Ok(BrokerChoice { profile, overrides })
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BrokerChoice;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a broker profile id such as \"mosquitto-2.0.11\", or an object with \"profile\" and overrides")
             }
-            _ => Err(de::Error::custom(
-                "broker: expected a profile id string or an object with \"profile\"",
-            )),
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<BrokerChoice, E> {
+                Ok(BrokerChoice {
+                    profile: v.to_string(),
+                    overrides: ProfileOverrides::default(),
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BrokerChoice, A::Error> {
+                let mut profile = None;
+                let mut o = ProfileOverrides::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "profile" {
+                        profile = Some(map.next_value::<String>()?);
+                        continue;
+                    }
+                    macro_rules! take {
+                        ($f:ident, $t:ty) => {
+                            if key == stringify!($f) {
+                                o.$f = Some(map.next_value::<$t>()?);
+                                continue;
+                            }
+                        };
+                    }
+                    overrides!(take);
+                    let mut known = vec!["profile"];
+                    macro_rules! name {
+                        ($f:ident, $t:ty) => {
+                            known.push(stringify!($f));
+                        };
+                    }
+                    overrides!(name);
+                    return Err(de::Error::custom(format!(
+                        "broker: unknown setting \"{key}\"; expected one of {}",
+                        known.join(", ")
+                    )));
+                }
+                let profile = profile.ok_or_else(|| de::Error::custom("broker: an object needs \"profile\": \"<profile id>\" next to its overrides"))?;
+                Ok(BrokerChoice {
+                    profile,
+                    overrides: o,
+                })
+            }
         }
+        d.deserialize_any(V)
     }
 }
 
