@@ -177,6 +177,56 @@ pub fn embed_dialog(code: &str) -> String {
     )
 }
 
+/// `<option>`s for a filter: "all" (value "") then each value, `current` selected.
+pub fn options(values: &[String], current: &str) -> String {
+    let mut out = format!(
+        "<option value=\"\"{}>all</option>",
+        if current.is_empty() { " selected" } else { "" }
+    );
+    for v in values {
+        let _ = write!(
+            out,
+            "<option value=\"{0}\"{1}>{0}</option>",
+            esc(v),
+            if v == current { " selected" } else { "" }
+        );
+    }
+    out
+}
+
+/// The scenario picker's option groups.
+pub fn scenario_options(groups: &[(String, Vec<view::ScenarioItem>)]) -> String {
+    let mut out = String::from("<option value=\"\">(scenario from a file or link)</option>");
+    for (topic, items) in groups {
+        let _ = write!(out, "<optgroup label=\"{}\">", esc(topic));
+        for s in items {
+            let _ = write!(
+                out,
+                "<option value=\"{}\">{} (MQTT {})</option>",
+                esc(&s.id),
+                esc(&s.title),
+                s.version
+            );
+        }
+        out.push_str("</optgroup>");
+    }
+    out
+}
+
+/// The broker profiles.
+pub fn profile_options() -> String {
+    let mut out = String::new();
+    for p in session_engine::BrokerProfile::all() {
+        let _ = write!(
+            out,
+            "<option value=\"{}\">{}</option>",
+            esc(&p.id),
+            esc(&p.name)
+        );
+    }
+    out
+}
+
 /// The keyboard help.
 pub const HELP: &str = "<h2>Keyboard shortcuts</h2><table><tbody><tr><th><kbd>space</kbd></th><td>play / pause</td></tr><tr><th><kbd>→</kbd></th><td>next step</td></tr><tr><th><kbd>←</kbd></th><td>previous step</td></tr><tr><th><kbd>Home</kbd> / <kbd>End</kbd></th><td>first / last step</td></tr><tr><th><kbd>?</kbd></th><td>this help</td></tr><tr><th><kbd>Esc</kbd></th><td>close the packet inspector and this help</td></tr></tbody></table>";
 

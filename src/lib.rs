@@ -297,7 +297,8 @@ fn Notices(notices: RwSignal<Vec<String>>) -> impl IntoView {
     }
 }
 
-/// Scenario and broker choice.
+/// Scenario and broker choice. The option lists are plain HTML; effects keep the selected
+/// values in step with the page state.
 #[component]
 fn Picker(
     source: RwSignal<Source>,
@@ -305,26 +306,8 @@ fn Picker(
     step: RwSignal<usize>,
     player: Memo<Result<Shared, String>>,
 ) -> impl IntoView {
-    let groups = view::scenario_groups();
-    let selected_id = move || match source.get() {
-        Source::BuiltIn(id) => id,
-        Source::File(_) => String::new(),
-    };
-    let options = groups
-        .into_iter()
-        .map(|(topic, items)| {
-            view! {
-                <optgroup label=topic>
-                    {items.into_iter().map(|s| {
-                        let id = s.id.clone();
-                        let label = format!("{} (MQTT {})", s.title, s.version);
-                        view! { <option value=id.clone() selected=move || selected_id() == id>{label}</option> }
-                    }).collect_view()}
-                </optgroup>
-            }
-        })
-        .collect_view();
-    let profiles = BrokerProfile::all();
+    let scenario_sel = NodeRef::<leptos::html::Select>::new();
+    let broker_sel = NodeRef::<leptos::html::Select>::new();
     let scenario_profile = move || {
         player.with(|p| {
             p.as_ref()
@@ -332,39 +315,41 @@ fn Picker(
                 .unwrap_or_default()
         })
     };
-    let profile_options = profiles
-        .into_iter()
-        .map(|p| {
-            let id = p.id.clone();
-            let id2 = p.id.clone();
-            view! { <option value=id selected=move || profile.get().unwrap_or_else(scenario_profile) == id2>{p.name.clone()}</option> }
-        })
-        .collect_view();
+    Effect::new(move |_| {
+        let v = match source.get() {
+            Source::BuiltIn(id) => id,
+            Source::File(_) => String::new(),
+        };
+        if let Some(el) = scenario_sel.get() {
+            el.set_value(&v);
+        }
+    });
+    Effect::new(move |_| {
+        let v = profile.get().unwrap_or_else(scenario_profile);
+        if let Some(el) = broker_sel.get() {
+            el.set_value(&v);
+        }
+    });
     view! {
         <section class="picker" aria-label="Scenario and broker">
             <label>
                 <span>"Scenario"</span>
-                <select data-testid="scenario-select" on:change=move |ev| {
+                <select node_ref=scenario_sel data-testid="scenario-select" inner_html=html::scenario_options(&view::scenario_groups()) on:change=move |ev| {
                     let v = event_target_value(&ev);
                     if !v.is_empty() {
                         source.set(Source::BuiltIn(v));
                         profile.set(None);
                         step.set(0);
                     }
-                }>
-                    {move || matches!(source.get(), Source::File(_)).then(|| view! { <option value="" selected=true>"(scenario from a file or link)"</option> })}
-                    {options}
-                </select>
+                }></select>
             </label>
             <label>
                 <span>"Broker"</span>
-                <select data-testid="broker-select" on:change=move |ev| {
+                <select node_ref=broker_sel data-testid="broker-select" inner_html=html::profile_options() on:change=move |ev| {
                     let v = event_target_value(&ev);
                     let own = scenario_profile();
                     profile.set(if v == own { None } else { Some(v) });
-                }>
-                    {profile_options}
-                </select>
+                }></select>
             </label>
             {move || player.with(|p| p.as_ref().ok().map(|p| {
                 let s = &p.scenario;
@@ -457,16 +442,6 @@ const PACKET_KINDS: [&str; 14] = [
     "DISCONNECT",
 ];
 
-fn select_options(values: Vec<String>, current: RwSignal<String>) -> impl IntoView {
-    values
-        .into_iter()
-        .map(|v| {
-            let (v2, label) = (v.clone(), v.clone());
-            view! { <option value=v selected=move || current.get() == v2>{label}</option> }
-        })
-        .collect_view()
-}
-
 /// The packet sequence with filters and an inspector.
 #[component]
 fn PacketsPanel(
@@ -509,16 +484,12 @@ fn PacketsPanel(
             <h3>"Packets"</h3>
             <div class="filters">
                 <label><span>"Client"</span>
-                    <select aria-label="Filter packets by client" on:change=move |ev| filter_client.set(event_target_value(&ev))>
-                        <option value="">"all"</option>
-                        {select_options(clients, filter_client)}
-                    </select>
+                    <select aria-label="Filter packets by client" on:change=move |ev| filter_client.set(event_target_value(&ev))
+                        inner_html=html::options(&clients, &filter_client.get_untracked())></select>
                 </label>
                 <label><span>"Type"</span>
-                    <select aria-label="Filter packets by type" on:change=move |ev| filter_kind.set(event_target_value(&ev))>
-                        <option value="">"all"</option>
-                        {select_options(PACKET_KINDS.iter().map(|k| k.to_string()).collect(), filter_kind)}
-                    </select>
+                    <select aria-label="Filter packets by type" on:change=move |ev| filter_kind.set(event_target_value(&ev))
+                        inner_html=html::options(&PACKET_KINDS.iter().map(|k| k.to_string()).collect::<Vec<_>>(), &filter_kind.get_untracked())></select>
                 </label>
             </div>
             <ol class="seq" data-testid="packet-list" on:click=on_pick inner_html=list></ol>
