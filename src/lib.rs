@@ -425,23 +425,6 @@ fn SessionsPanel(p: Shared, step: usize) -> impl IntoView {
     }
 }
 
-const PACKET_KINDS: [&str; 14] = [
-    "CONNECT",
-    "CONNACK",
-    "PUBLISH",
-    "PUBACK",
-    "PUBREC",
-    "PUBREL",
-    "PUBCOMP",
-    "SUBSCRIBE",
-    "SUBACK",
-    "UNSUBSCRIBE",
-    "UNSUBACK",
-    "PINGREQ",
-    "PINGRESP",
-    "DISCONNECT",
-];
-
 /// The packet sequence with filters and an inspector.
 #[component]
 fn PacketsPanel(
@@ -489,7 +472,7 @@ fn PacketsPanel(
                 </label>
                 <label><span>"Type"</span>
                     <select aria-label="Filter packets by type" on:change=move |ev| filter_kind.set(event_target_value(&ev))
-                        inner_html=html::options(&PACKET_KINDS.iter().map(|k| k.to_string()).collect::<Vec<_>>(), &filter_kind.get_untracked())></select>
+                        inner_html=html::options(&session_engine::packet::PACKET_TYPES.iter().map(|k| k.to_string()).collect::<Vec<_>>(), &filter_kind.get_untracked())></select>
                 </label>
             </div>
             <ol class="seq" data-testid="packet-list" on:click=on_pick inner_html=list></ol>

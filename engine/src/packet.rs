@@ -68,6 +68,24 @@ pub mod reason {
     }
 }
 
+/// Every control packet type the session model exchanges, in the specification's order.
+pub const PACKET_TYPES: [&str; 14] = [
+    "CONNECT",
+    "CONNACK",
+    "PUBLISH",
+    "PUBACK",
+    "PUBREC",
+    "PUBREL",
+    "PUBCOMP",
+    "SUBSCRIBE",
+    "SUBACK",
+    "UNSUBSCRIBE",
+    "UNSUBACK",
+    "PINGREQ",
+    "PINGRESP",
+    "DISCONNECT",
+];
+
 /// A Will Message as given in CONNECT (§3.1.2.5 / §3.1.3.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Will {

@@ -503,23 +503,6 @@ const ACTIONS: &[&str] = &[
     "restart_broker",
 ];
 
-const PACKET_TYPES: &[&str] = &[
-    "CONNECT",
-    "CONNACK",
-    "PUBLISH",
-    "PUBACK",
-    "PUBREC",
-    "PUBREL",
-    "PUBCOMP",
-    "SUBSCRIBE",
-    "SUBACK",
-    "UNSUBSCRIBE",
-    "UNSUBACK",
-    "PINGREQ",
-    "PINGRESP",
-    "DISCONNECT",
-];
-
 /// One step: an action and the sentence that narrates it.
 #[derive(Clone, Debug)]
 pub struct Step {
@@ -942,10 +925,10 @@ impl Scenario {
                     return Err("lose_next.count must be 1 to 1000".into());
                 }
                 if let Some(k) = &l.packet {
-                    if !PACKET_TYPES.contains(&k.as_str()) {
+                    if !crate::packet::PACKET_TYPES.contains(&k.as_str()) {
                         return Err(format!(
                             "lose_next.packet \"{k}\" is not a packet type; use one of {}",
-                            PACKET_TYPES.join(", ")
+                            crate::packet::PACKET_TYPES.join(", ")
                         ));
                     }
                 }
