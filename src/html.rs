@@ -29,13 +29,22 @@ pub fn esc(s: &str) -> String {
 /// Rows beyond this many are summarised, so one step never builds an unbounded table.
 pub const MAX_ROWS: usize = 200;
 
-fn msg_table(out: &mut String, rows: &[MsgRow], empty: &str) {
+/// Message rows per session table (a session can hold thousands; the rest are counted).
+pub const MAX_TABLE_ROWS: usize = 12;
+
+/// Messages listed in the fates panel (the newest; the rest are counted).
+pub const MAX_FATES: usize = 100;
+
+/// Packets listed (the newest; the filters reach the rest).
+pub const MAX_PACKETS: usize = 80;
+
+fn msg_table(out: &mut String, rows: &[MsgRow], empty: &str, max: usize) {
     if rows.is_empty() {
         let _ = write!(out, "<p class=\"empty\">{}</p>", esc(empty));
         return;
     }
     out.push_str("<table class=\"msgs\"><thead><tr><th>msg</th><th>topic</th><th>QoS</th><th>id</th><th>state</th></tr></thead><tbody>");
-    for r in rows.iter().take(MAX_ROWS) {
+    for r in rows.iter().take(max) {
         let _ = write!(
             out,
             "<tr><td>{}</td><td title=\"{}\">{}</td><td><span class=\"qos q{}\">QoS {}</span></td><td>{}</td><td>{}{}</td></tr>",
@@ -49,11 +58,11 @@ fn msg_table(out: &mut String, rows: &[MsgRow], empty: &str) {
             r.expiry.as_deref().map(|e| format!("<span class=\"exp\"> · expiry {}</span>", esc(e))).unwrap_or_default()
         );
     }
-    if rows.len() > MAX_ROWS {
+    if rows.len() > max {
         let _ = write!(
             out,
             "<tr><td colspan=\"5\" class=\"more\">… and {} more</td></tr>",
-            rows.len() - MAX_ROWS
+            rows.len() - max
         );
     }
     out.push_str("</tbody></table>");
@@ -62,6 +71,8 @@ fn msg_table(out: &mut String, rows: &[MsgRow], empty: &str) {
 /// Both ends of every session.
 pub fn sessions(pairs: &[SessionPair]) -> String {
     let mut out = String::new();
+    // With many clients each table shows fewer rows, so a step stays quick to draw.
+    let max = if pairs.len() > 6 { 4 } else { MAX_TABLE_ROWS };
     for pair in pairs {
         let c = &pair.client;
         let b = &pair.broker;
@@ -78,7 +89,7 @@ pub fn sessions(pairs: &[SessionPair]) -> String {
             c.received,
             if c.duplicates > 0 { format!(", {} duplicate(s)", c.duplicates) } else { String::new() }
         );
-        msg_table(&mut out, &c.outgoing, "none");
+        msg_table(&mut out, &c.outgoing, "none", max);
         if !c.incoming_qos2.is_empty() {
             let _ = write!(
                 out,
@@ -88,7 +99,7 @@ pub fn sessions(pairs: &[SessionPair]) -> String {
         }
         if let Some(cap) = c.buffer_capacity {
             let _ = write!(out, "<h5>Offline buffer ({} of {cap})</h5>", c.buffer.len());
-            msg_table(&mut out, &c.buffer, "empty");
+            msg_table(&mut out, &c.buffer, "empty", max);
         }
         let _ = write!(
             out,
@@ -110,9 +121,9 @@ pub fn sessions(pairs: &[SessionPair]) -> String {
                 out.push_str("</ul>");
             }
             let _ = write!(out, "<h5>Queued ({})</h5>", b.queue.len());
-            msg_table(&mut out, &b.queue, "empty");
+            msg_table(&mut out, &b.queue, "empty", max);
             let _ = write!(out, "<h5>In flight ({})</h5>", b.inflight.len());
-            msg_table(&mut out, &b.inflight, "none");
+            msg_table(&mut out, &b.inflight, "none", max);
             if !b.awaiting_pubrel.is_empty() {
                 let _ = write!(
                     out,
@@ -133,16 +144,16 @@ pub fn sessions(pairs: &[SessionPair]) -> String {
 }
 
 /// The packet list; each row is a button carrying `data-pkt` (its trace index).
-pub fn packets(rows: &[PacketRow], selected: Option<usize>) -> String {
+pub fn packets(rows: &[PacketRow], total: usize, selected: Option<usize>) -> String {
     let mut out = String::new();
-    let skip = rows.len().saturating_sub(MAX_ROWS);
+    let skip = total.saturating_sub(rows.len());
     if skip > 0 {
         let _ = write!(
             out,
             "<li class=\"more\">{skip} earlier packets not shown (filter to see them)</li>"
         );
     }
-    for r in &rows[skip..] {
+    for r in rows {
         let _ = write!(
             out,
             "<li class=\"{}{}{}\"><button class=\"pkt\" data-pkt=\"{}\" aria-pressed=\"{}\"><span class=\"t\">{}</span><span class=\"who\">{}</span><span class=\"sum\">{}</span>{}</button></li>",
@@ -276,12 +287,12 @@ pub fn inspector(title: &str, fields: &[(String, String)]) -> String {
 }
 
 /// Every message with its fate; "Why?" is a native disclosure.
-pub fn messages(fates: &[MessageFate]) -> String {
+pub fn messages(fates: &[MessageFate], open: Option<&str>) -> String {
     if fates.is_empty() {
         return "<p class=\"empty\">No application messages yet.</p>".into();
     }
     let mut out = String::from("<ul class=\"fates\">");
-    let skip = fates.len().saturating_sub(MAX_ROWS);
+    let skip = fates.len().saturating_sub(MAX_FATES);
     if skip > 0 {
         let _ = write!(
             out,
@@ -289,9 +300,10 @@ pub fn messages(fates: &[MessageFate]) -> String {
         );
     }
     for f in &fates[skip..] {
+        let is_open = open == Some(f.msg.as_str());
         let _ = write!(
             out,
-            "<li class=\"{}\" data-testid=\"fate-{}\"><span class=\"mid\">{}</span> <code>{}</code> \"{}\" from {}: <strong class=\"outcome\">{}</strong> <details class=\"why\"><summary data-testid=\"why-{}\">Why?</summary><ol class=\"chain\">",
+            "<li class=\"{}\" data-testid=\"fate-{}\"><span class=\"mid\">{}</span> <code>{}</code> \"{}\" from {}: <strong class=\"outcome\">{}</strong> <button class=\"why-btn\" data-why=\"{}\" data-testid=\"why-{}\" aria-expanded=\"{is_open}\">Why?</button>",
             if f.trouble { "trouble" } else { "" },
             esc(&f.msg),
             esc(&f.msg),
@@ -299,16 +311,21 @@ pub fn messages(fates: &[MessageFate]) -> String {
             esc(&f.payload),
             esc(if f.from.is_empty() { "?" } else { &f.from }),
             esc(&f.outcome),
+            esc(&f.msg),
             esc(&f.msg)
         );
-        for (t, text, cite) in &f.why {
-            let _ = write!(out, "<li><span class=\"t\">{}</span> {}", esc(t), esc(text));
-            if !cite.is_empty() {
-                let _ = write!(out, " <span class=\"cite\">{}</span>", esc(cite));
+        if is_open {
+            out.push_str("<ol class=\"chain\">");
+            for (t, text, cite) in &f.why {
+                let _ = write!(out, "<li><span class=\"t\">{}</span> {}", esc(t), esc(text));
+                if !cite.is_empty() {
+                    let _ = write!(out, " <span class=\"cite\">{}</span>", esc(cite));
+                }
+                out.push_str("</li>");
             }
-            out.push_str("</li>");
+            out.push_str("</ol>");
         }
-        out.push_str("</ol></details></li>");
+        out.push_str("</li>");
     }
     out.push_str("</ul>");
     out
@@ -622,7 +639,12 @@ mod tests {
             trouble: false,
             why: vec![("0s".into(), "<script>".into(), "".into())],
         };
-        let h = messages(&[fate]);
+        let h = messages(std::slice::from_ref(&fate), None);
+        assert!(
+            !h.contains("&lt;script&gt;"),
+            "the chain is only built when opened"
+        );
+        let h = messages(&[fate], Some("m1"));
         assert!(!h.contains("<b>") && !h.contains("<script>"));
         assert!(h.contains("&lt;script&gt;"));
     }
@@ -655,8 +677,8 @@ mod tests {
             })
             .collect();
         let mut out = String::new();
-        msg_table(&mut out, &rows, "");
-        assert_eq!(out.matches("<tr><td>m").count(), MAX_ROWS);
-        assert!(out.contains("… and 800 more"));
+        msg_table(&mut out, &rows, "", MAX_TABLE_ROWS);
+        assert_eq!(out.matches("<tr><td>m").count(), MAX_TABLE_ROWS);
+        assert!(out.contains("… and 988 more"));
     }
 }

@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
     let filter_client = RwSignal::new(String::new());
     let filter_kind = RwSignal::new(String::new());
     let selected_packet = RwSignal::new(None::<usize>);
+    let open_msg = RwSignal::new(None::<String>);
 
     let player = Memo::new(move |_| play(&source.get(), profile.get().as_deref()));
     let last = Memo::new(move |_| player.with(|p| p.as_ref().map(|p| p.len() - 1).unwrap_or(0)));
@@ -266,7 +267,7 @@ pub fn App() -> impl IntoView {
                             {show_life.then(|| view! { <LifecyclePanel p=p.clone() step=s /> })}
                             {show_sessions.then(|| view! { <SessionsPanel p=p.clone() step=s /> })}
                             {show_packets.then(|| view! { <PacketsPanel p=p.clone() step=s filter_client=filter_client filter_kind=filter_kind selected=selected_packet /> })}
-                            {show_messages.then(|| view! { <MessagesPanel p=p.clone() step=s /> })}
+                            {show_messages.then(|| view! { <MessagesPanel p=p.clone() step=s open=open_msg /> })}
                             {show_broker.then(|| view! { <BrokerPanel p=p.clone() step=s /> })}
                             {(!embed).then(|| view! { <SandboxPanel p=p.clone() step=s source=source profile=profile cursor=step /> })}
                         </div>
@@ -443,10 +444,14 @@ fn PacketsPanel(
         .collect();
     let p2 = p.clone();
     let list = move || {
-        html::packets(
-            &view::packet_rows(&p2, step, &filter_client.get(), &filter_kind.get()),
-            selected.get(),
-        )
+        let (rows, total) = view::packet_rows_last(
+            &p2,
+            step,
+            &filter_client.get(),
+            &filter_kind.get(),
+            html::MAX_PACKETS,
+        );
+        html::packets(&rows, total, selected.get())
     };
     let p3 = p.clone();
     let on_pick = move |e: ev::MouseEvent| {
@@ -486,14 +491,30 @@ fn PacketsPanel(
     }
 }
 
-/// Every message with its fate, and "why?".
+/// Every message with its fate, and "why?" (the cause chain of the one opened).
 #[component]
-fn MessagesPanel(p: Shared, step: usize) -> impl IntoView {
-    let body = html::messages(&view::message_fates(&p, step));
+fn MessagesPanel(p: Shared, step: usize, open: RwSignal<Option<String>>) -> impl IntoView {
+    let fates = view::message_fates(&p, step);
+    let on_click = move |e: ev::MouseEvent| {
+        use wasm_bindgen::JsCast;
+        let hit = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("[data-why]").ok().flatten());
+        if let Some(id) = hit.and_then(|el| el.get_attribute("data-why")) {
+            open.update(|o| {
+                *o = if o.as_deref() == Some(id.as_str()) {
+                    None
+                } else {
+                    Some(id)
+                }
+            });
+        }
+    };
     view! {
         <section class="panel messages" aria-label="Messages and their fate" data-testid="messages">
             <h3>"Messages"</h3>
-            <div inner_html=body></div>
+            <div on:click=on_click inner_html=move || html::messages(&fates, open.get().as_deref())></div>
         </section>
     }
 }

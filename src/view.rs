@@ -485,33 +485,49 @@ pub struct PacketRow {
 /// Every packet up to and including `step`, filtered by client name and packet type (empty
 /// filter = all).
 pub fn packet_rows(p: &Player, step: usize, client: &str, kind: &str) -> Vec<PacketRow> {
+    packet_rows_last(p, step, client, kind, usize::MAX).0
+}
+
+/// The last `limit` matching packets up to `step` (oldest first), and how many match in all.
+/// Only the rows shown are formatted, so long runs stay cheap.
+pub fn packet_rows_last(
+    p: &Player,
+    step: usize,
+    client: &str,
+    kind: &str,
+    limit: usize,
+) -> (Vec<PacketRow>, usize) {
     let mut rows = Vec::new();
-    for s in 1..=step.min(p.len() - 1) {
+    let mut total = 0;
+    for s in (1..=step.min(p.len() - 1)).rev() {
         let rec = p.at(s);
-        for (k, e) in p.entries(s).iter().enumerate() {
-            if let TraceItem::Packet {
+        for (k, e) in p.entries(s).iter().enumerate().rev() {
+            let TraceItem::Packet {
                 from,
                 to,
                 packet,
                 lost,
                 ..
             } = &e.item
+            else {
+                continue;
+            };
+            let (name, to_broker) = match (from, to) {
+                (Endpoint::Client(c), _) => (c, true),
+                (_, Endpoint::Client(c)) => (c, false),
+                _ => continue,
+            };
+            if (!client.is_empty() && name != client) || (!kind.is_empty() && packet.kind() != kind)
             {
-                let (name, to_broker) = match (from, to) {
-                    (Endpoint::Client(c), _) => (c.clone(), true),
-                    (_, Endpoint::Client(c)) => (c.clone(), false),
-                    _ => continue,
-                };
-                if (!client.is_empty() && name != client)
-                    || (!kind.is_empty() && packet.kind() != kind)
-                {
-                    continue;
-                }
+                continue;
+            }
+            total += 1;
+            if rows.len() < limit {
                 rows.push(PacketRow {
                     id: rec.start + k,
                     step: s,
                     time: e.time.to_string(),
-                    client: name,
+                    client: name.clone(),
                     to_broker,
                     kind: packet.kind(),
                     summary: packet.to_string(),
@@ -521,7 +537,8 @@ pub fn packet_rows(p: &Player, step: usize, client: &str, kind: &str) -> Vec<Pac
             }
         }
     }
-    rows
+    rows.reverse();
+    (rows, total)
 }
 
 /// The fields of one packet, for the inspector: (field, value).
