@@ -8,7 +8,6 @@ use session_engine::event::{
 };
 use session_engine::types::{format_duration_ms, format_expiry, NEVER_EXPIRE};
 use session_engine::{library, ClientId, MsgId, Packet, Player, SimTime, Version, World};
-use std::collections::BTreeMap;
 
 /// A built-in scenario in the picker.
 #[derive(Clone, Debug, PartialEq)]
@@ -694,6 +693,44 @@ pub fn packet_fields(p: &Player, id: usize) -> Option<(String, Vec<(String, Stri
     Some((packet.to_string(), f))
 }
 
+/// A map keyed by message id. Ids are small and dense (allocated 1, 2, 3, ... per run), so a
+/// vector indexed by id is both faster and much smaller in the wasm than an ordered map.
+struct ById<T>(Vec<Option<T>>);
+
+impl<T> Default for ById<T> {
+    fn default() -> Self {
+        ById(Vec::new())
+    }
+}
+
+impl<T> ById<T> {
+    fn slot(&mut self, m: MsgId) -> &mut Option<T> {
+        let i = m.0 as usize;
+        if self.0.len() <= i {
+            self.0.resize_with(i + 1, || None);
+        }
+        &mut self.0[i]
+    }
+    fn set(&mut self, m: MsgId, v: T) {
+        *self.slot(m) = Some(v);
+    }
+    fn or_insert(&mut self, m: MsgId, v: T) -> &mut T {
+        self.slot(m).get_or_insert(v)
+    }
+    fn get(&self, m: MsgId) -> Option<&T> {
+        self.0.get(m.0 as usize).and_then(Option::as_ref)
+    }
+    fn take(&mut self, m: MsgId) -> Option<T> {
+        self.0.get_mut(m.0 as usize).and_then(Option::take)
+    }
+}
+
+impl<T: Default> ById<T> {
+    fn or_default(&mut self, m: MsgId) -> &mut T {
+        self.slot(m).get_or_insert_with(T::default)
+    }
+}
+
 /// What became of one application message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MessageFate {
@@ -715,20 +752,21 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
     let trace = &p.trace()[..end];
     let world = &p.at(step).world;
     let mut order: Vec<MsgId> = Vec::new();
-    let mut facts: BTreeMap<MsgId, (String, String, String)> = BTreeMap::new();
-    let mut chain: BTreeMap<MsgId, Vec<(String, String, String)>> = BTreeMap::new();
-    let mut outcomes: BTreeMap<MsgId, Vec<&'static str>> = BTreeMap::new();
+    let mut facts: ById<(String, String, String)> = ById::default();
+    let mut chain: ById<Vec<(String, String, String)>> = ById::default();
+    let mut outcomes: ById<Vec<&'static str>> = ById::default();
+    let mut listed: ById<()> = ById::default();
     // Session-level causes, by client id: the last lifecycle event that discards state.
-    let mut last_session_cause: BTreeMap<ClientId, (String, String, String)> = BTreeMap::new();
-    // Copies sent to a client and not yet acknowledged, by (client, packet id).
-    let mut unacked: BTreeMap<(String, u16), MsgId> = BTreeMap::new();
+    let mut last_session_cause: Vec<(ClientId, (String, String, String))> = Vec::new();
+    // Copies sent to a client and not yet acknowledged: (client, packet id, message).
+    let mut unacked: Vec<(String, u16, MsgId)> = Vec::new();
     let mut note = |m: MsgId, t: &SimTime, text: String, cite: &str, order: &mut Vec<MsgId>| {
-        if !order.contains(&m) {
+        if listed.get(m).is_none() {
+            listed.set(m, ());
             order.push(m);
         }
         chain
-            .entry(m)
-            .or_default()
+            .or_default(m)
             .push((t.to_string(), text, cite.to_string()));
     };
     for e in trace {
@@ -741,11 +779,7 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                     qos,
                     copies,
                 } => {
-                    facts.entry(*msg).or_insert((
-                        topic.to_string(),
-                        String::new(),
-                        from.to_string(),
-                    ));
+                    facts.or_insert(*msg, (topic.to_string(), String::new(), from.to_string()));
                     let text = if *copies == 0 {
                         format!("the broker received it at {qos}; no session had a matching subscription")
                     } else {
@@ -766,7 +800,7 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                         &mut order,
                     );
                     if *copies == 0 {
-                        outcomes.entry(*msg).or_default().push("nobody subscribed");
+                        outcomes.or_default(*msg).push("nobody subscribed");
                     }
                 }
                 BrokerEvent::WillPublished {
@@ -775,11 +809,14 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                     msg,
                     cite,
                 } => {
-                    facts.entry(*msg).or_insert((
-                        topic.to_string(),
-                        "(will)".to_string(),
-                        client_id.to_string(),
-                    ));
+                    facts.or_insert(
+                        *msg,
+                        (
+                            topic.to_string(),
+                            "(will)".to_string(),
+                            client_id.to_string(),
+                        ),
+                    );
                     note(
                         *msg,
                         &e.time,
@@ -826,56 +863,61 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                             | DropReason::CleanStart
                             | DropReason::BrokerRestart
                     ) {
-                        if let Some((t, why, c)) = last_session_cause.get(client_id) {
+                        if let Some((t, why, c)) = last_session_cause
+                            .iter()
+                            .rev()
+                            .find(|(c, _)| c == client_id)
+                            .map(|(_, v)| v)
+                        {
                             text.push_str(&format!(" (at {t}: {why} - {c})"));
                         }
                     }
                     note(*msg, &e.time, text, cite, &mut order);
-                    outcomes.entry(*msg).or_default().push("dropped");
+                    outcomes.or_default(*msg).push("dropped");
                 }
                 BrokerEvent::SessionExpired {
                     client_id, cite, ..
                 } => {
-                    last_session_cause.insert(
+                    last_session_cause.push((
                         client_id.clone(),
                         (
                             e.time.to_string(),
                             "the session expired".into(),
                             cite.to_string(),
                         ),
-                    );
+                    ));
                 }
                 BrokerEvent::SessionEnded { client_id, cite } => {
-                    last_session_cause.insert(
+                    last_session_cause.push((
                         client_id.clone(),
                         (
                             e.time.to_string(),
                             "the session ended with its connection".into(),
                             cite.to_string(),
                         ),
-                    );
+                    ));
                 }
                 BrokerEvent::SessionDiscarded { client_id, cite } => {
-                    last_session_cause.insert(
+                    last_session_cause.push((
                         client_id.clone(),
                         (
                             e.time.to_string(),
                             "a Clean Start connection discarded the session".into(),
                             cite.to_string(),
                         ),
-                    );
+                    ));
                 }
                 BrokerEvent::SessionTakenOver {
                     client_id, cite, ..
                 } => {
-                    last_session_cause.insert(
+                    last_session_cause.push((
                         client_id.clone(),
                         (
                             e.time.to_string(),
                             "another connection took over the client id".into(),
                             cite.to_string(),
                         ),
-                    );
+                    ));
                 }
                 _ => {}
             },
@@ -889,11 +931,8 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                     duplicate,
                     ..
                 } => {
-                    let f = facts.entry(*msg).or_insert((
-                        topic.to_string(),
-                        String::new(),
-                        String::new(),
-                    ));
+                    let f =
+                        facts.or_insert(*msg, (topic.to_string(), String::new(), String::new()));
                     if f.1.is_empty() || f.1 == "(will)" {
                         f.1 = payload.to_string();
                     }
@@ -902,11 +941,11 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                         text.push_str(" with DUP = 1 (a resend)");
                     }
                     let cite = if *duplicate {
-                        outcomes.entry(*msg).or_default().push("duplicate");
+                        outcomes.or_default(*msg).push("duplicate");
                         text.push_str(": the application sees it a second time, as QoS 1 allows (at least once)");
                         "[MQTT-4.4.0-1], [MQTT-3.3.1-1]"
                     } else {
-                        outcomes.entry(*msg).or_default().push("delivered");
+                        outcomes.or_default(*msg).push("delivered");
                         if *dup {
                             "[MQTT-4.4.0-1]"
                         } else {
@@ -921,13 +960,12 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                     payload,
                     why,
                 } => {
-                    facts.entry(*msg).or_insert((
-                        topic.to_string(),
-                        payload.to_string(),
-                        client.clone(),
-                    ));
+                    facts.or_insert(
+                        *msg,
+                        (topic.to_string(), payload.to_string(), client.clone()),
+                    );
                     note(*msg, &e.time, format!("{client} lost it before sending: {why}"), "a session stores messages for a client, not from it ([MQTT-3.1.2-5] lists what is stored)", &mut order);
-                    outcomes.entry(*msg).or_default().push("lost");
+                    outcomes.or_default(*msg).push("lost");
                 }
                 ClientEvent::PublishBuffered {
                     msg,
@@ -935,11 +973,10 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                     payload,
                     ..
                 } => {
-                    facts.entry(*msg).or_insert((
-                        topic.to_string(),
-                        payload.to_string(),
-                        client.clone(),
-                    ));
+                    facts.or_insert(
+                        *msg,
+                        (topic.to_string(), payload.to_string(), client.clone()),
+                    );
                     note(
                         *msg,
                         &e.time,
@@ -956,7 +993,7 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                         "",
                         &mut order,
                     );
-                    outcomes.entry(*msg).or_default().push("lost");
+                    outcomes.or_default(*msg).push("lost");
                 }
                 _ => {}
             },
@@ -984,7 +1021,8 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                 ..
             } => {
                 if let Some(id) = pb.packet_id {
-                    unacked.insert((c.clone(), id), pb.msg);
+                    unacked.retain(|(x, i, _)| !(x == c && *i == id));
+                    unacked.push((c.clone(), id, pb.msg));
                 }
             }
             TraceItem::Packet {
@@ -996,9 +1034,12 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                 lost,
                 ..
             } => {
-                let key = (c.clone(), *packet_id);
                 if *lost {
-                    if let Some(m) = unacked.get(&key).copied() {
+                    if let Some(m) = unacked
+                        .iter()
+                        .find(|(x, i, _)| x == c && i == packet_id)
+                        .map(|(_, _, m)| *m)
+                    {
                         note(m, &e.time, format!("{c}'s acknowledgement (packet id {packet_id}) was lost on the network, so the broker still counts the message as unacknowledged"), "", &mut order);
                     }
                 } else if matches!(
@@ -1008,30 +1049,24 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                         ..
                     }
                 ) {
-                    unacked.remove(&key);
+                    unacked.retain(|(x, i, _)| !(x == c && i == packet_id));
                 }
             }
             TraceItem::LinkClosed { client, .. } => {
-                let open: Vec<(u16, MsgId)> = unacked
-                    .iter()
-                    .filter(|((c, _), _)| c == client)
-                    .map(|((_, id), m)| (*id, *m))
-                    .collect();
-                for (id, m) in open {
-                    note(m, &e.time, format!("{client}'s connection closed while packet id {id} was unacknowledged: it must be resent when the session resumes"), "[MQTT-4.4.0-1]", &mut order);
-                    unacked.remove(&(client.clone(), id));
+                for (_, id, m) in unacked.iter().filter(|(c, _, _)| c == client) {
+                    note(*m, &e.time, format!("{client}'s connection closed while packet id {id} was unacknowledged: it must be resent when the session resumes"), "[MQTT-4.4.0-1]", &mut order);
                 }
+                unacked.retain(|(c, _, _)| c != client);
             }
             TraceItem::Packet {
                 packet: Packet::Publish(pb),
                 from: Endpoint::Client(c),
                 ..
             } => {
-                let f = facts.entry(pb.msg).or_insert((
-                    pb.topic.to_string(),
-                    pb.payload.to_string(),
-                    c.clone(),
-                ));
+                let f = facts.or_insert(
+                    pb.msg,
+                    (pb.topic.to_string(), pb.payload.to_string(), c.clone()),
+                );
                 if f.1.is_empty() {
                     f.1 = pb.payload.to_string();
                 }
@@ -1043,22 +1078,22 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
         }
     }
     // Where copies still wait.
-    let mut pending: BTreeMap<MsgId, &'static str> = BTreeMap::new();
+    let mut pending: ById<&'static str> = ById::default();
     for s in world.broker.sessions().values() {
         for m in &s.queue {
-            pending.insert(m.msg, "queued");
+            pending.set(m.msg, "queued");
         }
         for m in &s.inflight {
-            pending.insert(m.msg, "in flight");
+            pending.set(m.msg, "in flight");
         }
     }
     order
         .into_iter()
         .map(|m| {
-            let (topic, payload, from) = facts.get(&m).cloned().unwrap_or_default();
-            let outs = outcomes.get(&m).cloned().unwrap_or_default();
+            let (topic, payload, from) = facts.get(m).cloned().unwrap_or_default();
+            let outs = outcomes.get(m).cloned().unwrap_or_default();
             let mut labels: Vec<&str> = Vec::new();
-            for o in outs.iter().chain(pending.get(&m)) {
+            for o in outs.iter().chain(pending.get(m)) {
                 if !labels.contains(o) {
                     labels.push(o);
                 }
@@ -1077,7 +1112,7 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                     labels.join(", ")
                 },
                 trouble,
-                why: chain.remove(&m).unwrap_or_default(),
+                why: chain.take(m).unwrap_or_default(),
             }
         })
         .collect()
