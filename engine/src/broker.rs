@@ -264,12 +264,13 @@ pub struct Broker {
     pub(crate) sessions: SessionMap,
     pub(crate) conns: ConnMap,
     pub(crate) retained: BTreeMap<Text, Retained>,
-    pub(crate) lingering_wills: BTreeMap<ClientId, LingeringWill>,
+    pub(crate) lingering_wills: Vec<(ClientId, LingeringWill)>,
     outputs: VecDeque<BrokerOutput>,
     next_msg: u32,
     seed: u64,
     assigned: u64,
-    shared_cursor: BTreeMap<String, usize>,
+    /// Round-robin position of each shared subscription group ("share/filter").
+    shared_cursor: Vec<(String, usize)>,
     accepts_this_second: (u64, u32),
     timers: BTreeSet<(SimTime, Timer)>,
 }
@@ -292,12 +293,12 @@ impl Broker {
             sessions: SessionMap::default(),
             conns: ConnMap::default(),
             retained: BTreeMap::new(),
-            lingering_wills: BTreeMap::new(),
+            lingering_wills: Vec::new(),
             outputs: VecDeque::new(),
             next_msg: 1,
             seed,
             assigned: 0,
-            shared_cursor: BTreeMap::new(),
+            shared_cursor: Vec::new(),
             accepts_this_second: (u64::MAX, 0),
             timers: BTreeSet::new(),
         }
@@ -320,7 +321,8 @@ impl Broker {
     pub fn retained(&self) -> &BTreeMap<Text, Retained> {
         &self.retained
     }
-    pub fn lingering_wills(&self) -> &BTreeMap<ClientId, LingeringWill> {
+    /// Wills that outlive their session (mosquitto with Session Expiry 0 and a Will Delay).
+    pub fn lingering_wills(&self) -> &[(ClientId, LingeringWill)] {
         &self.lingering_wills
     }
 
@@ -423,7 +425,11 @@ impl Broker {
                 .filter(|s| s.conn.is_none())
                 .and_then(|s| s.expires_at),
             Timer::Will(id) => self.sessions.get(id).and_then(|s| s.will_due),
-            Timer::Lingering(id) => self.lingering_wills.get(id).map(|w| w.due),
+            Timer::Lingering(id) => self
+                .lingering_wills
+                .iter()
+                .find(|(c, _)| c == id)
+                .map(|(_, w)| w.due),
         }
     }
 
@@ -486,7 +492,7 @@ impl Broker {
                 }
             }
             Timer::Lingering(id) => {
-                let w = self.lingering_wills.remove(&id).expect("present");
+                let w = self.take_lingering(&id).expect("present");
                 self.publish_will(
                     id,
                     w.will,
@@ -494,6 +500,11 @@ impl Broker {
                 );
             }
         }
+    }
+
+    fn take_lingering(&mut self, id: &ClientId) -> Option<LingeringWill> {
+        let pos = self.lingering_wills.iter().position(|(c, _)| c == id)?;
+        Some(self.lingering_wills.swap_remove(pos).1)
     }
 
     fn expire_queued(&mut self, id: &ClientId) {
@@ -844,7 +855,7 @@ impl Broker {
 
         // A will outliving its session (mosquitto SEI 0 + Will Delay) is dropped on reconnect
         // (mosquitto test 07-will-delay-reconnect.py).
-        if self.lingering_wills.remove(&client_id).is_some() {
+        if self.take_lingering(&client_id).is_some() {
             self.event(BrokerEvent::WillDiscarded {
                 client_id: client_id.clone(),
                 why: "the client reconnected before the will's delay passed".into(),
@@ -1312,8 +1323,9 @@ impl Broker {
                         due,
                         cite: "mosquitto 2.0.11 context.c / test 07-will-delay.py",
                     });
+                    self.take_lingering(&client_id);
                     self.lingering_wills
-                        .insert(client_id.clone(), LingeringWill { will: w, due });
+                        .push((client_id.clone(), LingeringWill { will: w, due }));
                     self.arm(due, Timer::Lingering(client_id.clone()));
                 } else {
                     self.publish_will(
@@ -1803,7 +1815,7 @@ impl Broker {
         }
         // (session index, copy): delivered after the walk, in session order.
         let mut copies: Vec<(usize, OutMsg)> = Vec::new();
-        let mut shared: BTreeMap<String, Vec<(usize, Subscription)>> = BTreeMap::new();
+        let mut shared: Vec<(String, Vec<(usize, Subscription)>)> = Vec::new();
         for (idx, s) in self.sessions.values().enumerate() {
             let v5 = s.version.is_v5();
             let mut hits = s
@@ -1829,7 +1841,10 @@ impl Broker {
                     sub.share.as_deref().unwrap_or(""),
                     sub.topic_filter
                 );
-                shared.entry(key).or_default().push((idx, (*sub).clone()));
+                match shared.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, members)) => members.push((idx, (*sub).clone())),
+                    None => shared.push((key, vec![(idx, (*sub).clone())])),
+                }
             }
             // [MQTT-3.8.3-3] No Local: not to the publishing client id.
             matched.retain(|sub| {
@@ -1870,7 +1885,14 @@ impl Broker {
         // Shared subscriptions (§4.8.2): one member per group, round robin, offline members
         // included (both brokers observed, MQTT-SESSIONS.md 5-20).
         for (key, members) in shared {
-            let cursor = self.shared_cursor.entry(key).or_insert(0);
+            let pos = match self.shared_cursor.iter().position(|(k, _)| *k == key) {
+                Some(p) => p,
+                None => {
+                    self.shared_cursor.push((key, 0));
+                    self.shared_cursor.len() - 1
+                }
+            };
+            let cursor = &mut self.shared_cursor[pos].1;
             let (idx, sub) = &members[*cursor % members.len()];
             *cursor += 1;
             let v5 = self.sessions[*idx].version.is_v5();

@@ -8,7 +8,7 @@ use crate::packet::{Connack, Connect, Disconnect, Packet, Publish, SubOptions, S
 use crate::rng::Rng;
 use crate::types::{ClientId, ConnId, MsgId, PacketId, QoS, SimTime, Text, Version};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 /// How a client waits between reconnect attempts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -157,7 +157,7 @@ pub struct SimClient {
     /// Own QoS 1/2 publishes not yet completely acknowledged, in send order.
     pub outgoing: Vec<ClientOut>,
     /// Incoming QoS 2 packet ids waiting for PUBREL.
-    pub incoming_qos2: BTreeSet<PacketId>,
+    pub incoming_qos2: Vec<PacketId>,
     /// Offline buffer; `None` capacity = the client has no buffer and loses offline publishes.
     pub buffer: VecDeque<Buffered>,
     pub buffer_capacity: Option<usize>,
@@ -181,7 +181,8 @@ pub struct SimClient {
     /// = 1 closes the network connection. Off by default so a takeover can be followed.
     pub strict_session_present: bool,
     #[serde(skip)]
-    seen: BTreeSet<MsgId>,
+    /// Messages the application has received (a bit per message id; ids are dense).
+    seen: Vec<u64>,
     #[serde(skip)]
     next_packet_id: PacketId,
     #[serde(skip)]
@@ -197,7 +198,7 @@ impl SimClient {
             link: LinkState::Offline,
             options: None,
             outgoing: Vec::new(),
-            incoming_qos2: BTreeSet::new(),
+            incoming_qos2: Vec::new(),
             buffer: VecDeque::new(),
             buffer_capacity: None,
             withhold_acks: false,
@@ -212,10 +213,21 @@ impl SimClient {
             wants_session: false,
             has_session_state: false,
             strict_session_present: false,
-            seen: BTreeSet::new(),
+            seen: Vec::new(),
             next_packet_id: 1,
             outputs: VecDeque::new(),
         }
+    }
+
+    /// Records that the application received `m`; true if it had already.
+    fn mark_seen(&mut self, m: MsgId) -> bool {
+        let (word, bit) = (m.0 as usize / 64, m.0 % 64);
+        if self.seen.len() <= word {
+            self.seen.resize(word + 1, 0);
+        }
+        let before = self.seen[word] & (1 << bit) != 0;
+        self.seen[word] |= 1 << bit;
+        before
     }
 
     pub fn poll_output(&mut self) -> Option<ClientOutput> {
@@ -255,7 +267,7 @@ impl SimClient {
         if !on {
             for p in std::mem::take(&mut self.withheld) {
                 if let Packet::Pubcomp { packet_id, .. } = p {
-                    self.incoming_qos2.remove(&packet_id);
+                    self.incoming_qos2.retain(|i| *i != packet_id);
                 }
                 self.send(now, p);
             }
@@ -495,7 +507,7 @@ impl SimClient {
             }
             Packet::Pubrel { packet_id, .. } => {
                 if !self.withhold_acks {
-                    self.incoming_qos2.remove(&packet_id);
+                    self.incoming_qos2.retain(|i| *i != packet_id);
                 }
                 self.ack(
                     now,
@@ -637,7 +649,7 @@ impl SimClient {
             );
             return;
         }
-        let duplicate = !self.seen.insert(p.msg);
+        let duplicate = self.mark_seen(p.msg);
         self.received.push(Received {
             at: now,
             msg: p.msg,
@@ -671,7 +683,9 @@ impl SimClient {
                 );
             }
             QoS::ExactlyOnce => {
-                self.incoming_qos2.insert(pid);
+                if !self.incoming_qos2.contains(&pid) {
+                    self.incoming_qos2.push(pid);
+                }
                 self.ack(
                     now,
                     Packet::Pubrec {

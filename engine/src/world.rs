@@ -14,7 +14,7 @@ use crate::rng::Rng;
 use crate::types::{ClientId, ConnId, MsgId, QoS, SimTime, Version};
 use serde::Serialize;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 
 /// Direction of a packet on a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -48,6 +48,34 @@ enum Transit {
     ClientClose { conn: ConnId },
 }
 
+/// Open links by connection id. Connection ids are handed out 1, 2, 3, ... and never reused,
+/// so a vector indexed by id does the job of a map, with less code in the wasm page.
+#[derive(Clone, Debug, Default)]
+pub struct LinkTable(Vec<Option<Link>>);
+
+impl LinkTable {
+    pub fn insert(&mut self, conn: ConnId, link: Link) {
+        let i = conn.0 as usize;
+        if self.0.len() <= i {
+            self.0.resize_with(i + 1, || None);
+        }
+        self.0[i] = Some(link);
+    }
+    pub fn remove(&mut self, conn: &ConnId) -> Option<Link> {
+        self.0.get_mut(conn.0 as usize).and_then(Option::take)
+    }
+    pub fn get(&self, conn: &ConnId) -> Option<&Link> {
+        self.0.get(conn.0 as usize).and_then(Option::as_ref)
+    }
+    pub fn get_mut(&mut self, conn: &ConnId) -> Option<&mut Link> {
+        self.0.get_mut(conn.0 as usize).and_then(Option::as_mut)
+    }
+    /// Open links in connection order.
+    pub fn values(&self) -> impl Iterator<Item = &Link> {
+        self.0.iter().flatten()
+    }
+}
+
 /// "Lose the next `remaining` packets going `dir` (only of type `packet`, if given)".
 #[derive(Clone, Debug, Serialize)]
 pub struct LoseRule {
@@ -64,7 +92,7 @@ pub struct World {
     pub now: SimTime,
     pub broker: Broker,
     pub clients: Vec<SimClient>,
-    pub links: BTreeMap<ConnId, Link>,
+    pub links: LinkTable,
     pub trace: Vec<TraceEntry>,
     /// Record every packet in the trace (large simulations may turn this off).
     pub record_packets: bool,
@@ -88,7 +116,7 @@ impl World {
             now: SimTime::ZERO,
             broker: Broker::new(profile, seed),
             clients: Vec::new(),
-            links: BTreeMap::new(),
+            links: LinkTable::default(),
             trace: Vec::new(),
             record_packets: true,
             record: true,
