@@ -454,7 +454,11 @@ pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
                             .collect(),
                         queue: s.queue.iter().map(row).collect(),
                         inflight: s.inflight.iter().map(row).collect(),
-                        awaiting_pubrel: s.incoming_qos2.keys().map(|k| k.to_string()).collect(),
+                        awaiting_pubrel: s
+                            .incoming_qos2
+                            .iter()
+                            .map(|q| q.packet_id.to_string())
+                            .collect(),
                         will,
                         bytes: s.bytes(profile),
                     }

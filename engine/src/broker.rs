@@ -13,7 +13,8 @@ use crate::profile::{
 use crate::topic;
 use crate::types::{ClientId, ConnId, MsgId, PacketId, QoS, SimTime, Text, Version, NEVER_EXPIRE};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 /// What the world tells the broker.
 #[derive(Clone, Debug)]
@@ -111,7 +112,7 @@ pub struct Session {
     pub inflight: Vec<OutMsg>,
     /// Waiting to be sent, in arrival order.
     pub queue: VecDeque<OutMsg>,
-    pub incoming_qos2: BTreeMap<PacketId, IncomingQos2>,
+    pub incoming_qos2: Vec<IncomingQos2>,
     pub will: Option<Will>,
     /// When the stored will is due (after a close, while the Will Delay runs).
     pub will_due: Option<SimTime>,
@@ -136,7 +137,7 @@ impl Session {
             subscriptions: BTreeMap::new(),
             inflight: Vec::new(),
             queue: VecDeque::new(),
-            incoming_qos2: BTreeMap::new(),
+            incoming_qos2: Vec::new(),
             will: None,
             will_due: None,
             created_at: now,
@@ -272,7 +273,8 @@ pub struct Broker {
     /// Round-robin position of each shared subscription group ("share/filter").
     shared_cursor: Vec<(String, usize)>,
     accepts_this_second: (u64, u32),
-    timers: BTreeSet<(SimTime, Timer)>,
+    /// Timers as a min-heap; entries may be stale and are re-validated when they come due.
+    timers: BinaryHeap<Reverse<(SimTime, Timer)>>,
 }
 
 /// Will handling decided at a close.
@@ -300,7 +302,7 @@ impl Broker {
             assigned: 0,
             shared_cursor: Vec::new(),
             accepts_this_second: (u64::MAX, 0),
-            timers: BTreeSet::new(),
+            timers: BinaryHeap::new(),
         }
     }
 
@@ -392,11 +394,11 @@ impl Broker {
         if !self.running {
             return None;
         }
-        self.timers.first().map(|(t, _)| *t)
+        self.timers.peek().map(|Reverse((t, _))| *t)
     }
 
     fn arm(&mut self, at: SimTime, t: Timer) {
-        self.timers.insert((at, t));
+        self.timers.push(Reverse((at, t)));
     }
 
     fn keep_alive_deadline(c: &Connection) -> Option<SimTime> {
@@ -441,11 +443,13 @@ impl Broker {
         if !self.running {
             return;
         }
-        while let Some((at, t)) = self.timers.first().cloned() {
-            if at > self.now {
+        while let Some(Reverse((at, _))) = self.timers.peek() {
+            if *at > self.now {
                 break;
             }
-            self.timers.pop_first();
+            let Some(Reverse((_, t))) = self.timers.pop() else {
+                break;
+            };
             match self.true_deadline(&t) {
                 None => {}
                 Some(d) if d > self.now => self.arm(d, t),
@@ -1480,7 +1484,7 @@ impl Broker {
             QoS::ExactlyOnce => {
                 let pid = p.packet_id.unwrap_or(0);
                 let s = self.sessions.get(&cid).expect("connected session");
-                if s.incoming_qos2.contains_key(&pid) {
+                if s.incoming_qos2.iter().any(|q| q.packet_id == pid) {
                     // [MQTT-4.3.3-2] 3.1.1 / [MQTT-4.3.3-10] 5.0: PUBREC again, no second delivery.
                     self.event(BrokerEvent::Note {
                         text: format!("Packet id {pid} is still waiting for PUBREL, so this PUBLISH is a duplicate: PUBREC again, nothing forwarded."),
@@ -1546,13 +1550,10 @@ impl Broker {
                     self.count_matches(&cid, &p.topic)
                 };
                 let s = self.sessions.get_mut(&cid).expect("connected session");
-                s.incoming_qos2.insert(
-                    pid,
-                    IncomingQos2 {
-                        packet_id: pid,
-                        pending: (!forward_now).then_some(p),
-                    },
-                );
+                s.incoming_qos2.push(IncomingQos2 {
+                    packet_id: pid,
+                    pending: (!forward_now).then_some(p),
+                });
                 let rc = if v5 && n == 0 && self.profile.no_subscribers_reason {
                     reason::NO_MATCHING_SUBSCRIBERS
                 } else {
@@ -1571,10 +1572,10 @@ impl Broker {
 
     fn handle_pubrel(&mut self, id: ConnId, cid: &ClientId, pid: PacketId) {
         let v5 = self.conns.get(&id).is_some_and(|c| c.version.is_v5());
-        let entry = self
-            .sessions
-            .get_mut(cid)
-            .and_then(|s| s.incoming_qos2.remove(&pid));
+        let entry = self.sessions.get_mut(cid).and_then(|s| {
+            let pos = s.incoming_qos2.iter().position(|q| q.packet_id == pid)?;
+            Some(s.incoming_qos2.remove(pos))
+        });
         match entry {
             Some(e) => {
                 if let Some(p) = e.pending {
@@ -2052,7 +2053,7 @@ impl Broker {
         let s = self.sessions.get_mut(cid).expect("session");
         s.queue.push_back(m);
         if let Some(d) = expiry {
-            self.timers.insert((d, Timer::Queue(cid.clone())));
+            self.timers.push(Reverse((d, Timer::Queue(cid.clone()))));
         }
         let s = self.sessions.get_mut(cid).expect("session");
         let len = s.queue.len();
@@ -2172,7 +2173,8 @@ impl Broker {
                 s.expires_at = Some(self.deadline(self.now, s.expiry));
             }
             if let Some(t) = s.expires_at {
-                self.timers.insert((t, Timer::Session(s.client_id.clone())));
+                self.timers
+                    .push(Reverse((t, Timer::Session(s.client_id.clone()))));
             }
             self.sessions.insert(s.client_id.clone(), s);
         }

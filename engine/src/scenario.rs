@@ -782,18 +782,19 @@ impl Scenario {
                 "{total} clients is more than the 10,000 a scenario may simulate"
             )));
         }
-        let mut names = std::collections::BTreeSet::new();
+        let mut names: Vec<&str> = Vec::new();
         for (i, c) in self.clients.iter().enumerate() {
             if c.name.is_empty() {
                 return Err(("clients", i, "a client needs a name".into()));
             }
-            if !names.insert(c.name.clone()) {
+            if names.contains(&c.name.as_str()) {
                 return Err((
                     "clients",
                     i,
                     format!("two clients are named \"{}\"", c.name),
                 ));
             }
+            names.push(&c.name);
             if c.count == Some(0) {
                 return Err(("clients", i, "count must be at least 1".into()));
             }
