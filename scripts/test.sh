@@ -29,6 +29,9 @@ cargo run -q -p mqtt-lab -- check engine/scenarios/*.json docs/examples/*.json
 step "trunk build --release"
 trunk build --release
 
+step "page size budget (250 KB gzip)"
+node tests/e2e/budget.mjs
+
 step "end-to-end tests of the built page in headless Chromium (Playwright, axe-core)"
 node tests/e2e/page.mjs
 

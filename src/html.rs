@@ -238,8 +238,121 @@ pub fn profile_options() -> String {
     out
 }
 
-/// The keyboard help.
-pub const HELP: &str = "<h2>Keyboard shortcuts</h2><table><tbody><tr><th><kbd>space</kbd></th><td>play / pause</td></tr><tr><th><kbd>→</kbd></th><td>next step</td></tr><tr><th><kbd>←</kbd></th><td>previous step</td></tr><tr><th><kbd>Home</kbd> / <kbd>End</kbd></th><td>first / last step</td></tr><tr><th><kbd>?</kbd></th><td>this help</td></tr><tr><th><kbd>Esc</kbd></th><td>close the packet inspector and this help</td></tr></tbody></table>";
+/// What the panels show besides the step: filters, the selected packet, the opened message,
+/// and which panels the link asked for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PanelState {
+    pub filter_client: String,
+    pub filter_kind: String,
+    pub packet: Option<usize>,
+    pub open_msg: Option<String>,
+    /// `None`: every panel.
+    pub panels: Option<Vec<String>>,
+}
+
+impl PanelState {
+    fn shows(&self, panel: &str) -> bool {
+        self.panels
+            .as_ref()
+            .is_none_or(|p| p.iter().any(|x| x == panel))
+    }
+}
+
+/// Every data panel of a step as one piece of HTML. Interaction goes through attributes the page
+/// listens for: `data-pkt` (select a packet), `data-why` (open a message's cause chain),
+/// `data-act="close-packet"`, and the filter selects named `filter-client` / `filter-kind`.
+pub fn panels(p: &session_engine::Player, step: usize, st: &PanelState) -> String {
+    let mut out = format!(
+        "<section class=\"narration\" data-testid=\"narration\">{}</section>",
+        narration(&view::narration(p, step))
+    );
+    if st.shows("lifecycle") {
+        let _ = write!(
+            out,
+            "<section class=\"panel lifecycle\" aria-label=\"Session lifecycle\" data-testid=\"lifecycle\"><h3>Session lifecycle <small>(MQTT {})</small></h3>{}</section>",
+            p.scenario.version.label(),
+            lifecycle_for(p, step)
+        );
+    }
+    if st.shows("sessions") {
+        let _ = write!(
+            out,
+            "<section class=\"panel sessions\" aria-label=\"Both ends of every session\" data-testid=\"sessions\"><h3>Both ends of every session</h3>{}</section>",
+            sessions(&view::session_pairs(p, step))
+        );
+    }
+    if st.shows("packets") {
+        let clients: Vec<String> = p
+            .at(0)
+            .world
+            .clients
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        let kinds: Vec<String> = session_engine::packet::PACKET_TYPES
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        let (rows, total) =
+            view::packet_rows_last(p, step, &st.filter_client, &st.filter_kind, MAX_PACKETS);
+        let _ = write!(
+            out,
+            "<section class=\"panel packets\" aria-label=\"Packets\" data-testid=\"packets\"><h3>Packets</h3><div class=\"filters\"><label><span>Client</span><select name=\"filter-client\" aria-label=\"Filter packets by client\">{}</select></label><label><span>Type</span><select name=\"filter-kind\" aria-label=\"Filter packets by type\">{}</select></label></div><ol class=\"seq\" data-testid=\"packet-list\">{}</ol>",
+            options(&clients, &st.filter_client),
+            options(&kinds, &st.filter_kind),
+            packets(&rows, total, st.packet)
+        );
+        if let Some((title, fields)) = st.packet.and_then(|id| view::packet_fields(p, id)) {
+            let _ = write!(
+                out,
+                "<div class=\"inspector\" data-testid=\"inspector\" role=\"region\" aria-label=\"Packet fields\">{}<button data-act=\"close-packet\">Close</button></div>",
+                inspector(&title, &fields)
+            );
+        }
+        out.push_str("</section>");
+    }
+    if st.shows("messages") {
+        let _ = write!(
+            out,
+            "<section class=\"panel messages\" aria-label=\"Messages and their fate\" data-testid=\"messages\"><h3>Messages</h3>{}</section>",
+            messages(&view::message_fates(p, step), st.open_msg.as_deref())
+        );
+    }
+    if st.shows("broker") {
+        let _ = write!(
+            out,
+            "<section class=\"panel broker\" aria-label=\"Broker overview\" data-testid=\"broker\">{}</section>",
+            overview(&view::overview(p, step))
+        );
+    }
+    out
+}
+
+/// Step buttons (each acts through `data-act`).
+pub const NAV_BUTTONS: &str = "<button data-act=\"first\" data-testid=\"first\" title=\"Start (Home)\">|◀<span class=\"sr\"> Start</span></button><button data-act=\"prev\" data-testid=\"prev\" title=\"Step back (←)\">◀<span class=\"sr\"> Back</span></button><button data-act=\"next\" data-testid=\"next\" title=\"Step forward (→)\">▶<span class=\"sr\"> Forward</span></button><button data-act=\"last\" data-testid=\"last\" title=\"End (End)\">▶|<span class=\"sr\"> End</span></button>";
+
+/// The playback speed choice (milliseconds per step).
+pub const SPEED: &str = "<span>Speed</span><select aria-label=\"Playback speed\"><option value=\"2500\">slow</option><option value=\"1200\" selected>normal</option><option value=\"500\">fast</option></select>";
+
+pub const HEADER: &str = "<h1>MQTT Session Lab</h1><p class=\"tagline\">Step through how MQTT brokers keep, resume, expire and hand over sessions - every rule cited.</p>";
+
+pub const FOOTER: &str = "Every rule shown cites the MQTT 3.1.1 / 5.0 statement or the named broker behaviour it follows. Keys: space play/pause, ← → step, Home/End, ? help.";
+
+/// Messages about a link or a file that could not be used as given (a click dismisses them).
+pub fn notices(list: &[String]) -> String {
+    if list.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<div class=\"notices\" data-testid=\"notices\"><ul>");
+    for n in list {
+        let _ = write!(out, "<li>{}</li>", esc(n));
+    }
+    out.push_str("</ul><button>Dismiss</button></div>");
+    out
+}
+
+/// The keyboard help as a dialog (its Close button carries `data-act="close-help"`).
+pub const HELP_DIALOG: &str = "<div class=\"overlay\" role=\"dialog\" aria-modal=\"true\" aria-label=\"Keyboard shortcuts\" data-testid=\"help-overlay\"><div class=\"dialog\"><h2>Keyboard shortcuts</h2><table><tbody><tr><th><kbd>space</kbd></th><td>play / pause</td></tr><tr><th><kbd>→</kbd></th><td>next step</td></tr><tr><th><kbd>←</kbd></th><td>previous step</td></tr><tr><th><kbd>Home</kbd> / <kbd>End</kbd></th><td>first / last step</td></tr><tr><th><kbd>?</kbd></th><td>this help</td></tr><tr><th><kbd>Esc</kbd></th><td>close the packet inspector and this help</td></tr></tbody></table><button data-act=\"close-help\" autofocus>Close</button></div></div>";
 
 /// The narration of a step: what happened, why (rules), and where the broker departs from the
 /// specification.
@@ -615,7 +728,7 @@ pub fn lifecycle(life: &[Lifecycle], version: Version) -> String {
     out
 }
 
-/// The whole lifecycle panel body for a step.
+/// The lifecycle diagram and text for a step.
 pub fn lifecycle_for(p: &session_engine::Player, step: usize) -> String {
     lifecycle(&view::lifecycle(p, step), p.scenario.version)
 }

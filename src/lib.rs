@@ -235,52 +235,97 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    let show = move |panel: &str| panels.as_ref().is_none_or(|p| p.iter().any(|x| x == panel));
-    let (show_life, show_sessions, show_packets, show_messages, show_broker) = (
-        show("lifecycle"),
-        show("sessions"),
-        show("packets"),
-        show("messages"),
-        show("broker"),
-    );
+    // The data panels are one piece of HTML (src/html.rs); these handlers serve its controls.
+    let panel_html = move || {
+        player.with(|p| match p {
+            Ok(p) => {
+                let st = html::PanelState {
+                    filter_client: filter_client.get(),
+                    filter_kind: filter_kind.get(),
+                    packet: selected_packet.get(),
+                    open_msg: open_msg.get(),
+                    panels: panels.clone(),
+                };
+                html::panels(p, step.get().min(p.len() - 1), &st)
+            }
+            Err(e) => format!(
+                "<p class=\"error\" role=\"alert\" data-testid=\"error\">{}</p>",
+                html::esc(e)
+            ),
+        })
+    };
+    let on_panel_click = move |e: ev::MouseEvent| {
+        use wasm_bindgen::JsCast;
+        let Some(el) = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
+        let attr = |sel: &str, name: &str| {
+            el.closest(sel)
+                .ok()
+                .flatten()
+                .and_then(|x| x.get_attribute(name))
+        };
+        if let Some(id) = attr("[data-pkt]", "data-pkt").and_then(|v| v.parse::<usize>().ok()) {
+            selected_packet.set(Some(id));
+        } else if let Some(id) = attr("[data-why]", "data-why") {
+            open_msg.update(|o| {
+                *o = if o.as_deref() == Some(id.as_str()) {
+                    None
+                } else {
+                    Some(id)
+                }
+            });
+        } else if attr("[data-act]", "data-act").as_deref() == Some("close-packet") {
+            selected_packet.set(None);
+        }
+    };
+    let on_panel_change = move |e: ev::Event| {
+        use wasm_bindgen::JsCast;
+        let Some(sel) = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        else {
+            return;
+        };
+        match sel.name().as_str() {
+            "filter-client" => filter_client.set(sel.value()),
+            "filter-kind" => filter_kind.set(sel.value()),
+            _ => {}
+        }
+    };
 
     view! {
         <div class="app" class:embed=embed>
-            {(!embed).then(|| view! {
-                <header class="top">
-                    <h1>"MQTT Session Lab"</h1>
-                    <p class="tagline">"Step through how MQTT brokers keep, resume, expire and hand over sessions - every rule cited."</p>
-                </header>
-            })}
+            {(!embed).then(|| view! { <header class="top" inner_html=html::HEADER></header> })}
             <Notices notices=notices />
             {(!embed).then(|| view! { <Picker source=source profile=profile step=step player=player /> })}
             {(!embed).then(|| view! { <Tools source=source profile=profile step=step player=player notices=notices /> })}
             <Controls step=step last=last playing=playing speed_ms=speed_ms help=help go=go />
             <main>
-            {move || match player.get() {
-                Err(e) => view! { <p class="error" role="alert" data-testid="error">{e}</p> }.into_any(),
-                Ok(p) => {
+            // A persistent live region: screen readers hear each step's narration.
+            <p class="sr" aria-live="polite" data-testid="live">{move || player.with(|p| p.as_ref().map(|p| {
+                let rec = p.at(step.get());
+                format!("Step {}: {}. {}", rec.index, rec.label, rec.say)
+            }).unwrap_or_default())}</p>
+            <div class="grid">
+                <div class="panels" on:click=on_panel_click on:change=on_panel_change inner_html=panel_html></div>
+                {move || (!embed).then(|| player.get().ok().map(|p| {
                     let s = step.get().min(p.len() - 1);
-                    view! {
-                        <Narration p=p.clone() step=s />
-                        <div class="grid">
-                            {show_life.then(|| view! { <LifecyclePanel p=p.clone() step=s /> })}
-                            {show_sessions.then(|| view! { <SessionsPanel p=p.clone() step=s /> })}
-                            {show_packets.then(|| view! { <PacketsPanel p=p.clone() step=s filter_client=filter_client filter_kind=filter_kind selected=selected_packet /> })}
-                            {show_messages.then(|| view! { <MessagesPanel p=p.clone() step=s open=open_msg /> })}
-                            {show_broker.then(|| view! { <BrokerPanel p=p.clone() step=s /> })}
-                            {(!embed).then(|| view! { <SandboxPanel p=p.clone() step=s source=source profile=profile cursor=step /> })}
-                        </div>
-                    }.into_any()
-                }
-            }}
+                    view! { <SandboxPanel p=p.clone() step=s source=source profile=profile cursor=step /> }
+                }))}
+            </div>
             </main>
-            <Show when=move || help.get()>
-                <HelpOverlay help=help />
-            </Show>
-            {(!embed).then(|| view! {
-                <footer>"Every rule shown cites the MQTT 3.1.1 / 5.0 statement or the named broker behaviour it follows. Keys: space play/pause, ← → step, Home/End, ? help."</footer>
-            })}
+            <div on:click=move |e: ev::MouseEvent| {
+                use wasm_bindgen::JsCast;
+                let close = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|el| el.closest("[data-act=close-help]").ok().flatten());
+                if close.is_some() {
+                    help.set(false);
+                }
+            } inner_html=move || if help.get() { html::HELP_DIALOG } else { "" }></div>
+            {(!embed).then(|| view! { <footer inner_html=html::FOOTER></footer> })}
         </div>
     }
 }
@@ -288,14 +333,8 @@ pub fn App() -> impl IntoView {
 /// Messages about the link or a file that could not be used as given.
 #[component]
 fn Notices(notices: RwSignal<Vec<String>>) -> impl IntoView {
-    view! {
-        <Show when=move || !notices.with(|n| n.is_empty())>
-            <div class="notices" role="status" data-testid="notices">
-                <ul>{move || notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
-                <button on:click=move |_| notices.set(Vec::new())>"Dismiss"</button>
-            </div>
-        </Show>
-    }
+    let body = move || html::notices(&notices.get());
+    view! { <div class="notices-box" role="status" on:click=move |_| notices.set(Vec::new()) inner_html=body></div> }
 }
 
 /// Scenario and broker choice. The option lists are plain HTML; effects keep the selected
@@ -370,171 +409,53 @@ fn Controls(
     help: RwSignal<bool>,
     go: impl Fn(usize) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    view! {
-        <nav class="controls" aria-label="Steps">
-            <button data-testid="first" title="Start (Home)" on:click=move |_| go(0)>"|◀"<span class="sr">" Start"</span></button>
-            <button data-testid="prev" title="Step back (←)" on:click=move |_| go(step.get().saturating_sub(1))>"◀"<span class="sr">" Back"</span></button>
-            <button data-testid="play" title="Play / pause (space)" aria-pressed=move || playing.get().to_string() on:click=move |_| playing.update(|p| *p = !*p)>
-                {move || if playing.get() { "❚❚ Pause" } else { "▶ Play" }}
-            </button>
-            <button data-testid="next" title="Step forward (→)" on:click=move |_| go(step.get() + 1)>"▶"<span class="sr">" Forward"</span></button>
-            <button data-testid="last" title="End (End)" on:click=move |_| go(last.get())>"▶|"<span class="sr">" End"</span></button>
-            <input type="range" class="scrubber" data-testid="scrubber" aria-label="Step" min="0" max=move || last.get().to_string() prop:value=move || step.get().to_string()
-                on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<usize>() { go(v) } } />
-            <span class="stepno" data-testid="step-no">{move || format!("Step {} of {}", step.get(), last.get())}</span>
-            <label class="speed">
-                <span>"Speed"</span>
-                <select aria-label="Playback speed" on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<u32>() { speed_ms.set(v) } }>
-                    <option value="2500">"slow"</option>
-                    <option value="1200" selected=true>"normal"</option>
-                    <option value="500">"fast"</option>
-                </select>
-            </label>
-            <button data-testid="help" title="Keyboard shortcuts (?)" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
-        </nav>
-    }
-}
-
-/// The step's narration and the rules behind it (an ARIA live region).
-#[component]
-fn Narration(p: Shared, step: usize) -> impl IntoView {
-    let body = html::narration(&view::narration(&p, step));
-    view! { <section class="narration" aria-live="polite" data-testid="narration" inner_html=body></section> }
-}
-
-/// The session state machine with each client's place, and the transitions of this step.
-#[component]
-fn LifecyclePanel(p: Shared, step: usize) -> impl IntoView {
-    let body = html::lifecycle_for(&p, step);
-    view! {
-        <section class="panel lifecycle" aria-label="Session lifecycle" data-testid="lifecycle">
-            <h3>"Session lifecycle " <small>{format!("(MQTT {})", p.scenario.version.label())}</small></h3>
-            <div inner_html=body></div>
-        </section>
-    }
-}
-
-/// Both ends of every session, side by side.
-#[component]
-fn SessionsPanel(p: Shared, step: usize) -> impl IntoView {
-    let body = html::sessions(&view::session_pairs(&p, step));
-    view! {
-        <section class="panel sessions" aria-label="Both ends of every session" data-testid="sessions">
-            <h3>"Both ends of every session"</h3>
-            <div inner_html=body></div>
-        </section>
-    }
-}
-
-/// The packet sequence with filters and an inspector.
-#[component]
-fn PacketsPanel(
-    p: Shared,
-    step: usize,
-    filter_client: RwSignal<String>,
-    filter_kind: RwSignal<String>,
-    selected: RwSignal<Option<usize>>,
-) -> impl IntoView {
-    let clients: Vec<String> = p
-        .at(0)
-        .world
-        .clients
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
-    let p2 = p.clone();
-    let list = move || {
-        let (rows, total) = view::packet_rows_last(
-            &p2,
-            step,
-            &filter_client.get(),
-            &filter_kind.get(),
-            html::MAX_PACKETS,
-        );
-        html::packets(&rows, total, selected.get())
-    };
-    let p3 = p.clone();
-    let on_pick = move |e: ev::MouseEvent| {
-        use wasm_bindgen::JsCast;
-        let hit = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|el| el.closest("[data-pkt]").ok().flatten());
-        if let Some(id) = hit
-            .and_then(|el| el.get_attribute("data-pkt"))
-            .and_then(|v| v.parse::<usize>().ok())
-        {
-            selected.set(Some(id));
-        }
-    };
-    view! {
-        <section class="panel packets" aria-label="Packets" data-testid="packets">
-            <h3>"Packets"</h3>
-            <div class="filters">
-                <label><span>"Client"</span>
-                    <select aria-label="Filter packets by client" on:change=move |ev| filter_client.set(event_target_value(&ev))
-                        inner_html=html::options(&clients, &filter_client.get_untracked())></select>
-                </label>
-                <label><span>"Type"</span>
-                    <select aria-label="Filter packets by type" on:change=move |ev| filter_kind.set(event_target_value(&ev))
-                        inner_html=html::options(&session_engine::packet::PACKET_TYPES.iter().map(|k| k.to_string()).collect::<Vec<_>>(), &filter_kind.get_untracked())></select>
-                </label>
-            </div>
-            <ol class="seq" data-testid="packet-list" on:click=on_pick inner_html=list></ol>
-            {move || selected.get().and_then(|id| view::packet_fields(&p3, id)).map(|(title, fields)| view! {
-                <div class="inspector" data-testid="inspector" role="region" aria-label="Packet fields">
-                    <div inner_html=html::inspector(&title, &fields)></div>
-                    <button on:click=move |_| selected.set(None)>"Close"</button>
-                </div>
-            })}
-        </section>
-    }
-}
-
-/// Every message with its fate, and "why?" (the cause chain of the one opened).
-#[component]
-fn MessagesPanel(p: Shared, step: usize, open: RwSignal<Option<String>>) -> impl IntoView {
-    let fates = view::message_fates(&p, step);
+    // One handler for the buttons (they carry data-act), one for the scrubber and speed.
     let on_click = move |e: ev::MouseEvent| {
         use wasm_bindgen::JsCast;
-        let hit = e
+        let act = e
             .target()
             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|el| el.closest("[data-why]").ok().flatten());
-        if let Some(id) = hit.and_then(|el| el.get_attribute("data-why")) {
-            open.update(|o| {
-                *o = if o.as_deref() == Some(id.as_str()) {
-                    None
-                } else {
-                    Some(id)
-                }
-            });
+            .and_then(|el| el.closest("[data-act]").ok().flatten())
+            .and_then(|el| el.get_attribute("data-act"));
+        match act.as_deref() {
+            Some("first") => go(0),
+            Some("prev") => go(step.get_untracked().saturating_sub(1)),
+            Some("next") => go(step.get_untracked() + 1),
+            Some("last") => go(last.get_untracked()),
+            Some("play") => playing.update(|p| *p = !*p),
+            Some("help") => help.update(|h| *h = !*h),
+            _ => {}
+        }
+    };
+    let on_input = move |e: ev::Event| {
+        use wasm_bindgen::JsCast;
+        if let Some(el) = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        {
+            if let Ok(v) = el.value().parse::<usize>() {
+                go(v);
+            }
+        } else if let Some(el) = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        {
+            if let Ok(v) = el.value().parse::<u32>() {
+                speed_ms.set(v);
+            }
         }
     };
     view! {
-        <section class="panel messages" aria-label="Messages and their fate" data-testid="messages">
-            <h3>"Messages"</h3>
-            <div on:click=on_click inner_html=move || html::messages(&fates, open.get().as_deref())></div>
-        </section>
-    }
-}
-
-/// Every session on the broker against the profile's limits.
-#[component]
-fn BrokerPanel(p: Shared, step: usize) -> impl IntoView {
-    let body = html::overview(&view::overview(&p, step));
-    view! { <section class="panel broker" aria-label="Broker overview" data-testid="broker" inner_html=body></section> }
-}
-
-#[component]
-fn HelpOverlay(help: RwSignal<bool>) -> impl IntoView {
-    view! {
-        <div class="overlay" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts" data-testid="help-overlay">
-            <div class="dialog">
-                <div inner_html=html::HELP></div>
-                <button autofocus=true on:click=move |_| help.set(false)>"Close"</button>
-            </div>
-        </div>
+        <nav class="controls" aria-label="Steps" on:click=on_click on:input=on_input>
+            <span class="buttons" inner_html=html::NAV_BUTTONS></span>
+            <button data-act="play" data-testid="play" title="Play / pause (space)" aria-pressed=move || playing.get().to_string()>
+                {move || if playing.get() { "❚❚ Pause" } else { "▶ Play" }}
+            </button>
+            <input type="range" class="scrubber" data-testid="scrubber" aria-label="Step" min="0" max=move || last.get().to_string() prop:value=move || step.get().to_string() />
+            <span class="stepno" data-testid="step-no">{move || format!("Step {} of {}", step.get(), last.get())}</span>
+            <label class="speed" inner_html=html::SPEED></label>
+            <button data-act="help" data-testid="help" title="Keyboard shortcuts (?)">"?"</button>
+        </nav>
     }
 }
 
@@ -795,9 +716,7 @@ fn SandboxPanel(
             <h3>"Sandbox: take over from step "{step}</h3>
             <p class="hint">{if later > 0 { format!("Adding a step here branches the history: the {later} later step(s) of this scenario are replaced by yours.") } else { "Adding a step continues the scenario from here.".to_string() }}</p>
             <div on:change=on_change on:submit=on_submit inner_html=sandbox::form_html(&clients)></div>
-            <Show when=move || !error.with(String::is_empty)>
-                <p class="error" role="alert" data-testid="sb-error">{move || error.get()}</p>
-            </Show>
+            <div inner_html=move || error.with(|e| if e.is_empty() { String::new() } else { format!("<p class=\"error\" role=\"alert\" data-testid=\"sb-error\">{}</p>", html::esc(e)) })></div>
         </section>
     }
 }
