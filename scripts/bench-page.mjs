@@ -50,7 +50,8 @@ const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } })
 const p = await ctx.newPage();
 await p.goto(`${page.base}?src=${src}&step=5`);
 await p.waitForSelector('[data-testid=sessions]');
-const queued = await p.evaluate(() => [...document.querySelectorAll('[data-testid=sessions] h5')].filter((h) => h.textContent.startsWith('Queued')).reduce((n, h) => n + parseInt(h.textContent.match(/\d+/)[0], 10), 0));
+// Queued messages across all sessions, from the broker overview's table.
+const queued = await p.evaluate(() => [...document.querySelectorAll('.all-sessions tbody tr')].reduce((n, tr) => n + parseInt(tr.children[2].textContent, 10), 0));
 const renders = [];
 for (let i = 0; i < RUNS * 2; i++) {
   const id = i % 2 === 0 ? 'next' : 'prev';

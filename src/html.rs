@@ -35,10 +35,13 @@ pub const MAX_TABLE_ROWS: usize = 12;
 /// Messages listed in the fates panel (the newest; the rest are counted).
 pub const MAX_FATES: usize = 100;
 
+/// Clients shown with both ends in full; the rest get a summary row.
+pub const FULL_PAIRS: usize = 6;
+
 /// Packets listed (the newest; the filters reach the rest).
 pub const MAX_PACKETS: usize = 80;
 
-fn msg_table(out: &mut String, rows: &[MsgRow], empty: &str, max: usize) {
+fn msg_table(out: &mut String, rows: &[MsgRow], total: usize, empty: &str, max: usize) {
     if rows.is_empty() {
         let _ = write!(out, "<p class=\"empty\">{}</p>", esc(empty));
         return;
@@ -58,11 +61,11 @@ fn msg_table(out: &mut String, rows: &[MsgRow], empty: &str, max: usize) {
             r.expiry.as_deref().map(|e| format!("<span class=\"exp\"> · expiry {}</span>", esc(e))).unwrap_or_default()
         );
     }
-    if rows.len() > max {
+    if total > max.min(rows.len()) {
         let _ = write!(
             out,
             "<tr><td colspan=\"5\" class=\"more\">… and {} more</td></tr>",
-            rows.len() - max
+            total - max.min(rows.len())
         );
     }
     out.push_str("</tbody></table>");
@@ -71,9 +74,15 @@ fn msg_table(out: &mut String, rows: &[MsgRow], empty: &str, max: usize) {
 /// Both ends of every session.
 pub fn sessions(pairs: &[SessionPair]) -> String {
     let mut out = String::new();
-    // With many clients each table shows fewer rows, so a step stays quick to draw.
-    let max = if pairs.len() > 6 { 4 } else { MAX_TABLE_ROWS };
-    for pair in pairs {
+    // With many clients each table shows fewer rows, and clients past the first few get one
+    // summary row each (the packet filter and the broker panel reach the rest), so a step stays
+    // quick to draw.
+    let max = if pairs.len() > FULL_PAIRS {
+        4
+    } else {
+        MAX_TABLE_ROWS
+    };
+    for pair in pairs.iter().take(FULL_PAIRS) {
         let c = &pair.client;
         let b = &pair.broker;
         let _ = write!(
@@ -89,7 +98,7 @@ pub fn sessions(pairs: &[SessionPair]) -> String {
             c.received,
             if c.duplicates > 0 { format!(", {} duplicate(s)", c.duplicates) } else { String::new() }
         );
-        msg_table(&mut out, &c.outgoing, "none", max);
+        msg_table(&mut out, &c.outgoing, c.outgoing_total, "none", max);
         if !c.incoming_qos2.is_empty() {
             let _ = write!(
                 out,
@@ -98,8 +107,8 @@ pub fn sessions(pairs: &[SessionPair]) -> String {
             );
         }
         if let Some(cap) = c.buffer_capacity {
-            let _ = write!(out, "<h5>Offline buffer ({} of {cap})</h5>", c.buffer.len());
-            msg_table(&mut out, &c.buffer, "empty", max);
+            let _ = write!(out, "<h5>Offline buffer ({} of {cap})</h5>", c.buffer_total);
+            msg_table(&mut out, &c.buffer, c.buffer_total, "empty", max);
         }
         let _ = write!(
             out,
@@ -120,10 +129,10 @@ pub fn sessions(pairs: &[SessionPair]) -> String {
                 }
                 out.push_str("</ul>");
             }
-            let _ = write!(out, "<h5>Queued ({})</h5>", b.queue.len());
-            msg_table(&mut out, &b.queue, "empty", max);
-            let _ = write!(out, "<h5>In flight ({})</h5>", b.inflight.len());
-            msg_table(&mut out, &b.inflight, "none", max);
+            let _ = write!(out, "<h5>Queued ({})</h5>", b.queue_total);
+            msg_table(&mut out, &b.queue, b.queue_total, "empty", max);
+            let _ = write!(out, "<h5>In flight ({})</h5>", b.inflight_total);
+            msg_table(&mut out, &b.inflight, b.inflight_total, "none", max);
             if !b.awaiting_pubrel.is_empty() {
                 let _ = write!(
                     out,
@@ -139,6 +148,24 @@ pub fn sessions(pairs: &[SessionPair]) -> String {
             );
         }
         out.push_str("</div></article>");
+    }
+    if pairs.len() > FULL_PAIRS {
+        let _ = write!(out, "<h4>{} more clients</h4><table class=\"msgs\"><thead><tr><th>client</th><th>connection</th><th>broker session</th><th>queued</th><th>in flight</th><th>bytes</th></tr></thead><tbody>", pairs.len() - FULL_PAIRS);
+        for pair in pairs.iter().skip(FULL_PAIRS).take(MAX_ROWS) {
+            let (c, b) = (&pair.client, &pair.broker);
+            let _ = write!(
+                out,
+                "<tr data-testid=\"pair-{}\"><td>{}</td><td>{}</td><td data-testid=\"broker-state\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&c.name),
+                esc(&c.name),
+                esc(&c.connection),
+                esc(&b.state),
+                b.queue_total,
+                b.inflight_total,
+                b.bytes
+            );
+        }
+        out.push_str("</tbody></table>");
     }
     out
 }
@@ -790,7 +817,7 @@ mod tests {
             })
             .collect();
         let mut out = String::new();
-        msg_table(&mut out, &rows, "", MAX_TABLE_ROWS);
+        msg_table(&mut out, &rows, rows.len(), "", MAX_TABLE_ROWS);
         assert_eq!(out.matches("<tr><td>m").count(), MAX_TABLE_ROWS);
         assert!(out.contains("… and 988 more"));
     }

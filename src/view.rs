@@ -267,9 +267,12 @@ pub struct ClientSide {
     pub version: &'static str,
     pub connection: String,
     pub online: bool,
+    /// The first [`ROW_LIMIT`] rows; `outgoing_total` counts them all.
     pub outgoing: Vec<MsgRow>,
+    pub outgoing_total: usize,
     pub incoming_qos2: Vec<String>,
     pub buffer: Vec<MsgRow>,
+    pub buffer_total: usize,
     pub buffer_capacity: Option<usize>,
     pub received: usize,
     pub duplicates: usize,
@@ -284,8 +287,11 @@ pub struct BrokerSide {
     pub state: String,
     pub expiry: String,
     pub subscriptions: Vec<(String, String)>,
+    /// The first [`ROW_LIMIT`] rows; the totals count them all.
     pub queue: Vec<MsgRow>,
+    pub queue_total: usize,
     pub inflight: Vec<MsgRow>,
+    pub inflight_total: usize,
     pub awaiting_pubrel: Vec<String>,
     pub will: Option<String>,
     pub bytes: u64,
@@ -306,6 +312,9 @@ fn remaining(now: SimTime, received: SimTime, mei: Option<u32>) -> Option<String
         format!("{} left", format_duration_ms(end.since(now)))
     })
 }
+
+/// Message rows a panel table gets at most (the totals count the rest).
+pub const ROW_LIMIT: usize = 12;
 
 /// Both ends of every client's session at `step`, client by client.
 pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
@@ -332,9 +341,12 @@ pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
                 version: c.version.label(),
                 connection,
                 online: c.is_online(),
+                outgoing_total: c.outgoing.len(),
+                buffer_total: c.buffer.len(),
                 outgoing: c
                     .outgoing
                     .iter()
+                    .take(ROW_LIMIT)
                     .map(|o| MsgRow {
                         msg: o.publish.msg.to_string(),
                         topic: o.publish.topic.to_string(),
@@ -358,6 +370,7 @@ pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
                 buffer: c
                     .buffer
                     .iter()
+                    .take(ROW_LIMIT)
                     .map(|b| MsgRow {
                         msg: b.message.msg.to_string(),
                         topic: b.message.topic.to_string(),
@@ -381,7 +394,9 @@ pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
                     expiry: String::new(),
                     subscriptions: Vec::new(),
                     queue: Vec::new(),
+                    queue_total: 0,
                     inflight: Vec::new(),
+                    inflight_total: 0,
                     awaiting_pubrel: Vec::new(),
                     will: None,
                     bytes: 0,
@@ -452,8 +467,10 @@ pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
                                 (sub.filter.clone(), o)
                             })
                             .collect(),
-                        queue: s.queue.iter().map(row).collect(),
-                        inflight: s.inflight.iter().map(row).collect(),
+                        queue: s.queue.iter().take(ROW_LIMIT).map(row).collect(),
+                        queue_total: s.queue.len(),
+                        inflight: s.inflight.iter().take(ROW_LIMIT).map(row).collect(),
+                        inflight_total: s.inflight.len(),
                         awaiting_pubrel: s
                             .incoming_qos2
                             .iter()
