@@ -33,13 +33,13 @@ pub const MAX_ROWS: usize = 200;
 pub const MAX_TABLE_ROWS: usize = 12;
 
 /// Messages listed in the fates panel (the newest; the rest are counted).
-pub const MAX_FATES: usize = 100;
+pub const MAX_FATES: usize = 40;
 
 /// Clients shown with both ends in full; the rest get a summary row.
 pub const FULL_PAIRS: usize = 6;
 
 /// Packets listed (the newest; the filters reach the rest).
-pub const MAX_PACKETS: usize = 80;
+pub const MAX_PACKETS: usize = 40;
 
 fn msg_table(out: &mut String, rows: &[MsgRow], total: usize, empty: &str, max: usize) {
     if rows.is_empty() {
