@@ -309,13 +309,7 @@ pub fn panels(p: &session_engine::Player, step: usize, st: &PanelState) -> Strin
         );
     }
     if st.shows("packets") {
-        let clients: Vec<String> = p
-            .at(0)
-            .world
-            .clients
-            .iter()
-            .map(|c| c.name.clone())
-            .collect();
+        let clients = view::client_names(p);
         let kinds: Vec<String> = session_engine::packet::PACKET_TYPES
             .iter()
             .map(|k| k.to_string())

@@ -571,24 +571,15 @@ fn Tools(
             )
             .and_then(|t| download(&format!("{}.json", file_stem()), "application/json", &t))
             .map(|_| "Scenario file saved.".to_string()),
-            "svg" => p
-                .and_then(|p| {
-                    download(
-                        &format!("{}-sequence.svg", file_stem()),
-                        "image/svg+xml",
-                        &export::svg(&p, at),
-                    )
-                })
-                .map(|_| "Sequence diagram saved as SVG.".to_string()),
-            "mermaid" => p
-                .and_then(|p| {
-                    download(
-                        &format!("{}-sequence.mmd", file_stem()),
-                        "text/plain",
-                        &export::mermaid(&p, at),
-                    )
-                })
-                .map(|_| "Sequence diagram saved as Mermaid text.".to_string()),
+            "svg" | "mermaid" => p.and_then(|p| {
+                let (ext, mime, text, what) = if act == "svg" {
+                    ("svg", "image/svg+xml", export::svg(&p, at), "SVG")
+                } else {
+                    ("mmd", "text/plain", export::mermaid(&p, at), "Mermaid text")
+                };
+                download(&format!("{}-sequence.{ext}", file_stem()), mime, &text)
+                    .map(|_| format!("Sequence diagram saved as {what}."))
+            }),
             "link" => {
                 copy_text(link());
                 Ok("Link copied: it opens this scenario at this step.".to_string())
@@ -638,13 +629,7 @@ fn SandboxPanel(
     profile: RwSignal<Option<String>>,
     cursor: RwSignal<usize>,
 ) -> impl IntoView {
-    let clients: Vec<String> = p
-        .at(0)
-        .world
-        .clients
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
+    let clients = view::client_names(&p);
     let error = RwSignal::new(String::new());
     let later = p.len() - 1 - step;
     let on_change = move |e: ev::Event| {

@@ -18,7 +18,7 @@ let passed = 0;
 const failed = [];
 
 async function fresh(query = '', opts = {}) {
-  const page = await browser.newPage({ viewport: { width: opts.width || 1280, height: opts.height || 720 }, colorScheme: opts.dark ? 'dark' : 'light' });
+  const page = await browser.newPage({ viewport: { width: opts.width || 1280, height: opts.height || 720 }, colorScheme: opts.dark ? 'dark' : 'light', acceptDownloads: true });
   page.errors = [];
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
   page.on('pageerror', (e) => page.errors.push(String(e)));
@@ -155,6 +155,26 @@ await test('sandbox branches the history and rejects bad values', async () => {
   const again = await fresh(link.slice(srv.base.length));
   expect((await stepLabel(again)) === 'Step 6 of 6', 'the link reproduces the branch');
   await again.close();
+  await page.close();
+});
+
+await test('the run exports as SVG and Mermaid, and the scenario saves as a file that loads again', async () => {
+  const page = await fresh('?s=qos2-interrupted&step=7');
+  const got = {};
+  for (const id of ['export-svg', 'export-mermaid', 'save']) {
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid=${id}]`)]);
+    got[id] = { name: dl.suggestedFilename(), text: fs.readFileSync(await dl.path(), 'utf8') };
+  }
+  expect(got['export-svg'].name === 'qos2-interrupted-sequence.svg' && got['export-svg'].text.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), 'svg');
+  expect(got['export-svg'].text.includes('PUBREL id=1'), 'svg has the packets');
+  expect(got['export-mermaid'].text.startsWith('sequenceDiagram') && got['export-mermaid'].text.includes('-xbroker: PUBCOMP id=1 (lost)'), 'mermaid');
+  const saved = path.join(artifacts, 'saved-scenario.json');
+  fs.writeFileSync(saved, got.save.text);
+  await page.setInputFiles('[data-testid=import]', saved);
+  await page.waitForFunction(() => location.search.includes('src='));
+  await page.click('[data-testid=last]');
+  expect(/Step 11 of 11/.test(await stepLabel(page)), 'the saved file plays the same 11 steps');
+  expect(page.errors.length === 0, page.errors.join(' | '));
   await page.close();
 });
 
