@@ -8,15 +8,6 @@ use std::fmt::Write;
 /// Packets up to and including `step`, at most this many (a diagram for slides, not an archive).
 pub const MAX_MESSAGES: usize = 400;
 
-fn participants(p: &Player) -> Vec<String> {
-    p.at(0)
-        .world
-        .clients
-        .iter()
-        .map(|c| c.name.clone())
-        .collect()
-}
-
 fn mermaid_id(i: usize) -> String {
     format!("c{i}")
 }
@@ -28,7 +19,7 @@ fn mermaid_text(s: &str) -> String {
 
 /// A Mermaid `sequenceDiagram` of the packets up to `step`, with step labels as notes.
 pub fn mermaid(p: &Player, step: usize) -> String {
-    let names = participants(p);
+    let names = view::client_names(p);
     let mut out = String::from("sequenceDiagram\n");
     let _ = writeln!(
         out,
@@ -87,7 +78,7 @@ pub fn mermaid(p: &Player, step: usize) -> String {
 
 /// A standalone SVG sequence diagram of the packets up to `step`.
 pub fn svg(p: &Player, step: usize) -> String {
-    let names = participants(p);
+    let names = view::client_names(p);
     let rows = view::packet_rows(p, step, "", "");
     let rows = &rows[..rows.len().min(MAX_MESSAGES)];
     let lane = 190i64;

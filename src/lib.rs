@@ -255,22 +255,11 @@ pub fn App() -> impl IntoView {
         })
     };
     let on_panel_click = move |e: ev::MouseEvent| {
-        use wasm_bindgen::JsCast;
-        let Some(el) = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        else {
-            return;
-        };
-        let attr = |sel: &str, name: &str| {
-            el.closest(sel)
-                .ok()
-                .flatten()
-                .and_then(|x| x.get_attribute(name))
-        };
-        if let Some(id) = attr("[data-pkt]", "data-pkt").and_then(|v| v.parse::<usize>().ok()) {
+        if let Some(id) =
+            target_attr(&e, "[data-pkt]", "data-pkt").and_then(|v| v.parse::<usize>().ok())
+        {
             selected_packet.set(Some(id));
-        } else if let Some(id) = attr("[data-why]", "data-why") {
+        } else if let Some(id) = target_attr(&e, "[data-why]", "data-why") {
             open_msg.update(|o| {
                 *o = if o.as_deref() == Some(id.as_str()) {
                     None
@@ -278,16 +267,12 @@ pub fn App() -> impl IntoView {
                     Some(id)
                 }
             });
-        } else if attr("[data-act]", "data-act").as_deref() == Some("close-packet") {
+        } else if target_attr(&e, "[data-act]", "data-act").as_deref() == Some("close-packet") {
             selected_packet.set(None);
         }
     };
     let on_panel_change = move |e: ev::Event| {
-        use wasm_bindgen::JsCast;
-        let Some(sel) = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
-        else {
+        let Some(sel) = target_as::<web_sys::HtmlSelectElement>(&e) else {
             return;
         };
         match sel.name().as_str() {
@@ -319,9 +304,7 @@ pub fn App() -> impl IntoView {
             </div>
             </main>
             <div on:click=move |e: ev::MouseEvent| {
-                use wasm_bindgen::JsCast;
-                let close = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|el| el.closest("[data-act=close-help]").ok().flatten());
-                if close.is_some() {
+                if target_attr(&e, "[data-act=close-help]", "data-act").is_some() {
                     help.set(false);
                 }
             } inner_html=move || if help.get() { html::HELP_DIALOG } else { "" }></div>
@@ -410,14 +393,8 @@ fn Controls(
     go: impl Fn(usize) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     // One handler for the buttons (they carry data-act), one for the scrubber and speed.
-    let on_click = move |e: ev::MouseEvent| {
-        use wasm_bindgen::JsCast;
-        let act = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|el| el.closest("[data-act]").ok().flatten())
-            .and_then(|el| el.get_attribute("data-act"));
-        match act.as_deref() {
+    let on_click =
+        move |e: ev::MouseEvent| match target_attr(&e, "[data-act]", "data-act").as_deref() {
             Some("first") => go(0),
             Some("prev") => go(step.get_untracked().saturating_sub(1)),
             Some("next") => go(step.get_untracked() + 1),
@@ -425,21 +402,13 @@ fn Controls(
             Some("play") => playing.update(|p| *p = !*p),
             Some("help") => help.update(|h| *h = !*h),
             _ => {}
-        }
-    };
+        };
     let on_input = move |e: ev::Event| {
-        use wasm_bindgen::JsCast;
-        if let Some(el) = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        {
+        if let Some(el) = target_as::<web_sys::HtmlInputElement>(&e) {
             if let Ok(v) = el.value().parse::<usize>() {
                 go(v);
             }
-        } else if let Some(el) = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
-        {
+        } else if let Some(el) = target_as::<web_sys::HtmlSelectElement>(&e) {
             if let Ok(v) = el.value().parse::<u32>() {
                 speed_ms.set(v);
             }
@@ -457,6 +426,22 @@ fn Controls(
             <button data-act="help" data-testid="help" title="Keyboard shortcuts (?)">"?"</button>
         </nav>
     }
+}
+
+/// The event's target as an element of type `T` (an input, a select, a form, ...).
+fn target_as<T: wasm_bindgen::JsCast>(e: &web_sys::Event) -> Option<T> {
+    use wasm_bindgen::JsCast;
+    e.target().and_then(|t| t.dyn_into::<T>().ok())
+}
+
+/// The value of attribute `name` on the closest element to the event's target that matches
+/// `selector`: how the delegated handlers of the HTML panels find what was clicked.
+fn target_attr(e: &web_sys::Event, selector: &str, name: &str) -> Option<String> {
+    target_as::<web_sys::Element>(e)?
+        .closest(selector)
+        .ok()
+        .flatten()?
+        .get_attribute(name)
 }
 
 /// The text of the scenario being shown.
@@ -523,11 +508,7 @@ fn Tools(
         )
     };
     let on_change = move |ev: ev::Event| {
-        use wasm_bindgen::JsCast;
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
+        let Some(input) = target_as::<web_sys::HtmlInputElement>(&ev) else {
             return;
         };
         let Some(file) = input.files().and_then(|f| f.get(0)) else {
@@ -555,13 +536,9 @@ fn Tools(
         });
     };
     let on_click = move |e: ev::MouseEvent| {
-        use wasm_bindgen::JsCast;
-        let act = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|el| el.closest("[data-act]").ok().flatten())
-            .and_then(|el| el.get_attribute("data-act"));
-        let Some(act) = act else { return };
+        let Some(act) = target_attr(&e, "[data-act]", "data-act") else {
+            return;
+        };
         let p = player.get_untracked();
         let at = step.get_untracked();
         let result = match act.as_str() {
@@ -633,11 +610,7 @@ fn SandboxPanel(
     let error = RwSignal::new(String::new());
     let later = p.len() - 1 - step;
     let on_change = move |e: ev::Event| {
-        use wasm_bindgen::JsCast;
-        let Some(sel) = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
-        else {
+        let Some(sel) = target_as::<web_sys::HtmlSelectElement>(&e) else {
             return;
         };
         if sel.name() == "action" {
@@ -647,12 +620,8 @@ fn SandboxPanel(
         }
     };
     let on_submit = move |e: ev::SubmitEvent| {
-        use wasm_bindgen::JsCast;
         e.prevent_default();
-        let Some(form) = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
-        else {
+        let Some(form) = target_as::<web_sys::HtmlFormElement>(&e) else {
             return;
         };
         let Ok(data) = web_sys::FormData::new_with_form(&form) else {
