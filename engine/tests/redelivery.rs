@@ -7,18 +7,31 @@ use session_engine::world::Direction;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-#[test]
-fn unacked_qos1_is_resent_with_dup_and_same_id_3_06() {
-    let mut s = Sim::spec();
-    let sub = s.client("s", V3);
-    let h = s.client("h", V3);
-    s.connect_persistent(sub, 0);
-    s.sub(sub, "s06/t", 1);
+/// A persistent subscriber `s` (QoS `q` on `topic`) receives one message from `h` (with Message
+/// Expiry `mei`), does not acknowledge it, and its link drops.
+fn unacked_then_dropped(
+    mut s: Sim,
+    version: session_engine::Version,
+    topic: &str,
+    payload: &str,
+    q: u8,
+    mei: Option<u32>,
+) -> (Sim, usize, usize) {
+    let sub = s.client("s", version);
+    let h = s.client("h", version);
+    s.connect_persistent(sub, 60);
+    s.sub(sub, topic, q);
     s.connect(h, |_| {});
     s.w.clients[sub].withhold_acks = true;
-    s.publish(h, "s06/t", "hello", 1);
+    s.publish_full(h, topic, payload, q, false, mei);
     s.drop_link(sub);
     s.w.clients[sub].withhold_acks = false;
+    (s, sub, h)
+}
+
+#[test]
+fn unacked_qos1_is_resent_with_dup_and_same_id_3_06() {
+    let (mut s, sub, _) = unacked_then_dropped(Sim::spec(), V3, "s06/t", "hello", 1, None);
     s.connect(sub, |o| o.clean_start = false);
     let p = s.packets_to(sub);
     assert!(
@@ -80,16 +93,7 @@ fn resend_order_inflight_first_then_queued_3_08() {
 
 #[test]
 fn v5_inflight_plus_queue_order_and_dup_5_11() {
-    let mut s = Sim::spec();
-    let sub = s.client("s", V5);
-    let h = s.client("h", V5);
-    s.connect_persistent(sub, 60);
-    s.sub(sub, "t", 1);
-    s.connect(h, |_| {});
-    s.w.clients[sub].withhold_acks = true;
-    s.publish(h, "t", "m1", 1);
-    s.drop_link(sub);
-    s.w.clients[sub].withhold_acks = false;
+    let (mut s, sub, h) = unacked_then_dropped(Sim::spec(), V5, "t", "m1", 1, None);
     s.publish(h, "t", "m2", 1);
     s.publish(h, "t", "m3", 1);
     s.connect(sub, |o| o.clean_start = false);
@@ -112,16 +116,8 @@ fn v5_inflight_plus_queue_order_and_dup_5_11() {
 fn expired_inflight_message_spec_resends_mosquitto_drops_5_24() {
     for (mosq, resent) in [(false, true), (true, false)] {
         for q in [1u8, 2] {
-            let mut s = if mosq { Sim::mosquitto() } else { Sim::spec() };
-            let sub = s.client("s", V5);
-            let h = s.client("h", V5);
-            s.connect_persistent(sub, 60);
-            s.sub(sub, "t", q);
-            s.connect(h, |_| {});
-            s.w.clients[sub].withhold_acks = true;
-            s.publish_full(h, "t", "x", q, false, Some(2));
-            s.drop_link(sub);
-            s.w.clients[sub].withhold_acks = false;
+            let sim = if mosq { Sim::mosquitto() } else { Sim::spec() };
+            let (mut s, sub, _) = unacked_then_dropped(sim, V5, "t", "x", q, Some(2));
             s.wait(4);
             s.connect(sub, |o| o.clean_start = false);
             assert!(s.session_present(sub));
