@@ -80,6 +80,18 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "19-broker-restart-persistence.json",
         include_str!("../scenarios/19-broker-restart-persistence.json"),
     ),
+    (
+        "20-clean-vs-persistent-v5.json",
+        include_str!("../scenarios/20-clean-vs-persistent-v5.json"),
+    ),
+    (
+        "21-keepalive-will-v5.json",
+        include_str!("../scenarios/21-keepalive-will-v5.json"),
+    ),
+    (
+        "22-qos1-redelivered-dup-311.json",
+        include_str!("../scenarios/22-qos1-redelivered-dup-311.json"),
+    ),
 ];
 
 /// Every built-in scenario, parsed. The files are tested to parse, so this does not fail.
@@ -118,6 +130,35 @@ mod tests {
             Player::new(s).unwrap_or_else(|e| panic!("{file}: {e}"));
         }
         assert!(BUILT_IN.len() >= 15);
+    }
+
+    #[test]
+    fn version_pairs_point_at_each_other() {
+        let all = all();
+        let mut pairs = 0;
+        for s in &all {
+            let Some(other) = &s.other_version else {
+                continue;
+            };
+            let o = all
+                .iter()
+                .find(|o| &o.id == other)
+                .unwrap_or_else(|| panic!("{}: other_version {other} is not built in", s.id));
+            assert_ne!(s.version, o.version, "{} and {other}: same version", s.id);
+            assert_eq!(
+                o.other_version.as_deref(),
+                Some(s.id.as_str()),
+                "{other} must point back to {}",
+                s.id
+            );
+            assert_eq!(
+                s.topic, o.topic,
+                "{} and {other}: one lesson, one topic",
+                s.id
+            );
+            pairs += 1;
+        }
+        assert!(pairs >= 8, "at least four lessons in both versions");
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub struct Scenario {
     pub summary: String,
     /// Default MQTT version of the clients.
     pub version: Version,
+    /// The id of the same lesson written for the other MQTT version (the page's 3.1.1 / 5.0
+    /// toggle). Built-in pairs point at each other; checked by the library's tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_version: Option<String>,
     /// Broker profile id, or an object with `profile` and overrides.
     #[serde(default)]
     pub broker: BrokerChoice,
