@@ -16,12 +16,16 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "clippy (wasm32)"
 cargo clippy -p session-engine -p mqtt-session-lab --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p mqtt-session-lab --target wasm32-unknown-unknown --test components -- -D warnings
 
 step "native tests"
 cargo test --workspace
 
 step "engine tests on wasm32 in headless Chromium"
 cargo test -p session-engine --target wasm32-unknown-unknown
+
+step "page component tests on wasm32 in headless Chromium"
+cargo test -p mqtt-session-lab --target wasm32-unknown-unknown --test components
 
 step "scenario files"
 cargo run -q -p mqtt-lab -- check engine/scenarios/*.json docs/examples/*.json

@@ -172,7 +172,8 @@ pub fn sessions(pairs: &[SessionPair]) -> String {
 
 /// The packet list; each row is a button carrying `data-pkt` (its trace index).
 pub fn packets(rows: &[PacketRow], total: usize, selected: Option<usize>) -> String {
-    let mut out = String::new();
+    // A sequence diagram in rows: time, the client's lifeline, an arrow, the broker's lifeline.
+    let mut out = String::from("<li class=\"lanes\" aria-hidden=\"true\"><span class=\"t\">time</span><span class=\"who\">client</span><span class=\"arrow\">broker</span></li>");
     let skip = total.saturating_sub(rows.len());
     if skip > 0 {
         let _ = write!(
@@ -183,14 +184,15 @@ pub fn packets(rows: &[PacketRow], total: usize, selected: Option<usize>) -> Str
     for r in rows {
         let _ = write!(
             out,
-            "<li class=\"{}{}{}\"><button class=\"pkt\" data-pkt=\"{}\" aria-pressed=\"{}\"><span class=\"t\">{}</span><span class=\"who\">{}</span><span class=\"sum\">{}</span>{}</button></li>",
+            "<li class=\"{}{}{}\"><button class=\"pkt\" data-pkt=\"{}\" aria-pressed=\"{}\"><span class=\"t\">{}</span><span class=\"who\">{}</span><span class=\"arrow\"><span class=\"sr\">{}</span><span class=\"sum\">{}{}</span></span></button></li>",
             if r.current { "current " } else { "" },
             if r.lost { "lost " } else { "" },
             if r.to_broker { "up" } else { "down" },
             r.id,
             selected == Some(r.id),
             esc(&r.time),
-            if r.to_broker { format!("{} → broker", esc(&r.client)) } else { format!("broker → {}", esc(&r.client)) },
+            esc(&r.client),
+            if r.to_broker { "to the broker:" } else { "from the broker:" },
             esc(&r.summary),
             if r.lost { " ✗ lost" } else { "" }
         );
@@ -243,10 +245,30 @@ pub fn scenario_options(groups: &[(String, Vec<view::ScenarioItem>)]) -> String 
                 "<option value=\"{}\">{} (MQTT {})</option>",
                 esc(&s.id),
                 esc(&s.title),
-                s.version
+                s.versions
             );
         }
         out.push_str("</optgroup>");
+    }
+    out
+}
+
+/// The MQTT version toggle: the scenario's version pressed; the other version's button goes to
+/// `other` (the same lesson's file for that version), or is disabled when there is none.
+pub fn version_toggle(current: Version, other: Option<&str>) -> String {
+    let mut out = String::new();
+    for v in [Version::V311, Version::V5] {
+        let _ = if v == current {
+            write!(
+                out,
+                "<button aria-pressed=\"true\" data-testid=\"version-{0}\">{0}</button>",
+                v.label()
+            )
+        } else if let Some(id) = other {
+            write!(out, "<button aria-pressed=\"false\" data-goto=\"{}\" data-testid=\"version-{1}\" title=\"The same lesson in MQTT {1}\">{1}</button>", esc(id), v.label())
+        } else {
+            write!(out, "<button aria-pressed=\"false\" disabled data-testid=\"version-{0}\" title=\"This scenario is written for MQTT {1} only\">{0}</button>", v.label(), current.label())
+        };
     }
     out
 }
@@ -510,29 +532,37 @@ const NODE_POS: [(LifeState, f64, f64); 5] = [
     (LifeState::Ended, 90.0, 262.0),
 ];
 
-/// (from, to, label, perpendicular offset for edges that share a pair of nodes)
-pub const EDGES: [(LifeState, LifeState, &str, f64); 9] = [
+/// (from, to, label in 3.1.1, label in 5.0, perpendicular offset for edges that share a pair of
+/// nodes). The two versions differ in what decides whether a session outlives its connection:
+/// Clean Session in 3.1.1 ([MQTT-3.1.2-4/6]), the Session Expiry Interval in 5.0 (§3.1.2.11.2),
+/// which also lets a stored session expire; and in how a takeover is told ([MQTT-3.1.4-2] closes
+/// the connection; 5.0 first sends DISCONNECT 0x8E).
+pub const EDGES: [(LifeState, LifeState, &str, &str, f64); 9] = [
     (
         LifeState::Disconnected,
         LifeState::Connecting,
+        "CONNECT",
         "CONNECT",
         -7.0,
     ),
     (
         LifeState::Connecting,
         LifeState::Disconnected,
-        "refused",
+        "refused (rc 1-5)",
+        "refused (≥ 0x80)",
         -7.0,
     ),
     (
         LifeState::Connecting,
         LifeState::Connected,
+        "CONNACK 0",
         "CONNACK 0x00",
         0.0,
     ),
     (
         LifeState::Connected,
         LifeState::Stored,
+        "closed, Clean Session 0",
         "closed, expiry > 0",
         -9.0,
     ),
@@ -540,25 +570,29 @@ pub const EDGES: [(LifeState, LifeState, &str, f64); 9] = [
         LifeState::Stored,
         LifeState::Connected,
         "resumed (SP 1)",
+        "resumed (SP 1)",
         -9.0,
     ),
     (
         LifeState::Connected,
         LifeState::Ended,
+        "closed, Clean Session 1",
         "closed, expiry 0",
         0.0,
     ),
     (
         LifeState::Stored,
         LifeState::Ended,
-        "expired / Clean Start",
+        "Clean Session 1 connect",
+        "expired / Clean Start 1",
         0.0,
     ),
-    (LifeState::Ended, LifeState::Disconnected, "", 0.0),
+    (LifeState::Ended, LifeState::Disconnected, "", "", 0.0),
     (
         LifeState::Connected,
         LifeState::Disconnected,
         "taken over",
+        "taken over (0x8E)",
         0.0,
     ),
 ];
@@ -605,7 +639,7 @@ fn short(name: &str) -> String {
 pub fn hot_edges(moved: &[(LifeState, LifeState)]) -> Vec<(LifeState, LifeState)> {
     let mut hot = Vec::new();
     for (f, t) in moved {
-        if EDGES.iter().any(|(a, b, _, _)| a == f && b == t) {
+        if EDGES.iter().any(|(a, b, _, _, _)| a == f && b == t) {
             hot.push((*f, *t));
         } else if f != t {
             hot.push((*f, LifeState::Connecting));
@@ -627,7 +661,8 @@ pub fn lifecycle(life: &[Lifecycle], version: Version) -> String {
     let mut out = String::from(
         "<svg viewBox=\"0 0 800 310\" role=\"img\" aria-labelledby=\"life-text\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\"/></marker></defs>",
     );
-    for (a, b, label, off) in EDGES {
+    for (a, b, l311, l5, off) in EDGES {
+        let label = if version == Version::V5 { l5 } else { l311 };
         let is_hot = hot.contains(&(a, b));
         let class = if is_hot { "edge hot" } else { "edge" };
         let (ax, ay) = pos(a);

@@ -95,13 +95,15 @@ pub fn App() -> impl IntoView {
 
     let player = Memo::new(move |_| play(&source.get(), profile.get().as_deref()));
     let last = Memo::new(move |_| player.with(|p| p.as_ref().map(|p| p.len() - 1).unwrap_or(0)));
-    // Clamp the step when the scenario changes.
+    // Clamp the step when the scenario changes; only the first scenario is the link's.
+    let asked = StoredValue::new(initial.step);
     Effect::new(move |_| {
         let l = last.get();
+        if let Some(s) = asked.get_value().filter(|s| *s > l) {
+            notices.update(|n| n.push(format!("The link asks for step {s} but this scenario has {l} steps; showing the last one.")));
+        }
+        asked.set_value(None);
         if step.get_untracked() > l {
-            if initial.step.is_some_and(|s| s > l) {
-                notices.update(|n| n.push(format!("The link asks for step {} but this scenario has {l} steps; showing the last one.", initial.step.unwrap_or(0))));
-            }
             step.set(l);
         }
     });
@@ -340,7 +342,7 @@ fn Picker(
     };
     Effect::new(move |_| {
         let v = match source.get() {
-            Source::BuiltIn(id) => id,
+            Source::BuiltIn(id) => view::picker_value(&id),
             Source::File(_) => String::new(),
         };
         if let Some(el) = scenario_sel.get() {
@@ -366,6 +368,16 @@ fn Picker(
                     }
                 }></select>
             </label>
+            <span class="versions" role="group" aria-label="MQTT version" data-testid="version-toggle"
+                on:click=move |e| {
+                    if let Some(id) = target_attr(&e, "[data-goto]", "data-goto") {
+                        source.set(Source::BuiltIn(id));
+                    }
+                }
+                inner_html=move || player.with(|p| p.as_ref().ok().map(|p| {
+                    html::version_toggle(p.scenario.version, view::other_version(&p.scenario).as_deref())
+                }).unwrap_or_default())
+            ></span>
             <label>
                 <span>"Broker"</span>
                 <select node_ref=broker_sel data-testid="broker-select" inner_html=html::profile_options() on:change=move |ev| {

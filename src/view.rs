@@ -26,19 +26,30 @@ pub struct ScenarioItem {
     pub title: String,
     pub topic: String,
     pub summary: String,
-    pub version: &'static str,
+    /// "3.1.1", "5.0", or "3.1.1 / 5.0" for a lesson written in both (one entry; the version
+    /// toggle switches between the two files).
+    pub versions: &'static str,
 }
 
-/// The built-in scenarios grouped by topic, groups in order of first appearance.
+/// The built-in scenarios grouped by topic, groups in order of first appearance. A lesson in
+/// both versions appears once, under its first file in the library.
 pub fn scenario_groups() -> Vec<(String, Vec<ScenarioItem>)> {
+    let all = library::all();
     let mut groups: Vec<(String, Vec<ScenarioItem>)> = Vec::new();
-    for s in library::all() {
+    for s in &all {
+        if s.other_version.is_some() && picker_id(&all, s) != s.id {
+            continue;
+        }
         let item = ScenarioItem {
             id: s.id.clone(),
             title: s.title.clone(),
             topic: s.topic.clone(),
             summary: s.summary.clone(),
-            version: s.version.label(),
+            versions: if s.other_version.is_some() {
+                "3.1.1 / 5.0"
+            } else {
+                s.version.label()
+            },
         };
         match groups.iter_mut().find(|(t, _)| *t == s.topic) {
             Some((_, v)) => v.push(item),
@@ -46,6 +57,33 @@ pub fn scenario_groups() -> Vec<(String, Vec<ScenarioItem>)> {
         }
     }
     groups
+}
+
+/// The picker entry that stands for a scenario: itself, or the first file of its version pair.
+fn picker_id(all: &[session_engine::Scenario], s: &session_engine::Scenario) -> String {
+    let other = s.other_version.as_deref().unwrap_or_default();
+    all.iter()
+        .find(|o| o.id == s.id || o.id == other)
+        .map(|o| o.id.clone())
+        .unwrap_or_else(|| s.id.clone())
+}
+
+/// The picker's value for a built-in scenario id ("" when it is not built in).
+pub fn picker_value(id: &str) -> String {
+    let all = library::all();
+    all.iter()
+        .find(|s| s.id == id)
+        .map(|s| picker_id(&all, s))
+        .unwrap_or_default()
+}
+
+/// The built-in file of the same lesson in the other MQTT version, if there is one.
+pub fn other_version(s: &session_engine::Scenario) -> Option<String> {
+    let other = s.other_version.as_deref()?;
+    library::all()
+        .iter()
+        .any(|o| o.id == other)
+        .then(|| other.to_string())
 }
 
 /// Where a client's session is in its lifecycle.
@@ -1252,9 +1290,27 @@ mod tests {
     }
 
     #[test]
-    fn groups_cover_every_built_in_scenario_once() {
-        let n: usize = scenario_groups().iter().map(|(_, v)| v.len()).sum();
-        assert_eq!(n, library::all().len());
+    fn groups_cover_every_built_in_lesson_once() {
+        let groups = scenario_groups();
+        let shown: Vec<&ScenarioItem> = groups.iter().flat_map(|(_, v)| v).collect();
+        for s in library::all() {
+            // Every file is reachable: listed itself, or through its version pair's entry.
+            let value = picker_value(&s.id);
+            let n = shown.iter().filter(|i| i.id == value).count();
+            assert_eq!(n, 1, "{} is reached through {value}", s.id);
+            if s.other_version.is_some() {
+                let item = shown.iter().find(|i| i.id == value).unwrap();
+                assert_eq!(item.versions, "3.1.1 / 5.0");
+                assert_eq!(other_version(&s).as_deref(), s.other_version.as_deref());
+            }
+        }
+        let pairs = library::all()
+            .iter()
+            .filter(|s| s.other_version.is_some())
+            .count();
+        assert_eq!(shown.len(), library::all().len() - pairs / 2);
+        assert_eq!(picker_value("takeover-v5"), "takeover-311");
+        assert_eq!(picker_value("no-such"), "");
     }
 
     #[test]

@@ -49,15 +49,30 @@ await test('every built-in scenario steps to the end and back without console er
   const page = await fresh();
   const ids = await page.$$eval('[data-testid=scenario-select] option', (o) => o.map((x) => x.value).filter(Boolean));
   expect(ids.length >= 15, `only ${ids.length} scenarios`);
-  for (const id of ids) {
-    await page.selectOption('[data-testid=scenario-select]', id);
+  const endAndBack = async (id) => {
     await page.click('[data-testid=last]');
     const l = await stepLabel(page);
     expect(/Step (\d+) of \1/.test(l), `${id}: End shows "${l}"`);
     for (let i = 0; i < 3; i++) await page.click('[data-testid=prev]');
     await page.click('[data-testid=first]');
     expect((await stepLabel(page)).startsWith('Step 0 '), `${id}: Start`);
+  };
+  let both = 0;
+  for (const id of ids) {
+    await page.selectOption('[data-testid=scenario-select]', id);
+    await endAndBack(id);
+    // A lesson written in both versions: the toggle reaches the other file.
+    const other = await page.$('[data-testid=version-toggle] [data-goto]');
+    if (other) {
+      const to = await other.getAttribute('data-goto');
+      const button = await other.getAttribute('data-testid');
+      await other.click();
+      await page.waitForSelector(`[data-testid="${button}"][aria-pressed=true]`);
+      await endAndBack(to);
+      both += 1;
+    }
   }
+  expect(both >= 4, `only ${both} lessons in both versions`);
   expect(page.errors.length === 0, page.errors.join(' | '));
   await page.close();
 });
