@@ -112,7 +112,10 @@ pub fn App() -> impl IntoView {
         selected_packet.set(None);
     };
 
-    // Keep the link in step with the page.
+    // Keep the link in step with the page: `query` at once (Copy link and Embed read it), the
+    // address bar shortly after.
+    let query = StoredValue::new(String::new());
+    let url_timer = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
     Effect::new(move |_| {
         let st = url::UrlState {
             scenario: match source.get() {
@@ -129,17 +132,20 @@ pub fn App() -> impl IntoView {
             panels: panels_for_url.clone(),
         };
         let q = url::format(&st);
-        if let Ok(h) = window().history() {
-            let _ = h.replace_state_with_url(
-                &wasm_bindgen::JsValue::NULL,
-                "",
-                Some(&format!(
-                    "{}{}",
-                    window().location().pathname().unwrap_or_default(),
-                    q
-                )),
-            );
-        }
+        query.set_value(q.clone());
+        // Writing the address bar makes Chromium recompute style and layout at once, which
+        // doubled the cost of a step; it is written when stepping pauses for a moment.
+        url_timer.set_value(None);
+        url_timer.set_value(Some(gloo_timers::callback::Timeout::new(300, move || {
+            if let Ok(h) = window().history() {
+                let path = window().location().pathname().unwrap_or_default();
+                let _ = h.replace_state_with_url(
+                    &wasm_bindgen::JsValue::NULL,
+                    "",
+                    Some(&format!("{path}{q}")),
+                );
+            }
+        })));
         // Tell an embedding page where we are.
         if embed {
             if let Ok(Some(parent)) = window().parent() {
@@ -289,7 +295,7 @@ pub fn App() -> impl IntoView {
             {(!embed).then(|| view! { <header class="top" inner_html=html::HEADER></header> })}
             <Notices notices=notices />
             {(!embed).then(|| view! { <Picker source=source profile=profile step=step player=player /> })}
-            {(!embed).then(|| view! { <Tools source=source profile=profile step=step player=player notices=notices /> })}
+            {(!embed).then(|| view! { <Tools source=source profile=profile step=step player=player notices=notices query=query /> })}
             <Controls step=step last=last playing=playing speed_ms=speed_ms help=help go=go />
             <main>
             // A persistent live region: screen readers hear each step's narration.
@@ -500,6 +506,7 @@ fn Tools(
     step: RwSignal<usize>,
     player: Memo<Result<Shared, String>>,
     notices: RwSignal<Vec<String>>,
+    query: StoredValue<String>,
 ) -> impl IntoView {
     let embed_code = RwSignal::new(None::<String>);
     let status = RwSignal::new(String::new());
@@ -516,7 +523,7 @@ fn Tools(
             "{}{}{}",
             loc.origin().unwrap_or_default(),
             loc.pathname().unwrap_or_default(),
-            loc.search().unwrap_or_default()
+            query.get_value()
         )
     };
     let on_change = move |ev: ev::Event| {

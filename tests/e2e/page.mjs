@@ -44,6 +44,10 @@ async function test(name, fn) {
 }
 
 const stepLabel = (page) => page.textContent('[data-testid=step-no]');
+// The address bar follows the page a moment after stepping stops (see src/lib.rs).
+const urlHas = async (page, part) => {
+  try { await page.waitForFunction((p) => location.href.includes(p), part, { timeout: 3000 }); return true; } catch { return false; }
+};
 
 await test('every built-in scenario steps to the end and back without console errors', async () => {
   const page = await fresh();
@@ -91,7 +95,7 @@ await test('takeover step: lifecycle, deviation and packets match the engine', a
   await page.selectOption('[data-testid=broker-select]', 'spec');
   const pk2 = await page.textContent('[data-testid=packet-list]');
   expect(pk2.includes('DISCONNECT rc=0x8E'), 'spec profile sends 0x8E');
-  expect(page.url().includes('broker=spec'), `broker in the URL: ${page.url()}`);
+  expect(await urlHas(page, 'broker=spec'), `broker in the URL: ${page.url()}`);
   await page.screenshot({ path: path.join(artifacts, 'takeover-spec.png'), fullPage: true });
   await page.close();
 });
@@ -113,7 +117,7 @@ await test('URL state round-trips and nonsense parameters get a message', async 
   expect((await stepLabel(page)).startsWith('Step 3 of'), await stepLabel(page));
   expect((await page.inputValue('[data-testid=broker-select]')) === 'emqx', 'broker select');
   await page.click('[data-testid=next]');
-  expect(page.url().includes('step=4'), page.url());
+  expect(await urlHas(page, 'step=4'), page.url());
   const bad = await fresh('?s=nope&step=abc&broker=acme&zzz=1');
   const notes = await bad.textContent('[data-testid=notices]');
   expect(notes.includes('"nope"') && notes.includes('acme') && notes.includes('zzz'), notes);
@@ -165,7 +169,7 @@ await test('sandbox branches the history and rejects bad values', async () => {
   await page.fill('[data-testid=sandbox] label:has-text("Keep alive") input', '30');
   await page.click('[data-testid=sb-add]');
   expect((await stepLabel(page)) === 'Step 6 of 6', await stepLabel(page));
-  expect(page.url().includes('src='), 'the branched scenario is in the link');
+  expect(await urlHas(page, 'src='), 'the branched scenario is in the link');
   const link = page.url();
   const again = await fresh(link.slice(srv.base.length));
   expect((await stepLabel(again)) === 'Step 6 of 6', 'the link reproduces the branch');
