@@ -40,8 +40,8 @@ pub enum Source {
 }
 
 /// Plays `source` on the scenario's broker, or on `profile` if given (keeping the scenario's
-/// overrides such as a lowered queue limit).
-pub fn play(source: &Source, profile: Option<&str>) -> Result<Shared, String> {
+/// overrides such as a lowered queue limit), with the scenario's seed or `seed`.
+pub fn play(source: &Source, profile: Option<&str>, seed: Option<u64>) -> Result<Shared, String> {
     let text = match source {
         Source::BuiltIn(id) => library::text_by_id(id)
             .ok_or_else(|| format!("no built-in scenario \"{id}\""))?
@@ -55,6 +55,9 @@ pub fn play(source: &Source, profile: Option<&str>) -> Result<Shared, String> {
             return Err(format!("unknown broker profile \"{p}\""));
         }
         sc.broker.profile = p.to_string();
+    }
+    if let Some(n) = seed {
+        sc.seed = n;
     }
     Player::new(sc)
         .map(|p| Shared(Arc::new(p)))
@@ -80,6 +83,7 @@ pub fn App() -> impl IntoView {
         (None, None) => Source::BuiltIn(first),
     });
     let profile = RwSignal::new(initial.broker.clone());
+    let seed = RwSignal::new(initial.seed);
     let step = RwSignal::new(initial.step.unwrap_or(0));
     let embed = initial.embed;
     let panels = initial.panels.clone();
@@ -93,7 +97,7 @@ pub fn App() -> impl IntoView {
     let selected_packet = RwSignal::new(None::<usize>);
     let open_msg = RwSignal::new(None::<String>);
 
-    let player = Memo::new(move |_| play(&source.get(), profile.get().as_deref()));
+    let player = Memo::new(move |_| play(&source.get(), profile.get().as_deref(), seed.get()));
     let last = Memo::new(move |_| player.with(|p| p.as_ref().map(|p| p.len() - 1).unwrap_or(0)));
     // Clamp the step when the scenario changes; only the first scenario is the link's.
     let asked = StoredValue::new(initial.step);
@@ -128,6 +132,7 @@ pub fn App() -> impl IntoView {
             },
             step: Some(step.get()),
             broker: profile.get(),
+            seed: seed.get(),
             embed,
             panels: panels_for_url.clone(),
         };
@@ -294,8 +299,8 @@ pub fn App() -> impl IntoView {
         <div class="app" class:embed=embed>
             {(!embed).then(|| view! { <header class="top" inner_html=html::HEADER></header> })}
             <Notices notices=notices />
-            {(!embed).then(|| view! { <Picker source=source profile=profile step=step player=player /> })}
-            {(!embed).then(|| view! { <Tools source=source profile=profile step=step player=player notices=notices query=query /> })}
+            {(!embed).then(|| view! { <Picker source=source profile=profile seed=seed step=step player=player notices=notices /> })}
+            {(!embed).then(|| view! { <Tools source=source profile=profile seed=seed step=step player=player notices=notices query=query /> })}
             <Controls step=step last=last playing=playing speed_ms=speed_ms help=help go=go />
             <main>
             // A persistent live region: screen readers hear each step's narration.
@@ -334,10 +339,19 @@ fn Notices(notices: RwSignal<Vec<String>>) -> impl IntoView {
 fn Picker(
     source: RwSignal<Source>,
     profile: RwSignal<Option<String>>,
+    seed: RwSignal<Option<u64>>,
     step: RwSignal<usize>,
     player: Memo<Result<Shared, String>>,
+    notices: RwSignal<Vec<String>>,
 ) -> impl IntoView {
     let scenario_sel = NodeRef::<leptos::html::Select>::new();
+    let scenario_seed = move || {
+        player.with(|p| {
+            p.as_ref()
+                .map(|p| p.scenario.seed.to_string())
+                .unwrap_or_default()
+        })
+    };
     let broker_sel = NodeRef::<leptos::html::Select>::new();
     let scenario_profile = move || {
         player.with(|p| {
@@ -370,6 +384,7 @@ fn Picker(
                     if !v.is_empty() {
                         source.set(Source::BuiltIn(v));
                         profile.set(None);
+                        seed.set(None);
                         step.set(0);
                     }
                 }></select>
@@ -391,6 +406,24 @@ fn Picker(
                     let own = scenario_profile();
                     profile.set(if v == own { None } else { Some(v) });
                 }></select>
+            </label>
+            <label>
+                <span>"Seed"</span>
+                <input type="number" min="0" step="1" class="seed" data-testid="seed"
+                    title="Seed of every random choice: backoff jitter, broker-assigned client ids"
+                    prop:value=scenario_seed
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        match v.trim().parse::<u64>() {
+                            Ok(n) => seed.set(Some(n)),
+                            Err(_) => {
+                                notices.update(|n| n.push(format!("Seed \"{v}\" is not a whole number from 0 to {}; the seed stays {}.", u64::MAX, scenario_seed())));
+                                if let Some(el) = target_as::<web_sys::HtmlInputElement>(&ev) {
+                                    el.set_value(&scenario_seed());
+                                }
+                            }
+                        }
+                    } />
             </label>
             {move || player.with(|p| p.as_ref().ok().map(|p| {
                 let s = &p.scenario;
@@ -503,6 +536,7 @@ fn copy_text(text: String) {
 fn Tools(
     source: RwSignal<Source>,
     profile: RwSignal<Option<String>>,
+    seed: RwSignal<Option<u64>>,
     step: RwSignal<usize>,
     player: Memo<Result<Shared, String>>,
     notices: RwSignal<Vec<String>>,
@@ -547,6 +581,7 @@ fn Tools(
                     Ok(_) => {
                         source.set(Source::File(text));
                         profile.set(None);
+                        seed.set(None);
                         step.set(0);
                         status.set(format!("Imported {name}."));
                     }
@@ -626,6 +661,7 @@ fn SandboxPanel(
     cursor: RwSignal<usize>,
 ) -> impl IntoView {
     let clients = view::client_names(&p);
+    let played = p.clone();
     let error = RwSignal::new(String::new());
     let later = p.len() - 1 - step;
     let on_change = move |e: ev::Event| {
@@ -656,8 +692,8 @@ fn SandboxPanel(
                 ));
             }
         }
-        let text = source_text(&source.get_untracked());
-        let prof = profile.get_untracked();
+        // The scenario as played: the broker and seed chosen in the page are written into it.
+        let text = played.scenario.to_json();
         let res = if form.get_attribute("data-kind").as_deref() == Some("client") {
             let name = pairs
                 .iter()
@@ -669,10 +705,10 @@ fn SandboxPanel(
                 serde_json::to_string(&format!("{name} joins the sandbox.")).unwrap_or_default()
             );
             sandbox::add_client(&text, &name, "", "5.0")
-                .and_then(|t| sandbox::branch(&t, step, &say, prof.as_deref()))
+                .and_then(|t| sandbox::branch(&t, step, &say, None))
         } else {
             sandbox::step_json(&sandbox::form_from_pairs(&pairs))
-                .and_then(|s| sandbox::branch(&text, step, &s, prof.as_deref()))
+                .and_then(|s| sandbox::branch(&text, step, &s, None))
         };
         match res {
             Ok(t) => {

@@ -2,7 +2,8 @@
 //! tested natively.
 //!
 //! Parameters: `s` (built-in scenario id), `src` (a whole scenario file, base64url), `step`,
-//! `broker` (profile id), `embed` (`1`: compact chrome for iframes), `panels` (comma list).
+//! `broker` (profile id), `seed` (overrides the scenario's seed), `embed` (`1`: compact chrome
+//! for iframes), `panels` (comma list).
 
 use session_engine::{library, BrokerProfile};
 
@@ -16,6 +17,8 @@ pub struct UrlState {
     pub src: Option<String>,
     pub step: Option<usize>,
     pub broker: Option<String>,
+    /// Overrides the scenario's seed (jitter, assigned client ids).
+    pub seed: Option<u64>,
     pub embed: bool,
     /// `None`: all panels.
     pub panels: Option<Vec<String>>,
@@ -57,6 +60,10 @@ pub fn parse(query: &str) -> (UrlState, Vec<String>) {
                     warnings.push(format!("broker=\"{v}\" is not a broker profile (known: {}); using the scenario's own.", known.join(", ")));
                 }
             }
+            "seed" => match v.parse::<u64>() {
+                Ok(n) => st.seed = Some(n),
+                Err(_) => warnings.push(format!("seed=\"{v}\" is not a whole number from 0 to {}; using the scenario's own.", u64::MAX)),
+            },
             "embed" => st.embed = matches!(v.as_str(), "1" | "true" | ""),
             "panels" => {
                 let mut ok = Vec::new();
@@ -88,6 +95,9 @@ pub fn format(st: &UrlState) -> String {
     }
     if let Some(b) = &st.broker {
         parts.push(format!("broker={}", encode_component(b)));
+    }
+    if let Some(n) = st.seed {
+        parts.push(format!("seed={n}"));
     }
     if st.embed {
         parts.push("embed=1".into());
@@ -190,13 +200,14 @@ mod tests {
             src: None,
             step: Some(4),
             broker: Some("spec".into()),
+            seed: Some(18446744073709551615),
             embed: true,
             panels: Some(vec!["lifecycle".into(), "packets".into()]),
         };
         let q = format(&st);
         assert_eq!(
             q,
-            "?s=takeover-v5&step=4&broker=spec&embed=1&panels=lifecycle,packets"
+            "?s=takeover-v5&step=4&broker=spec&seed=18446744073709551615&embed=1&panels=lifecycle,packets"
         );
         assert_eq!(parse(&q), (st, vec![]));
     }
@@ -224,6 +235,11 @@ mod tests {
         assert_eq!(w.len(), 7, "{w:?}");
         let (_, w) = parse("?step=1e30");
         assert_eq!(w.len(), 1);
+        for bad in ["-5", "1e30", "18446744073709551616", "NaN", ""] {
+            let (st, w) = parse(&format!("?seed={bad}"));
+            assert_eq!(st.seed, None);
+            assert!(w[0].contains("whole number"), "{w:?}");
+        }
     }
 
     #[test]

@@ -136,3 +136,33 @@ async fn the_lifecycle_lights_the_takeover_and_says_it_in_text() {
         .length();
     assert!(hot >= 1, "a transition is lit");
 }
+
+#[wasm_bindgen_test]
+async fn the_seed_replays_the_random_choices_and_refuses_nonsense() {
+    let p = page("s=reconnect-storm&step=6&seed=1").await;
+    let seed: web_sys::HtmlInputElement = p.el("seed").unchecked_into();
+    assert_eq!(seed.value(), "1");
+    let before = p.text("packet-list");
+    let set = |v: &str| {
+        seed.set_value(v);
+        seed.dispatch_event(&web_sys::Event::new("change").unwrap())
+            .unwrap();
+    };
+    set("2");
+    settle().await;
+    let after = p.text("packet-list");
+    assert_ne!(
+        before, after,
+        "full jitter draws other delays with another seed"
+    );
+    set("1");
+    settle().await;
+    assert_eq!(p.text("packet-list"), before, "same seed, same run");
+    for bad in ["-5", "1e30", ""] {
+        set(bad);
+        settle().await;
+        assert_eq!(seed.value(), "1", "{bad} is refused and the seed stays");
+    }
+    let text = p.root.text_content().unwrap_or_default();
+    assert!(text.contains("is not a whole number"), "{text}");
+}
