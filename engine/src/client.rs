@@ -32,8 +32,8 @@ fn default_max_delay() -> f64 {
     60.0
 }
 
-/// Jitter strategies (as named in the AWS Architecture Blog's backoff article, plus the course's
-/// "add 0-50 %").
+/// Jitter strategies (as named in the AWS Architecture Blog's backoff article and its simulator,
+/// plus the course's "add 0-50 %").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Jitter {
@@ -43,21 +43,65 @@ pub enum Jitter {
     Full,
     /// delay/2 + uniform in [0, delay/2].
     Equal,
-    /// delay + uniform in [0, delay/2].
+    /// min(max, uniform in [initial, 3 x the previous delay]); the first delay is `initial`.
+    Decorrelated,
+    /// delay + uniform in [0, delay/2]: the course text's code, where the cap is applied before
+    /// the jitter, so a wait can reach 1.5 x `max`.
     AddUpTo50Percent,
 }
 
+impl Jitter {
+    pub const ALL: [Jitter; 5] = [
+        Jitter::None,
+        Jitter::Full,
+        Jitter::Equal,
+        Jitter::Decorrelated,
+        Jitter::AddUpTo50Percent,
+    ];
+
+    /// The name used in scenario files and links.
+    pub fn key(self) -> &'static str {
+        match self {
+            Jitter::None => "none",
+            Jitter::Full => "full",
+            Jitter::Equal => "equal",
+            Jitter::Decorrelated => "decorrelated",
+            Jitter::AddUpTo50Percent => "add_up_to_50_percent",
+        }
+    }
+
+    pub fn from_key(k: &str) -> Option<Jitter> {
+        Jitter::ALL.into_iter().find(|j| j.key() == k)
+    }
+}
+
 impl Backoff {
-    /// Delay before attempt `attempt` (1-based), in milliseconds.
-    pub fn delay_ms(&self, attempt: u32, rng: &mut Rng) -> u64 {
+    /// The delay before attempt `attempt` (1-based) without jitter, in seconds:
+    /// min(max, initial x multiplier^(attempt - 1)).
+    pub fn base_secs(&self, attempt: u32) -> f64 {
         let exp = self
             .multiplier
-            .powi(attempt.saturating_sub(1).min(64) as i32);
-        let base = (self.initial * exp).min(self.max).max(0.0) * 1000.0;
+            .powi(attempt.saturating_sub(1).min(1024) as i32);
+        (self.initial * exp).min(self.max).max(0.0)
+    }
+
+    /// Delay before attempt `attempt` (1-based), in milliseconds. `prev_ms` is the delay drawn
+    /// before the previous attempt (only decorrelated jitter uses it; 0 before the first).
+    pub fn delay_ms(&self, attempt: u32, prev_ms: u64, rng: &mut Rng) -> u64 {
+        let base = self.base_secs(attempt) * 1000.0;
         let d = match self.jitter {
             Jitter::None => base,
             Jitter::Full => base * rng.next_f64(),
             Jitter::Equal => base / 2.0 + base / 2.0 * rng.next_f64(),
+            Jitter::Decorrelated => {
+                let lo = self.initial.max(0.0) * 1000.0;
+                if attempt <= 1 || prev_ms == 0 {
+                    lo.min(self.max * 1000.0)
+                } else {
+                    let hi = (prev_ms as f64 * 3.0).max(lo);
+                    (lo + (hi - lo) * rng.next_f64()).min(self.max * 1000.0)
+                }
+            }
             Jitter::AddUpTo50Percent => base + base * 0.5 * rng.next_f64(),
         };
         d.round() as u64
@@ -169,6 +213,8 @@ pub struct SimClient {
     pub auto_reconnect: Option<Backoff>,
     pub reconnect_at: Option<SimTime>,
     pub attempt: u32,
+    /// The reconnect delay drawn last (decorrelated jitter grows from it).
+    pub last_delay_ms: u64,
     /// The client noticed nothing yet, but its link no longer carries packets.
     pub keep_alive_in_force: u16,
     pub last_tx: SimTime,
@@ -207,6 +253,7 @@ impl SimClient {
             auto_reconnect: None,
             reconnect_at: None,
             attempt: 0,
+            last_delay_ms: 0,
             keep_alive_in_force: 0,
             last_tx: SimTime::ZERO,
             ping_sent_at: None,
@@ -465,7 +512,8 @@ impl SimClient {
     pub fn schedule_reconnect(&mut self, now: SimTime, rng: &mut Rng) {
         if let Some(b) = self.auto_reconnect.clone() {
             self.attempt += 1;
-            let at = now.plus_millis(b.delay_ms(self.attempt, rng));
+            self.last_delay_ms = b.delay_ms(self.attempt, self.last_delay_ms, rng);
+            let at = now.plus_millis(self.last_delay_ms);
             self.reconnect_at = Some(at);
             self.event(ClientEvent::ReconnectScheduled {
                 attempt: self.attempt,
@@ -598,6 +646,7 @@ impl SimClient {
             session_present: c.session_present,
         };
         self.attempt = 0;
+        self.last_delay_ms = 0;
         self.has_session_state = self.wants_session;
         if !c.session_present {
             // [MQTT-3.2.2-5] 5.0 (and the 3.1.1 equivalent): the broker has no session, so the
