@@ -6,6 +6,7 @@
 use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 pub type Result<DB> =
     std::result::Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
@@ -85,6 +86,7 @@ fn legend<DB: DrawingBackend>(
 
 /// Bytes held (y) against hours offline (x): with this broker's limit and expiry, and without
 /// them; the limit as a horizontal line; the chosen offline time as a vertical line.
+#[derive(Clone, Debug, PartialEq)]
 pub struct QueueChart {
     pub capped: Vec<(f64, f64)>,
     pub uncapped: Vec<(f64, f64)>,
@@ -342,6 +344,7 @@ pub fn storm<DB: DrawingBackend>(
 }
 
 /// Collision risk (y, 0-1) against fleet size (x, log scale): exact and approximation.
+#[derive(Clone, Debug, PartialEq)]
 pub struct CollisionChart {
     pub exact: Vec<(f64, f64)>,
     pub approx: Vec<(f64, f64)>,
@@ -522,6 +525,172 @@ pub fn loss<DB: DrawingBackend>(
         }
     }
     let items: Vec<(&str, RGBColor, bool)> = metrics.iter().map(|(l, c)| (*l, *c, false)).collect();
+    legend(root, t, &items)?;
+    root.present()
+}
+
+/// The effective-QoS matrix as a picture: rows publish QoS, columns subscription QoS, each cell
+/// coloured by its guarantee, the chosen one outlined.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatrixChart {
+    /// cells[publish][subscribe] = (forwarded QoS or refused, guarantee)
+    pub cells: Vec<Vec<(Option<u8>, &'static str)>>,
+    pub here: (u8, u8),
+}
+
+fn guarantee_colour(g: &str) -> RGBColor {
+    match g {
+        "exactly once" => GREEN,
+        "at least once" => ORANGE,
+        "at most once" => SKY,
+        _ => VERMILION,
+    }
+}
+
+pub fn matrix<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: Theme,
+    m: &MatrixChart,
+) -> Result<DB> {
+    root.fill(&t.bg)?;
+    let mut ch = ChartBuilder::on(root)
+        .margin(10)
+        .margin_top(28)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..3.0, 0.0..3.0)?;
+    ch.configure_mesh()
+        .disable_mesh()
+        .axis_style(t.fg)
+        .label_style((FONT, 12).into_font().color(&t.fg))
+        .axis_desc_style((FONT, 13).into_font().color(&t.fg))
+        .x_labels(7)
+        .y_labels(7)
+        .x_label_formatter(&|v| half_label(*v))
+        .y_label_formatter(&|v| half_label(*v))
+        .x_desc("subscription QoS")
+        .y_desc("publish QoS")
+        .draw()?;
+    for (p, row) in m.cells.iter().enumerate() {
+        for (s, (fwd, g)) in row.iter().enumerate() {
+            let (x, y) = (s as f64, p as f64);
+            ch.draw_series(std::iter::once(Rectangle::new(
+                [(x + 0.03, y + 0.03), (x + 0.97, y + 0.97)],
+                guarantee_colour(g).mix(0.55).filled(),
+            )))?;
+            let label = fwd
+                .map(|f| format!("QoS {f}"))
+                .unwrap_or_else(|| "refused".into());
+            ch.draw_series(std::iter::once(Text::new(
+                label,
+                (x + 0.5, y + 0.62),
+                (FONT, 14)
+                    .into_font()
+                    .color(&t.fg)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+            )))?;
+            ch.draw_series(std::iter::once(Text::new(
+                g.to_string(),
+                (x + 0.5, y + 0.36),
+                (FONT, 12)
+                    .into_font()
+                    .color(&t.fg)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+            )))?;
+            if (p as u8, s as u8) == m.here {
+                ch.draw_series(std::iter::once(Rectangle::new(
+                    [(x + 0.03, y + 0.03), (x + 0.97, y + 0.97)],
+                    ShapeStyle::from(&t.fg).stroke_width(4),
+                )))?;
+            }
+        }
+    }
+    root.present()
+}
+
+/// "0", "1", "2" at the middle of each unit cell, nothing at the edges.
+fn half_label(v: f64) -> String {
+    let k = v - 0.5;
+    if (k - k.round()).abs() < 1e-6 && (0.0..3.0).contains(&k) {
+        format!("{}", k.round() as u32)
+    } else {
+        String::new()
+    }
+}
+
+/// The advisor's cost picture: packets per message for QoS 0, 1, 2 at 0 %, 5 % and 20 % loss
+/// each way (expected values: QoS 1 (2-p)/(1-p)², QoS 2 twice that), the advice outlined.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CostChart {
+    pub recommended: u8,
+}
+
+/// Expected packets per message at loss `p` each way, retrying until acknowledged.
+pub fn expected_packets(qos: u8, p: f64) -> f64 {
+    match qos {
+        0 => 1.0,
+        1 => (2.0 - p) / ((1.0 - p) * (1.0 - p)),
+        _ => 2.0 * (2.0 - p) / ((1.0 - p) * (1.0 - p)),
+    }
+}
+
+pub fn costs<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    t: Theme,
+    c: &CostChart,
+) -> Result<DB> {
+    root.fill(&t.bg)?;
+    let losses = [
+        (0.0, "no loss", BLUE),
+        (0.05, "5 % loss", ORANGE),
+        (0.2, "20 % loss", VERMILION),
+    ];
+    let top = expected_packets(2, 0.2);
+    let mut ch = ChartBuilder::on(root)
+        .margin(10)
+        .margin_top(28)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0.0..3.0, 0.0..top * 1.1)?;
+    ch.configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(t.grid.mix(0.5))
+        .bold_line_style(t.grid)
+        .axis_style(t.fg)
+        .label_style((FONT, 12).into_font().color(&t.fg))
+        .axis_desc_style((FONT, 13).into_font().color(&t.fg))
+        .x_labels(7)
+        .x_label_formatter(&|v| {
+            let l = half_label(*v);
+            if l.is_empty() {
+                l
+            } else {
+                format!("QoS {l}")
+            }
+        })
+        .y_desc("packets per message")
+        .y_label_formatter(&|v| crate::units::num(*v, 3))
+        .draw()?;
+    for q in 0..3u8 {
+        for (k, (p, _, colour)) in losses.iter().enumerate() {
+            let x = f64::from(q) + 0.15 + k as f64 * 0.24;
+            ch.draw_series(std::iter::once(Rectangle::new(
+                [(x, 0.0), (x + 0.22, expected_packets(q, *p))],
+                colour.filled(),
+            )))?;
+        }
+        if q == c.recommended {
+            ch.draw_series(std::iter::once(Rectangle::new(
+                [
+                    (f64::from(q) + 0.08, 0.0),
+                    (f64::from(q) + 0.92, top * 1.05),
+                ],
+                ShapeStyle::from(&t.fg).stroke_width(3),
+            )))?;
+        }
+    }
+    let items: Vec<(&str, RGBColor, bool)> =
+        losses.iter().map(|(_, l, c)| (*l, *c, false)).collect();
     legend(root, t, &items)?;
     root.present()
 }

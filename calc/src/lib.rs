@@ -17,4 +17,5 @@ pub mod loss;
 pub mod qos;
 pub mod queue;
 pub mod storm;
+pub mod tool;
 pub mod units;

@@ -168,10 +168,9 @@ pub fn simulate(i: &StormInput) -> StormResult {
     }
 }
 
-/// At most `bars` values for a chart: the highest second in each group of seconds, and the
-/// group width in seconds.
-pub fn downsample(per_second: &[u32], bars: usize) -> (Vec<u32>, usize) {
-    let w = per_second.len().div_ceil(bars.max(1)).max(1);
+/// The highest second in each group of `width` seconds.
+pub fn downsample_width(per_second: &[u32], width: usize) -> (Vec<u32>, usize) {
+    let w = width.max(1);
     (
         per_second
             .chunks(w)
@@ -179,6 +178,12 @@ pub fn downsample(per_second: &[u32], bars: usize) -> (Vec<u32>, usize) {
             .collect(),
         w,
     )
+}
+
+/// At most `bars` values for a chart: the highest second in each group of seconds, and the
+/// group width in seconds.
+pub fn downsample(per_second: &[u32], bars: usize) -> (Vec<u32>, usize) {
+    downsample_width(per_second, per_second.len().div_ceil(bars.max(1)))
 }
 
 #[cfg(test)]
