@@ -15,7 +15,7 @@ step "clippy (native)"
 cargo clippy --workspace --all-targets -- -D warnings
 
 step "clippy (wasm32)"
-cargo clippy -p session-engine -p mqtt-session-lab --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p session-engine -p mqtt-session-lab -p mqtt-calc -p mqtt-calc-page --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p mqtt-session-lab --target wasm32-unknown-unknown --test components -- -D warnings
 
 step "native tests"
@@ -30,14 +30,16 @@ cargo test -p mqtt-session-lab --target wasm32-unknown-unknown --test components
 step "scenario files"
 cargo run -q -p mqtt-lab -- check engine/scenarios/*.json docs/examples/*.json
 
-step "trunk build --release"
-trunk build --release
+step "trunk build --release (calculators page, then the scenarios page)"
+bash scripts/build.sh
 
-step "page size budget (250 KB gzip)"
-node tests/e2e/budget.mjs
+step "page size budgets (250 KB gzip each)"
+node tests/e2e/budget.mjs dist
+node tests/e2e/budget.mjs dist/calc
 
 step "end-to-end tests of the built page in headless Chromium (Playwright, axe-core)"
 node tests/e2e/page.mjs
+node tests/e2e/calc.mjs
 
 echo
 echo "all checks passed"

@@ -364,8 +364,9 @@ pub fn panels(p: &session_engine::Player, step: usize, st: &PanelState) -> Strin
     if st.shows("broker") {
         let _ = write!(
             out,
-            "<section class=\"panel broker\" aria-label=\"Broker overview\" data-testid=\"broker\">{}</section>",
-            overview(&view::overview(p, step))
+            "<section class=\"panel broker\" aria-label=\"Broker overview\" data-testid=\"broker\">{}{}</section>",
+            overview(&view::overview(p, step)),
+            calculator_links(&view::calculator_links(p, step))
         );
     }
     out
@@ -377,7 +378,7 @@ pub const NAV_BUTTONS: &str = "<button data-act=\"first\" data-testid=\"first\" 
 /// The playback speed choice (milliseconds per step).
 pub const SPEED: &str = "<span>Speed</span><select aria-label=\"Playback speed\"><option value=\"2500\">slow</option><option value=\"1200\" selected>normal</option><option value=\"500\">fast</option></select>";
 
-pub const HEADER: &str = "<h1>MQTT Session Lab</h1><p class=\"tagline\">Step through how MQTT brokers keep, resume, expire and hand over sessions - every rule cited.</p>";
+pub const HEADER: &str = "<h1>MQTT Session Lab</h1><p class=\"tagline\">Step through how MQTT brokers keep, resume, expire and hand over sessions - every rule cited. <a href=\"calc/\" data-testid=\"to-calculators\">Calculators →</a></p>";
 
 pub const FOOTER: &str = "Every rule shown cites the MQTT 3.1.1 / 5.0 statement or the named broker behaviour it follows. Keys: space play/pause, ← → step, Home/End, ? help.";
 
@@ -488,6 +489,15 @@ pub fn messages(fates: &[MessageFate], open: Option<&str>) -> String {
 }
 
 /// The broker overview.
+/// "Open in a calculator" with this run's numbers.
+pub fn calculator_links((queue, storm): &(String, String)) -> String {
+    format!(
+        "<p class=\"calc-links\" data-testid=\"calc-links\">Open in a calculator: <a href=\"{}\">queue memory of these sessions</a> · <a href=\"{}\">reconnect storm of these clients</a></p>",
+        esc(queue),
+        esc(storm)
+    )
+}
+
 pub fn overview(o: &Overview) -> String {
     let mut out = format!(
         "<h3>Broker: {}</h3><p class=\"source\">{}</p><table class=\"limits\"><tbody>",

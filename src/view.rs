@@ -1281,9 +1281,132 @@ pub fn overview(p: &Player, step: usize) -> Overview {
     }
 }
 
+/// A non-negative number with up to `decimals` decimals, without f64 formatting (which would add
+/// kilobytes of float-printing code to the page): 0.25 -> "0.25", 2.0 -> "2".
+fn plain(v: f64, decimals: u32) -> String {
+    let scale = 10u64.pow(decimals);
+    let n = (v.max(0.0) * scale as f64).round() as u64;
+    let (int, frac) = (n / scale, n % scale);
+    if frac == 0 {
+        return int.to_string();
+    }
+    let f = format!("{frac:0width$}", width = decimals as usize);
+    format!("{int}.{}", f.trim_end_matches('0'))
+}
+
+/// This run's numbers carried into the calculators (links relative to the page): the queue
+/// memory calculator gets the offline sessions, their time offline, the message rate, sizes and
+/// the broker's limits; the storm calculator the clients, the broker's accept rate and the
+/// first auto-reconnect backoff of the scenario.
+pub fn calculator_links(p: &Player, step: usize) -> (String, String) {
+    let w = &p.at(step).world;
+    let pr = w.broker.profile();
+    let now = w.now.millis();
+    let sessions = w.broker.sessions();
+    let offline: Vec<&Session> = sessions.values().filter(|s| s.conn.is_none()).collect();
+    let devices = offline.len().max(1);
+    let longest_ms = offline
+        .iter()
+        .filter_map(|s| s.disconnected_at)
+        .map(|t| now.saturating_sub(t.millis()))
+        .max()
+        .unwrap_or(now);
+    // Application messages routed so far: count, mean topic and payload size.
+    let (mut n, mut topic, mut payload) = (0u64, 0u64, 0u64);
+    for s in 0..=step {
+        for e in p.entries(s) {
+            if let TraceItem::Broker {
+                event: BrokerEvent::MessageRouted { topic: t, .. },
+            } = &e.item
+            {
+                n += 1;
+                topic += t.len() as u64;
+            }
+        }
+    }
+    let queued: Vec<_> = sessions.values().flat_map(|s| s.queue.iter()).collect();
+    if !queued.is_empty() {
+        payload = queued.iter().map(|m| m.payload.len() as u64).sum::<u64>() / queued.len() as u64;
+    }
+    let minutes = (now as f64 / 60_000.0).max(1.0 / 60.0);
+    let rate = plain(n as f64 / minutes, 3);
+    let hours = plain(
+        (longest_ms as f64 / 3_600_000.0 * 10_000.0).ceil() / 10_000.0,
+        4,
+    );
+    let subs = sessions
+        .values()
+        .map(|s| s.subscriptions.len())
+        .max()
+        .unwrap_or(1);
+    let queue = format!(
+        "calc/?c=queue&devices={devices}&hours={hours}&rate={rate}&payload={payload}&topic={}&overhead={}&session={}&subs={subs}&per_sub={}&broker={}&limit={}&overflow={}",
+        topic.checked_div(n).unwrap_or(0),
+        pr.per_message_overhead,
+        pr.per_session_bytes,
+        pr.per_subscription_bytes,
+        pr.id,
+        pr.max_queued_messages.unwrap_or(0),
+        match pr.overflow {
+            session_engine::profile::Overflow::DropNewest => "drop_newest",
+            session_engine::profile::Overflow::DropOldest => "drop_oldest",
+        }
+    );
+    let clients = w.clients.len().max(1);
+    let mut storm = format!("calc/?c=storm&devices={clients}");
+    if let Some(c) = pr.max_connections_per_second {
+        storm.push_str(&format!("&capacity={c}"));
+    }
+    // The scenario's backoff, and its first two jitter strategies as A and B.
+    let backoffs: Vec<&session_engine::client::Backoff> = w
+        .clients
+        .iter()
+        .filter_map(|c| c.auto_reconnect.as_ref())
+        .collect();
+    if let Some(b) = backoffs.first() {
+        storm.push_str(&format!(
+            "&initial={}&multiplier={}&max={}&a={}",
+            plain(b.initial, 3),
+            plain(b.multiplier, 3),
+            plain(b.max, 3),
+            b.jitter.key()
+        ));
+        if let Some(other) = backoffs.iter().find(|o| o.jitter != b.jitter) {
+            storm.push_str(&format!("&b={}", other.jitter.key()));
+        }
+    }
+    (queue, storm)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_numbers_without_float_formatting() {
+        assert_eq!(plain(0.25, 4), "0.25");
+        assert_eq!(plain(2.0, 3), "2");
+        assert_eq!(plain(1.0 / 3.0, 3), "0.333");
+        assert_eq!(plain(-1.0, 2), "0");
+    }
+
+    #[test]
+    fn calculator_links_carry_this_runs_numbers() {
+        let p = play("queue-overflow");
+        let (q, s) = calculator_links(&p, p.len() - 1);
+        assert!(q.starts_with("calc/?c=queue&devices=1&"), "{q}");
+        assert!(
+            q.contains("&broker=mosquitto-2.0.11&limit=3&overflow=drop_newest"),
+            "{q}"
+        );
+        assert!(s.starts_with("calc/?c=storm&devices="), "{s}");
+        let p = play("reconnect-storm");
+        let (_, s) = calculator_links(&p, p.len() - 1);
+        assert_eq!(
+            s,
+            "calc/?c=storm&devices=20&capacity=5&initial=1&multiplier=2&max=30&a=none&b=full"
+        );
+    }
 
     fn play(id: &str) -> Player {
         Player::from_json(library::text_by_id(id).unwrap()).unwrap()

@@ -117,7 +117,8 @@ pub fn queue<DB: DrawingBackend>(
         .y_label_area_size(78)
         .build_cartesian_2d(x0..x1, y0..y1)?;
     ch.configure_mesh()
-        .light_line_style(t.grid.mix(0.5))
+        .light_line_style(t.grid.mix(0.3))
+        .max_light_lines(3)
         .bold_line_style(t.grid)
         .axis_style(t.fg)
         .label_style((FONT, 12).into_font().color(&t.fg))
@@ -261,7 +262,8 @@ where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     ch.configure_mesh()
-        .light_line_style(t.grid.mix(0.5))
+        .light_line_style(t.grid.mix(0.3))
+        .max_light_lines(3)
         .bold_line_style(t.grid)
         .axis_style(t.fg)
         .label_style((FONT, 12).into_font().color(&t.fg))
@@ -366,7 +368,8 @@ pub fn collision<DB: DrawingBackend>(
         .y_label_area_size(56)
         .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.0)?;
     ch.configure_mesh()
-        .light_line_style(t.grid.mix(0.5))
+        .light_line_style(t.grid.mix(0.3))
+        .max_light_lines(3)
         .bold_line_style(t.grid)
         .axis_style(t.fg)
         .label_style((FONT, 12).into_font().color(&t.fg))
@@ -419,7 +422,8 @@ pub fn buffer<DB: DrawingBackend>(
         .y_label_area_size(78)
         .build_cartesian_2d(x0..x1, y0..y1)?;
     ch.configure_mesh()
-        .light_line_style(t.grid.mix(0.5))
+        .light_line_style(t.grid.mix(0.3))
+        .max_light_lines(3)
         .bold_line_style(t.grid)
         .axis_style(t.fg)
         .label_style((FONT, 12).into_font().color(&t.fg))
@@ -500,7 +504,8 @@ pub fn loss<DB: DrawingBackend>(
         .build_cartesian_2d(0.0..out.len().max(1) as f64, y0..y1)?;
     ch.configure_mesh()
         .disable_x_mesh()
-        .light_line_style(t.grid.mix(0.5))
+        .light_line_style(t.grid.mix(0.3))
+        .max_light_lines(3)
         .bold_line_style(t.grid)
         .axis_style(t.fg)
         .label_style((FONT, 12).into_font().color(&t.fg))
@@ -654,7 +659,8 @@ pub fn costs<DB: DrawingBackend>(
         .build_cartesian_2d(0.0..3.0, 0.0..top * 1.1)?;
     ch.configure_mesh()
         .disable_x_mesh()
-        .light_line_style(t.grid.mix(0.5))
+        .light_line_style(t.grid.mix(0.3))
+        .max_light_lines(3)
         .bold_line_style(t.grid)
         .axis_style(t.fg)
         .label_style((FONT, 12).into_font().color(&t.fg))

@@ -31,18 +31,23 @@ impl Field {
                 text.trim()
             )
         })?;
-        if !v.is_finite() || v < self.min || v > self.max {
+        let shown = text.trim();
+        if !v.is_finite() {
             return Err(format!(
-                "{}: {} is out of range; enter {range}.",
-                self.label,
-                text.trim()
+                "{}: \"{shown}\" is not a number; enter {range}.",
+                self.label
+            ));
+        }
+        if v < self.min || v > self.max {
+            return Err(format!(
+                "{}: \"{shown}\" is out of range; enter {range}.",
+                self.label
             ));
         }
         if self.integer && v.fract() != 0.0 {
             return Err(format!(
-                "{}: {} is not a whole number; enter {range}.",
-                self.label,
-                text.trim()
+                "{}: \"{shown}\" is not a whole number; enter {range}.",
+                self.label
             ));
         }
         Ok(v)

@@ -898,12 +898,12 @@ fn eval_loss(v: &Values) -> Outcome {
     Outcome {
         rows: vec![
             row("QoS 0 delivered", format!("{} (expected 1 - loss = {})", percent(outs[0].delivered as f64 / i.messages as f64), percent(1.0 - p))),
-            row("QoS 1 duplicates", format!("{} (expected about {} per message)", group(outs[1].duplicates), num((1.0 - p) * i.loss_down / (1.0 - (1.0 - p) * (1.0 - i.loss_down)).max(1e-12), 3))),
+            row("QoS 1 duplicates", format!("{} (expected d / (1 - d) = {} per message)", group(outs[1].duplicates), num(i.loss_down / (1.0 - i.loss_down), 3))),
             row("QoS 2 duplicates", group(outs[2].duplicates)),
         ],
         formula: vec![
             "QoS 0: 1 packet, delivered with probability 1 - loss".into(),
-            "QoS 1: PUBLISH until PUBACK; expected duplicates per message = (1-u)d / (1 - (1-u)(1-d)) for loss u up, d down".into(),
+            "QoS 1: PUBLISH until PUBACK; each lost PUBACK (loss d, broker to device) makes one more delivery: expected duplicates per message = d / (1 - d)".into(),
             "QoS 2: PUBLISH until PUBREC, PUBREL until PUBCOMP; the broker keeps the packet id, so never a duplicate".into(),
         ],
         notes: vec![
@@ -1116,6 +1116,12 @@ mod tests {
         );
         let o = eval("loss", &[("up", "0"), ("down", "0")]).unwrap();
         assert!(o.html.contains("<td>100 of 100</td>"), "{}", o.html);
+        let o = eval("loss", &[]).unwrap();
+        assert!(
+            value(&o, "QoS 1 duplicates").contains("d / (1 - d) = 0.25 per message"),
+            "{:?}",
+            o.rows
+        );
         let o = eval("buffer", &[]).unwrap();
         assert_eq!(value(&o, "Readings to hold"), "120");
         let o = eval(

@@ -1,18 +1,20 @@
-// Size budget: the whole page transfer (html + js + wasm + css in dist/), gzip level 9, must be at
-// most 250 KB (250,000 bytes). Deterministic for a given build.
+// Size budget: the whole page transfer (html + js + wasm + css), gzip level 9, must be at most
+// 250 KB (250,000 bytes). Deterministic for a given build. `node tests/e2e/budget.mjs [dir]`:
+// dist (the scenarios page, default) or dist/calc (the calculators page, its own wasm).
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
 const BUDGET = 250_000;
-const files = fs.readdirSync('dist').filter((f) => /\.(html|js|wasm|css)$/.test(f));
+const dir = process.argv[2] || 'dist';
+const files = fs.readdirSync(dir).filter((f) => /\.(html|js|wasm|css)$/.test(f));
 let total = 0;
 for (const f of files) {
-  const n = zlib.gzipSync(fs.readFileSync(path.join('dist', f)), { level: 9 }).length;
+  const n = zlib.gzipSync(fs.readFileSync(path.join(dir, f)), { level: 9 }).length;
   total += n;
   console.log(`${String(n).padStart(8)}  ${f}`);
 }
-console.log(`${String(total).padStart(8)}  total gzip bytes (budget ${BUDGET})`);
+console.log(`${String(total).padStart(8)}  total gzip bytes of ${dir} (budget ${BUDGET})`);
 if (total > BUDGET) {
   console.log(`size budget: 0 passed, 1 failed (${total - BUDGET} bytes over)`);
   process.exit(1);
