@@ -15,7 +15,6 @@ use session_engine::rng::{mix, Rng};
 pub const MAX_DEVICES: u64 = 1_000_000;
 /// Simulated time after the outage before giving up on the devices still out.
 pub const HORIZON_S: u64 = 86_400;
-const DEV_BITS: u32 = 20;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct StormInput {
@@ -53,96 +52,196 @@ pub struct StormResult {
     pub peak_second_bytes: f64,
 }
 
+/// A device's pending attempt. It carries the device's state with it (each device has exactly
+/// one), so the simulation reads memory in order instead of jumping into a table of 1,000,000.
+#[derive(Clone)]
+struct Pending {
+    t_ms: u64,
+    rng: Rng,
+    prev_ms: u64,
+    attempt: u32,
+    /// Devices in this entry: without jitter every device waits the same, so they move as one
+    /// group (exactly what one entry per device would do, without 1,000,000 entries).
+    count: u32,
+}
+
+/// The simulation's state. The work is split into small functions called many times (one per
+/// device, one per millisecond): browsers compile a wasm function with their optimising
+/// compiler only for its later calls, so one long-running loop would stay in the baseline code
+/// (about ten times slower than native here).
+struct Sim<'a> {
+    i: &'a StormInput,
+    outage_ms: u64,
+    /// Base delay of each attempt in ms, computed once (constant after the cap).
+    bases: Vec<f64>,
+    /// Pending attempts by second; within the second being played, by millisecond (a counting
+    /// sort: time order, ties in the order they were scheduled, so the run is deterministic).
+    pending: Vec<Vec<Pending>>,
+    by_ms: Vec<Vec<Pending>>,
+    attempts: Vec<u32>,
+    accepted: Vec<u32>,
+    connected: u64,
+    total: u64,
+    refused_busy: u64,
+    last_ms: u64,
+}
+
+impl Sim<'_> {
+    fn delay(&self, attempt: u32, prev: u64, rng: &mut Rng) -> u64 {
+        let base = match self.bases.get(attempt as usize - 1) {
+            Some(b) => *b,
+            None => self.bases.last().copied().unwrap_or(0.0),
+        };
+        self.i.backoff.jitter_ms(base, attempt, prev, rng)
+    }
+
+    /// While the broker is down a device's attempts depend on nobody else: play them here and
+    /// return its first attempt after the outage.
+    #[inline(never)]
+    fn through_the_outage(&mut self, dev: u64, count: u32) -> Pending {
+        let mut rng = Rng::new(mix(self.i.seed ^ dev.wrapping_mul(0xA24B_AED4_963E_E407)));
+        let (mut attempt, mut prev) = (1u32, self.delay(1, 0, &mut rng));
+        let mut t = prev;
+        while t < self.outage_ms {
+            self.attempts[(t / 1000) as usize] += count;
+            self.total += u64::from(count);
+            attempt = attempt.saturating_add(1);
+            prev = self.delay(attempt, prev, &mut rng);
+            t += prev;
+        }
+        Pending {
+            t_ms: t,
+            rng,
+            prev_ms: prev,
+            attempt,
+            count,
+        }
+    }
+
+    /// Plays the attempts of millisecond `ms` of second `s`, first come first served.
+    #[inline(never)]
+    fn play_ms(&mut self, s: usize, ms: usize) {
+        let mut list = std::mem::take(&mut self.by_ms[ms]);
+        // Retries drawn with a delay too short to leave this millisecond join its end.
+        let mut k = 0;
+        while k < list.len() {
+            let mut p = list[k].clone();
+            k += 1;
+            let t = p.t_ms;
+            let c = u64::from(p.count);
+            self.attempts[s] += p.count;
+            self.total += c;
+            if t >= self.outage_ms {
+                let take = c.min(self.i.capacity.saturating_sub(u64::from(self.accepted[s])));
+                if take > 0 {
+                    self.accepted[s] += take as u32;
+                    self.connected += take;
+                    self.last_ms = self.last_ms.max(t);
+                }
+                if take == c {
+                    continue;
+                }
+                self.refused_busy += c - take;
+                p.count = (c - take) as u32;
+            }
+            p.attempt = p.attempt.saturating_add(1);
+            p.prev_ms = self.delay(p.attempt, p.prev_ms, &mut p.rng);
+            p.t_ms = t + p.prev_ms;
+            let ns = (p.t_ms / 1000) as usize;
+            if ns == s {
+                let m = (p.t_ms % 1000) as usize;
+                if m == ms {
+                    list.push(p);
+                } else {
+                    self.by_ms[m].push(p);
+                }
+            } else if let Some(b) = self.pending.get_mut(ns) {
+                b.push(p);
+            }
+        }
+        list.clear();
+        self.by_ms[ms] = list;
+    }
+}
+
 pub fn simulate(i: &StormInput) -> StormResult {
     let n = i.devices.min(MAX_DEVICES) as usize;
     let outage_ms = (i.outage_s.max(0.0) * 1000.0).round() as u64;
-    let horizon_ms = outage_ms + HORIZON_S * 1000;
-    // A device's pending attempt carries the device's state with it (each device has exactly
-    // one), so the loop reads memory in order instead of jumping into a table of 1,000,000.
-    // `key` = (time ms << 20) | device: sorting by it is time order, ties by device.
-    #[derive(Clone)]
-    struct Pending {
-        key: u64,
-        rng: Rng,
-        prev_ms: u64,
-        attempt: u32,
-        /// Devices in this entry: without jitter every device waits the same, so they move as
-        /// one group (exactly what one entry per device would do, without 1,000,000 entries).
-        count: u32,
-    }
-    let horizon_s = horizon_ms.div_ceil(1000) as usize;
-    let mut pending: Vec<Vec<Pending>> = vec![Vec::new(); horizon_s];
-    let lockstep = i.backoff.jitter == Jitter::None;
-    let entries = if lockstep { n.min(1) as u64 } else { n as u64 };
-    for dev in 0..entries {
-        let mut rng = Rng::new(mix(i.seed ^ dev.wrapping_mul(0xA24B_AED4_963E_E407)));
-        let d = i.backoff.delay_ms(1, 0, &mut rng);
-        if let Some(b) = pending.get_mut((d / 1000) as usize) {
-            b.push(Pending {
-                key: (d << DEV_BITS) | dev,
-                rng,
-                prev_ms: d,
-                attempt: 1,
-                count: if lockstep { n as u32 } else { 1 },
-            });
-        }
-    }
-    let mut attempts: Vec<u32> = Vec::new();
-    let mut accepted: Vec<u32> = Vec::new();
-    let (mut connected, mut total, mut refused_busy) = (0u64, 0u64, 0u64);
-    let mut last_ms = 0u64;
-    let mask = (1u64 << DEV_BITS) - 1;
-    let mut waiting = n as u64;
-    for s in 0..horizon_s {
-        if waiting == 0 {
+    let horizon_s = (outage_ms + HORIZON_S * 1000).div_ceil(1000) as usize;
+    let mut bases: Vec<f64> = Vec::new();
+    for a in 1..=1024u32 {
+        let b = i.backoff.base_secs(a) * 1000.0;
+        bases.push(b);
+        if b >= i.backoff.max * 1000.0 || (a > 1 && b == bases[a as usize - 2]) {
             break;
         }
-        let mut batch = std::mem::take(&mut pending[s]);
-        if batch.is_empty() {
-            continue;
-        }
-        if attempts.len() <= s {
-            attempts.resize(s + 1, 0);
-            accepted.resize(s + 1, 0);
-        }
-        // Attempts drawn with a delay too short to leave this second are handled in the
-        // same second, in time order.
-        while !batch.is_empty() {
-            batch.sort_unstable_by_key(|p| p.key);
-            let mut again = Vec::new();
-            for mut p in batch {
-                let t = p.key >> DEV_BITS;
-                let c = u64::from(p.count);
-                attempts[s] += p.count;
-                total += c;
-                if t >= outage_ms {
-                    let take = c.min(i.capacity.saturating_sub(u64::from(accepted[s])));
-                    if take > 0 {
-                        accepted[s] += take as u32;
-                        connected += take;
-                        waiting -= take;
-                        last_ms = last_ms.max(t);
-                    }
-                    if take == c {
-                        continue;
-                    }
-                    refused_busy += c - take;
-                    p.count = (c - take) as u32;
-                }
-                p.attempt = p.attempt.saturating_add(1);
-                p.prev_ms = i.backoff.delay_ms(p.attempt, p.prev_ms, &mut p.rng);
-                let next = t + p.prev_ms;
-                p.key = (next << DEV_BITS) | (p.key & mask);
-                let ns = (next / 1000) as usize;
-                if ns == s {
-                    again.push(p);
-                } else if let Some(b) = pending.get_mut(ns) {
-                    b.push(p);
-                }
-            }
-            batch = again;
+    }
+    let first_seconds = (outage_ms / 1000) as usize + 1;
+    let mut sim = Sim {
+        i,
+        outage_ms,
+        bases,
+        pending: vec![Vec::new(); horizon_s],
+        by_ms: vec![Vec::new(); 1000],
+        attempts: vec![0; first_seconds],
+        accepted: vec![0; first_seconds],
+        connected: 0,
+        total: 0,
+        refused_busy: 0,
+        last_ms: 0,
+    };
+    let lockstep = i.backoff.jitter == Jitter::None;
+    let first: Vec<Pending> = if lockstep {
+        vec![sim.through_the_outage(0, n as u32)]
+    } else {
+        (0..n as u64)
+            .map(|dev| sim.through_the_outage(dev, 1))
+            .collect()
+    };
+    // Into their seconds' buckets, each allocated once at its final size.
+    let mut sizes = vec![0usize; horizon_s];
+    for p in &first {
+        if let Some(c) = sizes.get_mut((p.t_ms / 1000) as usize) {
+            *c += 1;
         }
     }
+    for (b, c) in sim.pending.iter_mut().zip(sizes) {
+        b.reserve_exact(c);
+    }
+    for p in first {
+        if let Some(b) = sim.pending.get_mut((p.t_ms / 1000) as usize) {
+            b.push(p);
+        }
+    }
+    for s in 0..horizon_s {
+        if sim.connected == n as u64 {
+            break;
+        }
+        if sim.pending[s].is_empty() {
+            continue;
+        }
+        if sim.attempts.len() <= s {
+            sim.attempts.resize(s + 1, 0);
+            sim.accepted.resize(s + 1, 0);
+        }
+        for p in std::mem::take(&mut sim.pending[s]) {
+            sim.by_ms[(p.t_ms % 1000) as usize].push(p);
+        }
+        for ms in 0..1000 {
+            if !sim.by_ms[ms].is_empty() {
+                sim.play_ms(s, ms);
+            }
+        }
+    }
+    let Sim {
+        attempts,
+        accepted,
+        connected,
+        total,
+        refused_busy,
+        last_ms,
+        ..
+    } = sim;
     let back = (outage_ms / 1000) as usize;
     let (peak_second, peak) = attempts
         .iter()

@@ -88,11 +88,16 @@ impl Backoff {
     /// Delay before attempt `attempt` (1-based), in milliseconds. `prev_ms` is the delay drawn
     /// before the previous attempt (only decorrelated jitter uses it; 0 before the first).
     pub fn delay_ms(&self, attempt: u32, prev_ms: u64, rng: &mut Rng) -> u64 {
-        let base = self.base_secs(attempt) * 1000.0;
+        self.jitter_ms(self.base_secs(attempt) * 1000.0, attempt, prev_ms, rng)
+    }
+
+    /// Applies the jitter to the base delay `base_ms` of attempt `attempt` (callers that draw
+    /// millions of delays compute the bases once).
+    pub fn jitter_ms(&self, base_ms: f64, attempt: u32, prev_ms: u64, rng: &mut Rng) -> u64 {
         let d = match self.jitter {
-            Jitter::None => base,
-            Jitter::Full => base * rng.next_f64(),
-            Jitter::Equal => base / 2.0 + base / 2.0 * rng.next_f64(),
+            Jitter::None => base_ms,
+            Jitter::Full => base_ms * rng.next_f64(),
+            Jitter::Equal => base_ms / 2.0 + base_ms / 2.0 * rng.next_f64(),
             Jitter::Decorrelated => {
                 let lo = self.initial.max(0.0) * 1000.0;
                 if attempt <= 1 || prev_ms == 0 {
@@ -102,9 +107,10 @@ impl Backoff {
                     (lo + (hi - lo) * rng.next_f64()).min(self.max * 1000.0)
                 }
             }
-            Jitter::AddUpTo50Percent => base + base * 0.5 * rng.next_f64(),
+            Jitter::AddUpTo50Percent => base_ms + base_ms * 0.5 * rng.next_f64(),
         };
-        d.round() as u64
+        // d >= 0: adding one half and truncating rounds like f64::round, without its libm call.
+        (d.max(0.0) + 0.5) as u64
     }
 }
 
