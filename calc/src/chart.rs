@@ -116,17 +116,12 @@ pub fn queue<DB: DrawingBackend>(
         .x_label_area_size(36)
         .y_label_area_size(78)
         .build_cartesian_2d(x0..x1, y0..y1)?;
-    ch.configure_mesh()
-        .light_line_style(t.grid.mix(0.3))
-        .max_light_lines(3)
-        .bold_line_style(t.grid)
-        .axis_style(t.fg)
-        .label_style((FONT, 12).into_font().color(&t.fg))
-        .axis_desc_style((FONT, 13).into_font().color(&t.fg))
-        .x_desc("hours offline")
-        .y_desc(c.y_label)
-        .y_label_formatter(&|v| short_bytes(*v))
-        .draw()?;
+    mesh(
+        &mut ch,
+        t,
+        ("hours offline", &plain),
+        (c.y_label, &byte_label),
+    )?;
     ch.draw_series(DashedLineSeries::new(
         c.uncapped.iter().copied(),
         6,
@@ -192,7 +187,12 @@ pub fn backoff<DB: DrawingBackend>(
         .x_label_area_size(36)
         .y_label_area_size(56)
         .build_cartesian_2d(x0..x1, y0..y1)?;
-    mesh(&mut ch, t, "attempt", "delay before it (s)")?;
+    mesh(
+        &mut ch,
+        t,
+        ("attempt", &plain),
+        ("delay before it (s)", &plain),
+    )?;
     let band: Vec<(f64, f64)> = s
         .iter()
         .map(|a| (a.n as f64, a.hi))
@@ -220,7 +220,7 @@ pub fn backoff<DB: DrawingBackend>(
         .x_label_area_size(36)
         .y_label_area_size(64)
         .build_cartesian_2d(x0..x1, y0..y1)?;
-    mesh(&mut ch, t, "attempt", "time to it (s)")?;
+    mesh(&mut ch, t, ("attempt", &plain), ("time to it (s)", &plain))?;
     let band: Vec<(f64, f64)> = s
         .iter()
         .map(|a| (a.n as f64, a.total_p95))
@@ -254,8 +254,8 @@ pub fn backoff<DB: DrawingBackend>(
 fn mesh<DB: DrawingBackend, X, Y>(
     ch: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
     t: Theme,
-    x: &str,
-    y: &str,
+    (x, xfmt): (&str, &dyn Fn(&f64) -> String),
+    (y, yfmt): (&str, &dyn Fn(&f64) -> String),
 ) -> Result<DB>
 where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
@@ -270,9 +270,18 @@ where
         .axis_desc_style((FONT, 13).into_font().color(&t.fg))
         .x_desc(x)
         .y_desc(y)
-        .x_label_formatter(&|v| crate::units::num(*v, 3))
-        .y_label_formatter(&|v| crate::units::num(*v, 3))
+        .x_label_formatter(xfmt)
+        .y_label_formatter(yfmt)
         .draw()
+}
+
+/// Axis labels: numbers with 3 significant digits.
+fn plain(v: &f64) -> String {
+    crate::units::num(*v, 3)
+}
+
+fn byte_label(v: &f64) -> String {
+    short_bytes(*v)
 }
 
 /// Storm: connection attempts per second for two strategies (each bar the busiest second of
@@ -302,15 +311,16 @@ pub fn storm<DB: DrawingBackend>(
         .x_label_area_size(36)
         .y_label_area_size(64)
         .build_cartesian_2d(x0..x1, y0..y1)?;
+    let y = if w > 1.0 {
+        "attempts / s (busiest s per bar)"
+    } else {
+        "attempts per second"
+    };
     mesh(
         &mut ch,
         t,
-        "seconds since the broker went down",
-        if w > 1.0 {
-            "attempts / s (busiest s per bar)"
-        } else {
-            "attempts per second"
-        },
+        ("seconds since the broker went down", &plain),
+        (y, &plain),
     )?;
     ch.draw_series(std::iter::once(Rectangle::new(
         [(0.0, y0), (c.outage_s.min(x1), y1)],
@@ -367,18 +377,14 @@ pub fn collision<DB: DrawingBackend>(
         .x_label_area_size(36)
         .y_label_area_size(56)
         .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.0)?;
-    ch.configure_mesh()
-        .light_line_style(t.grid.mix(0.3))
-        .max_light_lines(3)
-        .bold_line_style(t.grid)
-        .axis_style(t.fg)
-        .label_style((FONT, 12).into_font().color(&t.fg))
-        .axis_desc_style((FONT, 13).into_font().color(&t.fg))
-        .x_desc("devices (log scale)")
-        .y_desc("risk of a shared id")
-        .x_label_formatter(&|v| crate::units::num(*v, 2))
-        .y_label_formatter(&|v| format!("{} %", crate::units::num(*v * 100.0, 2)))
-        .draw()?;
+    let pct = |v: &f64| format!("{} %", crate::units::num(*v * 100.0, 2));
+    let count = |v: &f64| crate::units::num(*v, 2);
+    mesh(
+        &mut ch,
+        t,
+        ("devices (log scale)", &count),
+        ("risk of a shared id", &pct),
+    )?;
     ch.draw_series(LineSeries::new(
         c.exact.iter().copied(),
         ShapeStyle::from(&BLUE).stroke_width(3),
@@ -421,17 +427,12 @@ pub fn buffer<DB: DrawingBackend>(
         .x_label_area_size(36)
         .y_label_area_size(78)
         .build_cartesian_2d(x0..x1, y0..y1)?;
-    ch.configure_mesh()
-        .light_line_style(t.grid.mix(0.3))
-        .max_light_lines(3)
-        .bold_line_style(t.grid)
-        .axis_style(t.fg)
-        .label_style((FONT, 12).into_font().color(&t.fg))
-        .axis_desc_style((FONT, 13).into_font().color(&t.fg))
-        .x_desc("hours into the outage")
-        .y_desc("bytes buffered")
-        .y_label_formatter(&|v| short_bytes(*v))
-        .draw()?;
+    mesh(
+        &mut ch,
+        t,
+        ("hours into the outage", &plain),
+        ("bytes buffered", &byte_label),
+    )?;
     let steps = 200;
     let need = (0..=steps).map(|k| {
         let x = x1 * k as f64 / steps as f64;

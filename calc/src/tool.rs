@@ -142,14 +142,20 @@ fn choice(key: &'static str, label: &'static str, opts: &[(&str, &str)], default
     )
 }
 
-fn jitter_options() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("none", "none: d"),
-        ("full", "full: U(0, d)"),
-        ("equal", "equal: d/2 + U(0, d/2)"),
-        ("decorrelated", "decorrelated: U(initial, 3 x previous)"),
-        ("add_up_to_50_percent", "add 0-50 % (course): d + U(0, d/2)"),
-    ]
+/// A choice of jitter strategy.
+fn jitter_choice(key: &'static str, label: &'static str, default: &str) -> Input {
+    choice(
+        key,
+        label,
+        &[
+            ("none", "none: d"),
+            ("full", "full: U(0, d)"),
+            ("equal", "equal: d/2 + U(0, d/2)"),
+            ("decorrelated", "decorrelated: U(initial, 3 x previous)"),
+            ("add_up_to_50_percent", "add 0-50 % (course): d + U(0, d/2)"),
+        ],
+        default,
+    )
 }
 
 /// Preset values a broker profile gives the queue calculator: (limit, overflow, expiry frees
@@ -231,7 +237,7 @@ pub fn tools() -> Vec<Tool> {
                 num_field("multiplier", "Multiplier", "", 1.0, 10.0, false, 2.0),
                 num_field("max", "Cap", "s", 0.001, 86_400.0, false, 120.0),
                 num_field("attempts", "Attempts", "", 1.0, 50.0, true, 10.0),
-                Input::Choice("jitter", "Jitter", jitter_options().iter().map(|(v, t)| (v.to_string(), t.to_string())).collect(), "full".into()),
+                jitter_choice("jitter", "Jitter", "full"),
                 num_field("seed", "Seed", "", 0.0, 9_007_199_254_740_991.0, true, 1.0),
             ],
         },
@@ -246,8 +252,8 @@ pub fn tools() -> Vec<Tool> {
                 num_field("initial", "First delay", "s", 0.001, 3600.0, false, 1.0),
                 num_field("multiplier", "Multiplier", "", 1.0, 10.0, false, 2.0),
                 num_field("max", "Cap", "s", 0.001, 3600.0, false, 60.0),
-                Input::Choice("a", "Strategy A", jitter_options().iter().map(|(v, t)| (v.to_string(), t.to_string())).collect(), "none".into()),
-                Input::Choice("b", "Strategy B", jitter_options().iter().map(|(v, t)| (v.to_string(), t.to_string())).collect(), "full".into()),
+                jitter_choice("a", "Strategy A", "none"),
+                jitter_choice("b", "Strategy B", "full"),
                 num_field("queued", "Messages queued per device", "msg", 0.0, 1e6, true, 50.0),
                 num_field("size", "Bytes per message", "B", 0.0, 1e8, true, 140.0),
                 num_field("seed", "Seed", "", 0.0, 9_007_199_254_740_991.0, true, 1.0),
@@ -981,11 +987,14 @@ fn eval_advisor(v: &Values) -> Outcome {
     for r in &adv.reasons {
         html.push_str(&format!("<li>{}</li>", esc(r)));
     }
-    html.push_str("</ul><h4>What can still lose messages</h4><ul class=\"caveats\">");
-    for c in &adv.caveats {
-        html.push_str(&format!("<li>{}</li>", esc(c)));
-    }
     html.push_str("</ul>");
+    if !adv.caveats.is_empty() {
+        html.push_str("<h4>What can still lose messages</h4><ul class=\"caveats\">");
+        for c in &adv.caveats {
+            html.push_str(&format!("<li>{}</li>", esc(c)));
+        }
+        html.push_str("</ul>");
+    }
     let pq = adv.publish_qos;
     Outcome {
         rows,

@@ -18,6 +18,7 @@
 
 pub mod broker;
 pub mod client;
+pub mod codec;
 pub mod event;
 pub mod library;
 pub mod packet;

@@ -1,0 +1,1205 @@
+//! The MQTT 3.1.1 / 5.0 wire format of the packets the session model exchanges (pure, no IO).
+//!
+//! `encode` turns a model [`Packet`] into bytes, `decode` reads one packet from the front of a
+//! byte slice. Both also produce [`Field`]s: which bytes are which field (fixed header, remaining
+//! length, flags, packet id, each property), for the page's packet inspector. Malformed input of
+//! any kind gives a typed [`DecodeError`], never a panic (fuzzed in `tests/codec.rs`).
+//!
+//! Sources: MQTT 3.1.1 §2-3 and MQTT 5.0 §1.5, §2, §3 (statement ids cited where a rule is checked).
+//! The model carries the properties session behaviour depends on; other properties are decoded,
+//! validated and shown in the fields, but not kept in the model packet. AUTH is decoded only.
+
+use crate::packet::{Connack, Connect, Disconnect, Packet, Publish, SubOptions, Subscribe, Will};
+use crate::types::{ClientId, MsgId, QoS, Version};
+use std::fmt;
+
+/// One field of an encoded packet: bytes `start..start + len`, its name and its value in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub start: usize,
+    pub len: usize,
+    pub name: String,
+    pub value: String,
+}
+
+/// Why bytes are not a valid packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// More bytes are needed: the packet is not complete yet.
+    Incomplete,
+    /// A Variable Byte Integer longer than four bytes (§1.5.5 5.0, §2.2.3 3.1.1).
+    VarInt,
+    /// Packet type 0 (reserved), or 15 (AUTH) on a 3.1.1 connection.
+    PacketType(u8),
+    /// Fixed-header flags that are reserved for this packet type ([MQTT-2.2.2-1], [MQTT-2.2.2-2]).
+    Flags {
+        kind: &'static str,
+        flags: u8,
+    },
+    /// PUBLISH with QoS 3 ([MQTT-3.3.1-4]) or DUP = 1 with QoS 0 ([MQTT-3.3.1-2]), or a Will QoS of 3.
+    Qos(u8),
+    DupWithQos0,
+    /// A field runs past the end of the packet.
+    Truncated {
+        kind: &'static str,
+        field: &'static str,
+    },
+    /// Bytes left over after the last field.
+    Trailing {
+        kind: &'static str,
+        bytes: usize,
+    },
+    /// A UTF-8 string that is not well-formed UTF-8 or contains U+0000 ([MQTT-1.5.3-1], [MQTT-1.5.3-2] 5.0 / [MQTT-1.5.3-2] 3.1.1).
+    Utf8 {
+        field: &'static str,
+    },
+    /// CONNECT with a protocol name other than "MQTT" ([MQTT-3.1.2-1]).
+    ProtocolName,
+    /// CONNECT with a protocol level other than the connection's (4 for 3.1.1, 5 for 5.0).
+    ProtocolLevel(u8),
+    /// CONNECT flags with the reserved bit set ([MQTT-3.1.2-3]) or will fields without a will
+    /// ([MQTT-3.1.2-11], [MQTT-3.1.2-13], [MQTT-3.1.2-15]).
+    ConnectFlags(u8),
+    /// A property identifier that does not exist or is not allowed in this packet (5.0 §2.2.2.2).
+    Property {
+        kind: &'static str,
+        id: u32,
+    },
+    /// A property that may appear once, twice (5.0 §2.2.2.2: a Protocol Error).
+    DuplicateProperty(u8),
+    /// A property value out of range (e.g. Maximum QoS 2, a Subscription Identifier of 0).
+    PropertyValue(u8),
+    /// Packet identifier 0 ([MQTT-2.3.1-1] 3.1.1 / [MQTT-2.2.1-3] 5.0).
+    PacketIdZero,
+    /// SUBSCRIBE or UNSUBSCRIBE without a topic filter ([MQTT-3.8.3-3], [MQTT-3.10.3-2]).
+    NoTopicFilter,
+    /// Subscription options with reserved bits set or Retain Handling 3 ([MQTT-3.8.3-5]).
+    SubOptions(u8),
+    /// CONNACK acknowledge flags with reserved bits set ([MQTT-3.2.2-1]).
+    ConnackFlags(u8),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Incomplete => write!(f, "the packet is not complete"),
+            DecodeError::VarInt => write!(f, "a Variable Byte Integer is longer than 4 bytes"),
+            DecodeError::PacketType(t) => write!(
+                f,
+                "packet type {t} is reserved or not valid for this version"
+            ),
+            DecodeError::Flags { kind, flags } => write!(
+                f,
+                "{kind} with reserved fixed-header flags 0x{flags:X} [MQTT-2.2.2-2]"
+            ),
+            DecodeError::Qos(q) => write!(f, "QoS {q} does not exist [MQTT-3.3.1-4]"),
+            DecodeError::DupWithQos0 => write!(f, "DUP = 1 on a QoS 0 PUBLISH [MQTT-3.3.1-2]"),
+            DecodeError::Truncated { kind, field } => {
+                write!(f, "{kind}: {field} runs past the end of the packet")
+            }
+            DecodeError::Trailing { kind, bytes } => {
+                write!(f, "{kind}: {bytes} byte(s) after the last field")
+            }
+            DecodeError::Utf8 { field } => write!(
+                f,
+                "{field} is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1]"
+            ),
+            DecodeError::ProtocolName => write!(f, "protocol name is not \"MQTT\" [MQTT-3.1.2-1]"),
+            DecodeError::ProtocolLevel(l) => {
+                write!(f, "protocol level {l} does not match this connection")
+            }
+            DecodeError::ConnectFlags(b) => {
+                write!(f, "CONNECT flags 0x{b:02X} are not valid [MQTT-3.1.2-3]")
+            }
+            DecodeError::Property { kind, id } => {
+                write!(f, "property 0x{id:02X} is not allowed in {kind}")
+            }
+            DecodeError::DuplicateProperty(id) => write!(
+                f,
+                "property 0x{id:02X} appears more than once (a Protocol Error)"
+            ),
+            DecodeError::PropertyValue(id) => {
+                write!(f, "property 0x{id:02X} has a value out of range")
+            }
+            DecodeError::PacketIdZero => write!(f, "packet identifier 0 [MQTT-2.3.1-1]"),
+            DecodeError::NoTopicFilter => write!(f, "no topic filter [MQTT-3.8.3-3]"),
+            DecodeError::SubOptions(b) => write!(
+                f,
+                "subscription options 0x{b:02X} have reserved bits set [MQTT-3.8.3-5]"
+            ),
+            DecodeError::ConnackFlags(b) => write!(
+                f,
+                "CONNACK acknowledge flags 0x{b:02X} have reserved bits set [MQTT-3.2.2-1]"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// What `decode` reads: a model packet, or an AUTH packet (5.0 enhanced authentication, which
+/// the session model does not use).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame {
+    Packet(Packet),
+    Auth { reason: u8, method: Option<String> },
+}
+
+/// The property identifiers (5.0 §2.2.2.2) and their names.
+fn property_name(id: u8) -> Option<&'static str> {
+    Some(match id {
+        0x01 => "Payload Format Indicator",
+        0x02 => "Message Expiry Interval",
+        0x03 => "Content Type",
+        0x08 => "Response Topic",
+        0x09 => "Correlation Data",
+        0x0B => "Subscription Identifier",
+        0x11 => "Session Expiry Interval",
+        0x12 => "Assigned Client Identifier",
+        0x13 => "Server Keep Alive",
+        0x15 => "Authentication Method",
+        0x16 => "Authentication Data",
+        0x17 => "Request Problem Information",
+        0x18 => "Will Delay Interval",
+        0x19 => "Request Response Information",
+        0x1A => "Response Information",
+        0x1C => "Server Reference",
+        0x1F => "Reason String",
+        0x21 => "Receive Maximum",
+        0x22 => "Topic Alias Maximum",
+        0x23 => "Topic Alias",
+        0x24 => "Maximum QoS",
+        0x25 => "Retain Available",
+        0x26 => "User Property",
+        0x27 => "Maximum Packet Size",
+        0x28 => "Wildcard Subscription Available",
+        0x29 => "Subscription Identifier Available",
+        0x2A => "Shared Subscription Available",
+        _ => return None,
+    })
+}
+
+/// Properties allowed in each packet (5.0 §2.2.2.2 table), "WILL" for the will properties.
+fn allowed(kind: &str, id: u8) -> bool {
+    let ids: &[u8] = match kind {
+        "CONNECT" => &[0x11, 0x21, 0x27, 0x22, 0x19, 0x17, 0x26, 0x15, 0x16],
+        "WILL" => &[0x18, 0x01, 0x02, 0x03, 0x08, 0x09, 0x26],
+        "CONNACK" => &[
+            0x11, 0x21, 0x24, 0x25, 0x27, 0x12, 0x22, 0x1F, 0x26, 0x28, 0x29, 0x2A, 0x13, 0x1A,
+            0x1C, 0x15, 0x16,
+        ],
+        "PUBLISH" => &[0x01, 0x02, 0x23, 0x08, 0x09, 0x26, 0x0B, 0x03],
+        "PUBACK" | "PUBREC" | "PUBREL" | "PUBCOMP" | "SUBACK" | "UNSUBACK" => &[0x1F, 0x26],
+        "SUBSCRIBE" => &[0x0B, 0x26],
+        "UNSUBSCRIBE" => &[0x26],
+        "DISCONNECT" => &[0x11, 0x1F, 0x26, 0x1C],
+        "AUTH" => &[0x15, 0x16, 0x1F, 0x26],
+        _ => &[],
+    };
+    ids.contains(&id)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/// Bytes with their fields.
+#[derive(Default)]
+struct W {
+    buf: Vec<u8>,
+    fields: Vec<Field>,
+}
+
+impl W {
+    fn field(&mut self, start: usize, name: &str, value: String) {
+        self.fields.push(Field {
+            start,
+            len: self.buf.len() - start,
+            name: name.to_string(),
+            value,
+        });
+    }
+    fn u8(&mut self, name: &str, v: u8, value: String) {
+        let s = self.buf.len();
+        self.buf.push(v);
+        self.field(s, name, value);
+    }
+    fn u16(&mut self, name: &str, v: u16) {
+        let s = self.buf.len();
+        self.buf.extend_from_slice(&v.to_be_bytes());
+        self.field(s, name, v.to_string());
+    }
+    fn varint(&mut self, name: &str, v: u32) {
+        let s = self.buf.len();
+        put_varint(&mut self.buf, v);
+        self.field(s, name, v.to_string());
+    }
+    fn str(&mut self, name: &str, v: &str) {
+        let s = self.buf.len();
+        self.buf
+            .extend_from_slice(&(v.len().min(65_535) as u16).to_be_bytes());
+        self.buf
+            .extend_from_slice(&v.as_bytes()[..v.len().min(65_535)]);
+        self.field(s, name, format!("\"{v}\""));
+    }
+    fn bin(&mut self, name: &str, v: &[u8]) {
+        let s = self.buf.len();
+        self.buf
+            .extend_from_slice(&(v.len().min(65_535) as u16).to_be_bytes());
+        self.buf.extend_from_slice(&v[..v.len().min(65_535)]);
+        self.field(s, name, format!("{} byte(s)", v.len()));
+    }
+    /// Appends `other` (its fields shifted to where it lands).
+    fn append(&mut self, other: W) {
+        let off = self.buf.len();
+        self.buf.extend_from_slice(&other.buf);
+        self.fields.extend(other.fields.into_iter().map(|mut f| {
+            f.start += off;
+            f
+        }));
+    }
+    /// Appends a property list: its length, then the properties.
+    fn properties(&mut self, props: W) {
+        self.varint("Property Length", props.buf.len() as u32);
+        self.append(props);
+    }
+}
+
+/// Writes a Variable Byte Integer (5.0 §1.5.5: at most 268,435,455).
+pub fn put_varint(buf: &mut Vec<u8>, v: u32) {
+    let mut v = v.min(268_435_455);
+    loop {
+        let mut b = (v % 128) as u8;
+        v /= 128;
+        if v > 0 {
+            b |= 0x80;
+        }
+        buf.push(b);
+        if v == 0 {
+            break;
+        }
+    }
+}
+
+fn prop_u8(p: &mut W, id: u8, v: u8) {
+    let s = p.buf.len();
+    p.buf.extend_from_slice(&[id, v]);
+    p.field(s, property_name(id).unwrap_or("property"), v.to_string());
+}
+fn prop_u16(p: &mut W, id: u8, v: u16) {
+    let s = p.buf.len();
+    p.buf.push(id);
+    p.buf.extend_from_slice(&v.to_be_bytes());
+    p.field(s, property_name(id).unwrap_or("property"), v.to_string());
+}
+fn prop_u32(p: &mut W, id: u8, v: u32) {
+    let s = p.buf.len();
+    p.buf.push(id);
+    p.buf.extend_from_slice(&v.to_be_bytes());
+    p.field(s, property_name(id).unwrap_or("property"), v.to_string());
+}
+fn prop_varint(p: &mut W, id: u8, v: u32) {
+    let s = p.buf.len();
+    p.buf.push(id);
+    put_varint(&mut p.buf, v);
+    p.field(s, property_name(id).unwrap_or("property"), v.to_string());
+}
+fn prop_str(p: &mut W, id: u8, v: &str) {
+    let s = p.buf.len();
+    p.buf.push(id);
+    p.buf
+        .extend_from_slice(&(v.len().min(65_535) as u16).to_be_bytes());
+    p.buf
+        .extend_from_slice(&v.as_bytes()[..v.len().min(65_535)]);
+    p.field(
+        s,
+        property_name(id).unwrap_or("property"),
+        format!("\"{v}\""),
+    );
+}
+
+fn type_byte(p: &Packet) -> u8 {
+    match p {
+        Packet::Connect(_) => 0x10,
+        Packet::Connack(_) => 0x20,
+        Packet::Publish(x) => {
+            0x30 | (u8::from(x.dup) << 3) | (x.qos.as_u8() << 1) | u8::from(x.retain)
+        }
+        Packet::Puback { .. } => 0x40,
+        Packet::Pubrec { .. } => 0x50,
+        Packet::Pubrel { .. } => 0x62,
+        Packet::Pubcomp { .. } => 0x70,
+        Packet::Subscribe(_) => 0x82,
+        Packet::Suback { .. } => 0x90,
+        Packet::Unsubscribe { .. } => 0xA2,
+        Packet::Unsuback { .. } => 0xB0,
+        Packet::Pingreq => 0xC0,
+        Packet::Pingresp => 0xD0,
+        Packet::Disconnect(_) => 0xE0,
+    }
+}
+
+/// The bytes of `p` on a connection of version `v`.
+pub fn encode(p: &Packet, v: Version) -> Vec<u8> {
+    encode_fields(p, v).0
+}
+
+/// The bytes of `p` and which bytes are which field.
+pub fn encode_fields(p: &Packet, v: Version) -> (Vec<u8>, Vec<Field>) {
+    let v5 = v.is_v5();
+    let mut body = W::default();
+    match p {
+        Packet::Connect(c) => connect_body(&mut body, c, v),
+        Packet::Connack(c) => {
+            body.u8(
+                "Acknowledge Flags",
+                u8::from(c.session_present),
+                format!("Session Present = {}", u8::from(c.session_present)),
+            );
+            body.u8(
+                if v5 { "Reason Code" } else { "Return Code" },
+                c.code,
+                format!(
+                    "0x{:02X} {}",
+                    c.code,
+                    crate::packet::reason::name(c.code, v5)
+                ),
+            );
+            if v5 {
+                let mut pr = W::default();
+                if let Some(x) = c.session_expiry {
+                    prop_u32(&mut pr, 0x11, x);
+                }
+                if let Some(x) = c.receive_maximum {
+                    prop_u16(&mut pr, 0x21, x);
+                }
+                if let Some(q) = c.maximum_qos {
+                    prop_u8(&mut pr, 0x24, q.as_u8());
+                }
+                if let Some(id) = &c.assigned_client_id {
+                    prop_str(&mut pr, 0x12, id.as_str());
+                }
+                if let Some(k) = c.server_keep_alive {
+                    prop_u16(&mut pr, 0x13, k);
+                }
+                body.properties(pr);
+            }
+        }
+        Packet::Publish(x) => {
+            body.str("Topic Name", &x.topic);
+            if let Some(id) = x.packet_id {
+                body.u16("Packet Identifier", id);
+            }
+            if v5 {
+                let mut pr = W::default();
+                if let Some(e) = x.message_expiry {
+                    prop_u32(&mut pr, 0x02, e);
+                }
+                for id in &x.subscription_ids {
+                    prop_varint(&mut pr, 0x0B, *id);
+                }
+                body.properties(pr);
+            }
+            let s = body.buf.len();
+            body.buf.extend_from_slice(x.payload.as_bytes());
+            body.field(s, "Payload", format!("\"{}\"", x.payload));
+        }
+        Packet::Puback { packet_id, reason }
+        | Packet::Pubrec { packet_id, reason }
+        | Packet::Pubrel { packet_id, reason }
+        | Packet::Pubcomp { packet_id, reason } => {
+            body.u16("Packet Identifier", *packet_id);
+            // 5.0 §3.4.2.1: the Reason Code and Property Length can be omitted for 0x00.
+            if v5 && *reason != 0 {
+                body.u8(
+                    "Reason Code",
+                    *reason,
+                    format!(
+                        "0x{:02X} {}",
+                        reason,
+                        crate::packet::reason::name(*reason, true)
+                    ),
+                );
+            }
+        }
+        Packet::Subscribe(s) => {
+            body.u16("Packet Identifier", s.packet_id);
+            if v5 {
+                let mut pr = W::default();
+                if let Some(id) = s.subscription_id {
+                    prop_varint(&mut pr, 0x0B, id);
+                }
+                body.properties(pr);
+            }
+            for (f, o) in &s.filters {
+                body.str("Topic Filter", f);
+                let b = if v5 {
+                    o.qos.as_u8()
+                        | (u8::from(o.no_local) << 2)
+                        | (u8::from(o.retain_as_published) << 3)
+                        | ((o.retain_handling & 3) << 4)
+                } else {
+                    o.qos.as_u8()
+                };
+                let words = if v5 {
+                    format!(
+                        "QoS {}, No Local {}, Retain As Published {}, Retain Handling {}",
+                        o.qos.as_u8(),
+                        u8::from(o.no_local),
+                        u8::from(o.retain_as_published),
+                        o.retain_handling
+                    )
+                } else {
+                    format!("QoS {}", o.qos.as_u8())
+                };
+                body.u8(
+                    if v5 {
+                        "Subscription Options"
+                    } else {
+                        "Requested QoS"
+                    },
+                    b,
+                    words,
+                );
+            }
+        }
+        Packet::Suback { packet_id, codes } | Packet::Unsuback { packet_id, codes } => {
+            body.u16("Packet Identifier", *packet_id);
+            if v5 {
+                body.properties(W::default());
+            }
+            // 3.1.1 UNSUBACK has no payload (§3.11).
+            if v5 || matches!(p, Packet::Suback { .. }) {
+                for c in codes {
+                    body.u8(
+                        if v5 { "Reason Code" } else { "Return Code" },
+                        *c,
+                        format!("0x{c:02X}"),
+                    );
+                }
+            }
+        }
+        Packet::Unsubscribe { packet_id, filters } => {
+            body.u16("Packet Identifier", *packet_id);
+            if v5 {
+                body.properties(W::default());
+            }
+            for f in filters {
+                body.str("Topic Filter", f);
+            }
+        }
+        Packet::Pingreq | Packet::Pingresp => {}
+        Packet::Disconnect(d) => {
+            // 5.0 §3.14.2.1: Reason Code 0x00 without properties can be left out entirely.
+            if v5 && (d.reason != 0 || d.session_expiry.is_some()) {
+                body.u8(
+                    "Reason Code",
+                    d.reason,
+                    format!(
+                        "0x{:02X} {}",
+                        d.reason,
+                        crate::packet::reason::name(d.reason, true)
+                    ),
+                );
+                let mut pr = W::default();
+                if let Some(e) = d.session_expiry {
+                    prop_u32(&mut pr, 0x11, e);
+                }
+                body.properties(pr);
+            }
+        }
+    }
+    let mut out = W::default();
+    let t = type_byte(p);
+    out.u8(
+        "Fixed header",
+        t,
+        format!("{} (type {}), flags {:04b}", p.kind(), t >> 4, t & 15),
+    );
+    out.varint("Remaining Length", body.buf.len() as u32);
+    out.append(body);
+    (out.buf, out.fields)
+}
+
+fn connect_body(body: &mut W, c: &Connect, v: Version) {
+    let v5 = v.is_v5();
+    body.str("Protocol Name", "MQTT");
+    body.u8(
+        "Protocol Level",
+        if v5 { 5 } else { 4 },
+        if v5 {
+            "5 (MQTT 5.0)".into()
+        } else {
+            "4 (MQTT 3.1.1)".into()
+        },
+    );
+    let mut flags = u8::from(c.clean_start) << 1;
+    if let Some(w) = &c.will {
+        flags |= 0x04 | (w.qos.as_u8() << 3) | (u8::from(w.retain) << 5);
+    }
+    body.u8(
+        "Connect Flags",
+        flags,
+        format!(
+            "{} = {}, Will Flag = {}, Will QoS = {}, Will Retain = {}",
+            if v5 { "Clean Start" } else { "Clean Session" },
+            u8::from(c.clean_start),
+            u8::from(c.will.is_some()),
+            c.will.as_ref().map(|w| w.qos.as_u8()).unwrap_or(0),
+            u8::from(c.will.as_ref().is_some_and(|w| w.retain))
+        ),
+    );
+    body.u16("Keep Alive", c.keep_alive);
+    if v5 {
+        let mut pr = W::default();
+        if let Some(x) = c.session_expiry {
+            prop_u32(&mut pr, 0x11, x);
+        }
+        if let Some(x) = c.receive_maximum {
+            prop_u16(&mut pr, 0x21, x);
+        }
+        body.properties(pr);
+    }
+    body.str("Client Identifier", c.client_id.as_str());
+    if let Some(w) = &c.will {
+        if v5 {
+            let mut pr = W::default();
+            if w.delay != 0 {
+                prop_u32(&mut pr, 0x18, w.delay);
+            }
+            if let Some(e) = w.message_expiry {
+                prop_u32(&mut pr, 0x02, e);
+            }
+            body.properties(pr);
+        }
+        body.str("Will Topic", &w.topic);
+        body.bin(
+            if v5 { "Will Payload" } else { "Will Message" },
+            w.payload.as_bytes(),
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+struct R<'a> {
+    b: &'a [u8],
+    pos: usize,
+    /// Offset of `b` in the whole packet (for the fields).
+    base: usize,
+    kind: &'static str,
+    fields: Vec<Field>,
+}
+
+type Res<T> = Result<T, DecodeError>;
+
+impl<'a> R<'a> {
+    fn left(&self) -> usize {
+        self.b.len() - self.pos
+    }
+    fn take(&mut self, n: usize, field: &'static str) -> Res<&'a [u8]> {
+        if self.left() < n {
+            return Err(DecodeError::Truncated {
+                kind: self.kind,
+                field,
+            });
+        }
+        let s = &self.b[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn note(&mut self, start: usize, name: &str, value: String) {
+        self.fields.push(Field {
+            start: self.base + start,
+            len: self.pos - start,
+            name: name.to_string(),
+            value,
+        });
+    }
+    fn u8(&mut self, field: &'static str) -> Res<u8> {
+        let s = self.pos;
+        let v = self.take(1, field)?[0];
+        self.note(s, field, v.to_string());
+        Ok(v)
+    }
+    fn u16(&mut self, field: &'static str) -> Res<u16> {
+        let s = self.pos;
+        let b = self.take(2, field)?;
+        let v = u16::from_be_bytes([b[0], b[1]]);
+        self.note(s, field, v.to_string());
+        Ok(v)
+    }
+    fn u32(&mut self, field: &'static str) -> Res<u32> {
+        let s = self.pos;
+        let b = self.take(4, field)?;
+        let v = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        self.note(s, field, v.to_string());
+        Ok(v)
+    }
+    fn varint(&mut self, field: &'static str) -> Res<u32> {
+        let s = self.pos;
+        let (v, n) = match get_varint(&self.b[self.pos..]) {
+            Ok(x) => x,
+            Err(DecodeError::Incomplete) => {
+                return Err(DecodeError::Truncated {
+                    kind: self.kind,
+                    field,
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        self.pos += n;
+        self.note(s, field, v.to_string());
+        Ok(v)
+    }
+    fn bin(&mut self, field: &'static str) -> Res<&'a [u8]> {
+        let s = self.pos;
+        let n = self.take(2, field)?;
+        let n = usize::from(u16::from_be_bytes([n[0], n[1]]));
+        let v = self.take(n, field)?;
+        self.note(s, field, format!("{n} byte(s)"));
+        Ok(v)
+    }
+    /// A UTF-8 Encoded String: well-formed and without U+0000 ([MQTT-1.5.3-1], [MQTT-1.5.3-2]).
+    fn str(&mut self, field: &'static str) -> Res<String> {
+        let s = self.pos;
+        let n = self.take(2, field)?;
+        let n = usize::from(u16::from_be_bytes([n[0], n[1]]));
+        let raw = self.take(n, field)?;
+        let text = std::str::from_utf8(raw).map_err(|_| DecodeError::Utf8 { field })?;
+        if text.contains('\0') {
+            return Err(DecodeError::Utf8 { field });
+        }
+        self.note(s, field, format!("\"{text}\""));
+        Ok(text.to_string())
+    }
+    fn packet_id(&mut self) -> Res<u16> {
+        let id = self.u16("Packet Identifier")?;
+        if id == 0 {
+            return Err(DecodeError::PacketIdZero);
+        }
+        Ok(id)
+    }
+    fn done(&self) -> Res<()> {
+        if self.left() > 0 {
+            return Err(DecodeError::Trailing {
+                kind: self.kind,
+                bytes: self.left(),
+            });
+        }
+        Ok(())
+    }
+    /// A property list; calls `f(id, reader)` for each property the model keeps (the reader is
+    /// positioned at the value), validates and skips the others.
+    fn properties(
+        &mut self,
+        kind: &'static str,
+        mut f: impl FnMut(u8, &mut Self) -> Res<bool>,
+    ) -> Res<()> {
+        let len = self.varint("Property Length")? as usize;
+        if self.left() < len {
+            return Err(DecodeError::Truncated {
+                kind: self.kind,
+                field: "Properties",
+            });
+        }
+        let end = self.pos + len;
+        let mut seen: Vec<u8> = Vec::new();
+        while self.pos < end {
+            let s = self.pos;
+            let id = match get_varint(&self.b[self.pos..end]) {
+                Ok((id, n)) => {
+                    self.pos += n;
+                    id
+                }
+                Err(_) => {
+                    return Err(DecodeError::Truncated {
+                        kind: self.kind,
+                        field: "Property Identifier",
+                    })
+                }
+            };
+            let Some(name) = u8::try_from(id).ok().and_then(property_name) else {
+                return Err(DecodeError::Property { kind, id });
+            };
+            let id = id as u8;
+            if !allowed(kind, id) {
+                return Err(DecodeError::Property {
+                    kind,
+                    id: u32::from(id),
+                });
+            }
+            // User Property, and Subscription Identifier in PUBLISH, may repeat (§2.2.2.2).
+            if id != 0x26 && !(id == 0x0B && kind == "PUBLISH") {
+                if seen.contains(&id) {
+                    return Err(DecodeError::DuplicateProperty(id));
+                }
+                seen.push(id);
+            }
+            // Properties are read within their own length.
+            let inner: &'a [u8] = &self.b[..end];
+            let outer = std::mem::replace(&mut self.b, inner);
+            let kept = f(id, self);
+            let r = match kept {
+                Ok(true) => Ok(()),
+                Ok(false) => skip_property(self, id),
+                Err(e) => Err(e),
+            };
+            self.b = outer;
+            r?;
+            // Replace the value's own field by one naming the property.
+            let value = self.fields.pop().map(|f| f.value).unwrap_or_default();
+            self.note(s, name, value);
+        }
+        Ok(())
+    }
+}
+
+fn skip_property(r: &mut R, id: u8) -> Res<()> {
+    match id {
+        0x01 | 0x17 | 0x19 | 0x24 | 0x25 | 0x28 | 0x29 | 0x2A => {
+            let v = r.u8("property")?;
+            if v > 1 && id != 0x24 {
+                return Err(DecodeError::PropertyValue(id));
+            }
+        }
+        0x13 | 0x21 | 0x22 | 0x23 => {
+            let v = r.u16("property")?;
+            if v == 0 && (id == 0x21 || id == 0x23) {
+                return Err(DecodeError::PropertyValue(id));
+            }
+        }
+        0x02 | 0x11 | 0x18 | 0x27 => {
+            r.u32("property")?;
+        }
+        0x0B => {
+            if r.varint("property")? == 0 {
+                return Err(DecodeError::PropertyValue(id));
+            }
+        }
+        0x09 | 0x16 => {
+            r.bin("property")?;
+        }
+        0x26 => {
+            let s = r.pos;
+            let k = r.str("property")?;
+            let v = r.str("property")?;
+            r.fields.truncate(r.fields.len() - 2);
+            r.note(s, "property", format!("\"{k}\" = \"{v}\""));
+        }
+        _ => {
+            r.str("property")?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads a Variable Byte Integer: (value, bytes used).
+pub fn get_varint(b: &[u8]) -> Result<(u32, usize), DecodeError> {
+    let mut v: u32 = 0;
+    for i in 0..4 {
+        let Some(&x) = b.get(i) else {
+            return Err(DecodeError::Incomplete);
+        };
+        v |= u32::from(x & 0x7F) << (7 * i);
+        if x & 0x80 == 0 {
+            return Ok((v, i + 1));
+        }
+    }
+    Err(DecodeError::VarInt)
+}
+
+const KINDS: [&str; 16] = [
+    "reserved",
+    "CONNECT",
+    "CONNACK",
+    "PUBLISH",
+    "PUBACK",
+    "PUBREC",
+    "PUBREL",
+    "PUBCOMP",
+    "SUBSCRIBE",
+    "SUBACK",
+    "UNSUBSCRIBE",
+    "UNSUBACK",
+    "PINGREQ",
+    "PINGRESP",
+    "DISCONNECT",
+    "AUTH",
+];
+
+/// Reads one packet from the front of `bytes` on a connection of version `v`: the frame and the
+/// number of bytes it used. `Err(Incomplete)` means: wait for more bytes.
+pub fn decode(bytes: &[u8], v: Version) -> Result<(Frame, usize), DecodeError> {
+    decode_fields(bytes, v).map(|(f, n, _)| (f, n))
+}
+
+/// `decode`, with which bytes are which field.
+pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Field>), DecodeError> {
+    let v5 = v.is_v5();
+    let Some(&first) = bytes.first() else {
+        return Err(DecodeError::Incomplete);
+    };
+    let (t, flags) = (first >> 4, first & 15);
+    let kind = KINDS[usize::from(t)];
+    if t == 0 || (t == 15 && !v5) {
+        return Err(DecodeError::PacketType(t));
+    }
+    let (len, n) = get_varint(&bytes[1..])?;
+    let total = 1 + n + len as usize;
+    if bytes.len() < total {
+        return Err(DecodeError::Incomplete);
+    }
+    // [MQTT-2.2.2-1]: fixed flags for every packet but PUBLISH.
+    let want = match t {
+        3 => None,
+        6 | 8 | 10 => Some(2),
+        _ => Some(0),
+    };
+    if want.is_some_and(|w| w != flags) {
+        return Err(DecodeError::Flags { kind, flags });
+    }
+    let mut fields = vec![
+        Field {
+            start: 0,
+            len: 1,
+            name: "Fixed header".into(),
+            value: format!("{kind} (type {t}), flags {flags:04b}"),
+        },
+        Field {
+            start: 1,
+            len: n,
+            name: "Remaining Length".into(),
+            value: len.to_string(),
+        },
+    ];
+    let mut r = R {
+        b: &bytes[1 + n..total],
+        pos: 0,
+        base: 1 + n,
+        kind,
+        fields: Vec::new(),
+    };
+    let frame = match t {
+        1 => Frame::Packet(Packet::Connect(read_connect(&mut r, v)?)),
+        2 => {
+            let s = r.pos;
+            let ack = r.take(1, "Acknowledge Flags")?[0];
+            if ack & 0xFE != 0 {
+                return Err(DecodeError::ConnackFlags(ack));
+            }
+            r.note(
+                s,
+                "Acknowledge Flags",
+                format!("Session Present = {}", ack & 1),
+            );
+            let code = r.u8(if v5 { "Reason Code" } else { "Return Code" })?;
+            let mut c = Connack {
+                session_present: ack & 1 == 1,
+                code,
+                assigned_client_id: None,
+                session_expiry: None,
+                server_keep_alive: None,
+                receive_maximum: None,
+                maximum_qos: None,
+            };
+            if v5 {
+                r.properties("CONNACK", |id, r| {
+                    match id {
+                        0x11 => c.session_expiry = Some(r.u32("property")?),
+                        0x21 => {
+                            let x = r.u16("property")?;
+                            if x == 0 {
+                                return Err(DecodeError::PropertyValue(id));
+                            }
+                            c.receive_maximum = Some(x);
+                        }
+                        0x24 => {
+                            let q = r.u8("property")?;
+                            c.maximum_qos = Some(
+                                QoS::from_u8(q)
+                                    .filter(|q| q.as_u8() < 2)
+                                    .ok_or(DecodeError::PropertyValue(id))?,
+                            );
+                        }
+                        0x12 => c.assigned_client_id = Some(ClientId::new(r.str("property")?)),
+                        0x13 => c.server_keep_alive = Some(r.u16("property")?),
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+            }
+            Frame::Packet(Packet::Connack(c))
+        }
+        3 => {
+            let qos = (flags >> 1) & 3;
+            let qos = QoS::from_u8(qos).ok_or(DecodeError::Qos(qos))?;
+            let dup = flags & 8 != 0;
+            if dup && qos == QoS::AtMostOnce {
+                return Err(DecodeError::DupWithQos0);
+            }
+            let topic = r.str("Topic Name")?;
+            let packet_id = if qos != QoS::AtMostOnce {
+                Some(r.packet_id()?)
+            } else {
+                None
+            };
+            let (mut message_expiry, mut subscription_ids) = (None, Vec::new());
+            if v5 {
+                r.properties("PUBLISH", |id, r| {
+                    match id {
+                        0x02 => message_expiry = Some(r.u32("property")?),
+                        0x0B => {
+                            let x = r.varint("property")?;
+                            if x == 0 {
+                                return Err(DecodeError::PropertyValue(id));
+                            }
+                            subscription_ids.push(x);
+                        }
+                        _ => return Ok(false),
+                    }
+                    Ok(true)
+                })?;
+            }
+            let s = r.pos;
+            let raw = r.take(r.left(), "Payload")?;
+            let payload = String::from_utf8_lossy(raw).into_owned();
+            r.note(s, "Payload", format!("{} byte(s)", raw.len()));
+            Frame::Packet(Packet::Publish(Publish {
+                dup,
+                qos,
+                retain: flags & 1 == 1,
+                topic: topic.into(),
+                packet_id,
+                payload: payload.into(),
+                message_expiry,
+                subscription_ids,
+                msg: MsgId(0),
+            }))
+        }
+        4..=7 => {
+            let packet_id = r.packet_id()?;
+            let mut reason = 0;
+            if v5 && r.left() > 0 {
+                reason = r.u8("Reason Code")?;
+                if r.left() > 0 {
+                    r.properties(kind, |_, _| Ok(false))?;
+                }
+            }
+            Frame::Packet(match t {
+                4 => Packet::Puback { packet_id, reason },
+                5 => Packet::Pubrec { packet_id, reason },
+                6 => Packet::Pubrel { packet_id, reason },
+                _ => Packet::Pubcomp { packet_id, reason },
+            })
+        }
+        8 => {
+            let packet_id = r.packet_id()?;
+            let mut subscription_id = None;
+            if v5 {
+                r.properties("SUBSCRIBE", |id, r| {
+                    if id == 0x0B {
+                        let x = r.varint("property")?;
+                        if x == 0 {
+                            return Err(DecodeError::PropertyValue(id));
+                        }
+                        subscription_id = Some(x);
+                        return Ok(true);
+                    }
+                    Ok(false)
+                })?;
+            }
+            let mut filters = Vec::new();
+            while r.left() > 0 {
+                let f = r.str("Topic Filter")?;
+                let s = r.pos;
+                let o = r.take(1, "Subscription Options")?[0];
+                let reserved = if v5 { 0xC0 } else { 0xFC };
+                if o & reserved != 0 || (o >> 4) & 3 == 3 {
+                    return Err(DecodeError::SubOptions(o));
+                }
+                let qos = QoS::from_u8(o & 3).ok_or(DecodeError::SubOptions(o))?;
+                r.note(
+                    s,
+                    if v5 {
+                        "Subscription Options"
+                    } else {
+                        "Requested QoS"
+                    },
+                    format!("QoS {}", o & 3),
+                );
+                filters.push((
+                    f,
+                    SubOptions {
+                        qos,
+                        no_local: o & 4 != 0,
+                        retain_as_published: o & 8 != 0,
+                        retain_handling: (o >> 4) & 3,
+                    },
+                ));
+            }
+            if filters.is_empty() {
+                return Err(DecodeError::NoTopicFilter);
+            }
+            Frame::Packet(Packet::Subscribe(Subscribe {
+                packet_id,
+                filters,
+                subscription_id,
+            }))
+        }
+        9 | 11 => {
+            let packet_id = r.packet_id()?;
+            if v5 {
+                r.properties(kind, |_, _| Ok(false))?;
+            }
+            let mut codes = Vec::new();
+            while r.left() > 0 {
+                codes.push(r.u8(if v5 { "Reason Code" } else { "Return Code" })?);
+            }
+            Frame::Packet(if t == 9 {
+                Packet::Suback { packet_id, codes }
+            } else {
+                Packet::Unsuback { packet_id, codes }
+            })
+        }
+        10 => {
+            let packet_id = r.packet_id()?;
+            if v5 {
+                r.properties("UNSUBSCRIBE", |_, _| Ok(false))?;
+            }
+            let mut filters = Vec::new();
+            while r.left() > 0 {
+                filters.push(r.str("Topic Filter")?);
+            }
+            if filters.is_empty() {
+                return Err(DecodeError::NoTopicFilter);
+            }
+            Frame::Packet(Packet::Unsubscribe { packet_id, filters })
+        }
+        12 => Frame::Packet(Packet::Pingreq),
+        13 => Frame::Packet(Packet::Pingresp),
+        14 => {
+            let mut d = Disconnect {
+                reason: 0,
+                session_expiry: None,
+            };
+            if v5 && r.left() > 0 {
+                d.reason = r.u8("Reason Code")?;
+                if r.left() > 0 {
+                    r.properties("DISCONNECT", |id, r| {
+                        if id == 0x11 {
+                            d.session_expiry = Some(r.u32("property")?);
+                            return Ok(true);
+                        }
+                        Ok(false)
+                    })?;
+                }
+            }
+            Frame::Packet(Packet::Disconnect(d))
+        }
+        _ => {
+            let mut reason = 0;
+            let mut method = None;
+            if r.left() > 0 {
+                reason = r.u8("Reason Code")?;
+                if r.left() > 0 {
+                    r.properties("AUTH", |id, r| {
+                        if id == 0x15 {
+                            method = Some(r.str("property")?);
+                            return Ok(true);
+                        }
+                        Ok(false)
+                    })?;
+                }
+            }
+            Frame::Auth { reason, method }
+        }
+    };
+    r.done()?;
+    fields.append(&mut r.fields);
+    Ok((frame, total, fields))
+}
+
+fn read_connect(r: &mut R, v: Version) -> Res<Connect> {
+    let v5 = v.is_v5();
+    if r.str("Protocol Name")? != "MQTT" {
+        return Err(DecodeError::ProtocolName);
+    }
+    let level = r.u8("Protocol Level")?;
+    if level != if v5 { 5 } else { 4 } {
+        return Err(DecodeError::ProtocolLevel(level));
+    }
+    let flags = r.u8("Connect Flags")?;
+    let will_flag = flags & 0x04 != 0;
+    let will_qos = (flags >> 3) & 3;
+    let will_retain = flags & 0x20 != 0;
+    // [MQTT-3.1.2-3] reserved bit; [MQTT-3.1.2-11/13/15] will QoS and retain only with a will;
+    // [MQTT-3.1.2-14] will QoS 3; 3.1.1 [MQTT-3.1.2-22]: a password needs a user name.
+    if flags & 1 != 0
+        || (!will_flag && (will_qos != 0 || will_retain))
+        || will_qos == 3
+        || (!v5 && flags & 0x40 != 0 && flags & 0x80 == 0)
+    {
+        return Err(DecodeError::ConnectFlags(flags));
+    }
+    let keep_alive = r.u16("Keep Alive")?;
+    let (mut session_expiry, mut receive_maximum) = (None, None);
+    if v5 {
+        r.properties("CONNECT", |id, r| {
+            match id {
+                0x11 => session_expiry = Some(r.u32("property")?),
+                0x21 => {
+                    let x = r.u16("property")?;
+                    if x == 0 {
+                        return Err(DecodeError::PropertyValue(id));
+                    }
+                    receive_maximum = Some(x);
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+    }
+    let client_id = r.str("Client Identifier")?;
+    let mut will = None;
+    if will_flag {
+        let (mut delay, mut message_expiry) = (0, None);
+        if v5 {
+            r.properties("WILL", |id, r| {
+                match id {
+                    0x18 => delay = r.u32("property")?,
+                    0x02 => message_expiry = Some(r.u32("property")?),
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            })?;
+        }
+        let topic = r.str("Will Topic")?;
+        let payload =
+            String::from_utf8_lossy(r.bin(if v5 { "Will Payload" } else { "Will Message" })?)
+                .into_owned();
+        will = Some(Will {
+            topic: topic.into(),
+            payload: payload.into(),
+            qos: QoS::from_u8(will_qos).ok_or(DecodeError::Qos(will_qos))?,
+            retain: will_retain,
+            delay,
+            message_expiry,
+        });
+    }
+    if flags & 0x80 != 0 {
+        r.str("User Name")?;
+    }
+    if flags & 0x40 != 0 {
+        r.bin("Password")?;
+    }
+    Ok(Connect {
+        version: v,
+        client_id: ClientId::new(client_id),
+        clean_start: flags & 2 != 0,
+        keep_alive,
+        session_expiry,
+        receive_maximum,
+        will,
+    })
+}

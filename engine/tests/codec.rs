@@ -1,0 +1,400 @@
+//! The wire codec against the specification's own byte layouts, every prefix of a packet, and
+//! the fields the packet inspector shows. Runs natively and on wasm32.
+use session_engine::codec::{
+    decode, decode_fields, encode, encode_fields, get_varint, put_varint, DecodeError, Frame,
+};
+use session_engine::packet::{
+    Connack, Connect, Disconnect, Packet, Publish, SubOptions, Subscribe, Will,
+};
+use session_engine::{ClientId, MsgId, QoS, Version};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+fn publish(qos: QoS, topic: &str, id: Option<u16>, payload: &str) -> Packet {
+    Packet::Publish(Publish {
+        dup: false,
+        qos,
+        retain: false,
+        topic: topic.into(),
+        packet_id: id,
+        payload: payload.into(),
+        message_expiry: None,
+        subscription_ids: vec![],
+        msg: MsgId(0),
+    })
+}
+
+#[test]
+fn variable_byte_integers_match_the_spec_table() {
+    // 5.0 §1.5.5 / 3.1.1 §2.2.3 Table 2.4: the boundaries of 1 to 4 bytes.
+    let table: [(u32, &[u8]); 8] = [
+        (0, &[0x00]),
+        (127, &[0x7F]),
+        (128, &[0x80, 0x01]),
+        (16_383, &[0xFF, 0x7F]),
+        (16_384, &[0x80, 0x80, 0x01]),
+        (2_097_151, &[0xFF, 0xFF, 0x7F]),
+        (2_097_152, &[0x80, 0x80, 0x80, 0x01]),
+        (268_435_455, &[0xFF, 0xFF, 0xFF, 0x7F]),
+    ];
+    for (v, bytes) in table {
+        let mut b = Vec::new();
+        put_varint(&mut b, v);
+        assert_eq!(b, bytes, "{v}");
+        assert_eq!(get_varint(bytes), Ok((v, bytes.len())));
+    }
+    assert_eq!(
+        get_varint(&[0xFF, 0xFF, 0xFF, 0xFF, 0x01]),
+        Err(DecodeError::VarInt)
+    );
+    assert_eq!(get_varint(&[0x80]), Err(DecodeError::Incomplete));
+}
+
+#[test]
+fn utf8_string_example() {
+    // 5.0 §1.5.4 / 3.1.1 §1.5.3 Figure 1.1: "A\u{2A6D4}" is 00 05 41 F0 AA 9B 94.
+    let b = encode(
+        &publish(QoS::AtMostOnce, "A\u{2A6D4}", None, ""),
+        Version::V311,
+    );
+    assert_eq!(b, [0x30, 0x07, 0x00, 0x05, 0x41, 0xF0, 0xAA, 0x9B, 0x94]);
+}
+
+#[test]
+fn publish_variable_header_example() {
+    // 3.1.1 §3.3.2.3 Figure 3.11: topic "a/b", packet identifier 10.
+    let b = encode(
+        &publish(QoS::AtLeastOnce, "a/b", Some(10), ""),
+        Version::V311,
+    );
+    assert_eq!(b, [0x32, 0x07, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x00, 0x0A]);
+    // 5.0 adds the property length (0) after the packet identifier.
+    let b = encode(&publish(QoS::AtLeastOnce, "a/b", Some(10), ""), Version::V5);
+    assert_eq!(
+        b,
+        [0x32, 0x08, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x00, 0x0A, 0x00]
+    );
+}
+
+#[test]
+fn connect_variable_header_examples() {
+    // 3.1.1 §3.1.2.10 Figure 3.6: 00 04 'MQTT' 04 CE 00 0A (user name, password, will QoS 1,
+    // will flag, clean session; keep alive 10). The payload here: client id "c", will topic "w",
+    // will message "m", user name "u", password "p".
+    let mut v311 = vec![0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0xCE, 0x00, 0x0A];
+    for f in [&b"c"[..], b"w", b"m", b"u", b"p"] {
+        v311.extend_from_slice(&[0x00, f.len() as u8]);
+        v311.extend_from_slice(f);
+    }
+    let mut bytes = vec![0x10, v311.len() as u8];
+    bytes.extend_from_slice(&v311);
+    let (frame, n, fields) = decode_fields(&bytes, Version::V311).unwrap();
+    assert_eq!(n, bytes.len());
+    let Frame::Packet(Packet::Connect(c)) = frame else {
+        panic!("not a CONNECT")
+    };
+    assert!(c.clean_start);
+    assert_eq!(c.keep_alive, 10);
+    assert_eq!(
+        c.will
+            .as_ref()
+            .map(|w| (w.qos, w.retain, &*w.topic, &*w.payload)),
+        Some((QoS::AtLeastOnce, false, "w", "m"))
+    );
+    assert!(fields
+        .iter()
+        .any(|f| f.name == "User Name" && f.value == "\"u\""));
+    // 5.0 §3.1.2.11 Figure 3-6: ... 05 CE 00 0A, properties length 5, Session Expiry Interval
+    // (0x11) = 10.
+    let mut v5 = vec![
+        0x00, 0x04, b'M', b'Q', b'T', b'T', 0x05, 0xCE, 0x00, 0x0A, 0x05, 0x11, 0x00, 0x00, 0x00,
+        0x0A,
+    ];
+    v5.extend_from_slice(&[0x00, 0x01, b'c', 0x00]); // client id, will properties length 0
+    for f in [&b"w"[..], b"m", b"u", b"p"] {
+        v5.extend_from_slice(&[0x00, f.len() as u8]);
+        v5.extend_from_slice(f);
+    }
+    let mut bytes = vec![0x10, v5.len() as u8];
+    bytes.extend_from_slice(&v5);
+    let (frame, _, fields) = decode_fields(&bytes, Version::V5).unwrap();
+    let Frame::Packet(Packet::Connect(c)) = frame else {
+        panic!("not a CONNECT")
+    };
+    assert_eq!(c.session_expiry, Some(10));
+    assert!(
+        fields.iter().any(|f| f.name == "Session Expiry Interval"
+            && f.start == 13
+            && f.len == 5
+            && f.value == "10"),
+        "{fields:?}"
+    );
+    // The level must match the connection.
+    assert_eq!(
+        decode(&bytes, Version::V311),
+        Err(DecodeError::ProtocolLevel(5))
+    );
+}
+
+fn samples(v: Version) -> Vec<Packet> {
+    let v5 = v.is_v5();
+    let mut out = vec![
+        Packet::Connect(Connect {
+            version: v,
+            client_id: ClientId::new("meter-0001"),
+            clean_start: false,
+            keep_alive: 30,
+            session_expiry: v5.then_some(3600),
+            receive_maximum: v5.then_some(20),
+            will: Some(Will {
+                topic: "meters/0001/status".into(),
+                payload: "offline".into(),
+                qos: QoS::AtLeastOnce,
+                retain: true,
+                delay: if v5 { 30 } else { 0 },
+                message_expiry: v5.then_some(60),
+            }),
+        }),
+        Packet::Connack(Connack {
+            session_present: true,
+            code: 0,
+            assigned_client_id: v5.then(|| ClientId::new("auto-1")),
+            session_expiry: v5.then_some(7200),
+            server_keep_alive: v5.then_some(60),
+            receive_maximum: v5.then_some(10),
+            maximum_qos: v5.then_some(QoS::AtLeastOnce),
+        }),
+        Packet::Publish(Publish {
+            dup: true,
+            qos: QoS::ExactlyOnce,
+            retain: true,
+            topic: "a/b".into(),
+            packet_id: Some(7),
+            payload: "héllo".into(),
+            message_expiry: v5.then_some(90),
+            subscription_ids: if v5 { vec![1, 268_435_455] } else { vec![] },
+            msg: MsgId(0),
+        }),
+        Packet::Puback {
+            packet_id: 1,
+            reason: 0,
+        },
+        Packet::Pubrec {
+            packet_id: 2,
+            reason: if v5 { 0x10 } else { 0 },
+        },
+        Packet::Pubrel {
+            packet_id: 3,
+            reason: 0,
+        },
+        Packet::Pubcomp {
+            packet_id: 4,
+            reason: if v5 { 0x92 } else { 0 },
+        },
+        Packet::Subscribe(Subscribe {
+            packet_id: 5,
+            filters: vec![
+                (
+                    "sensors/#".into(),
+                    SubOptions {
+                        qos: QoS::AtLeastOnce,
+                        no_local: v5,
+                        retain_as_published: v5,
+                        retain_handling: if v5 { 2 } else { 0 },
+                    },
+                ),
+                ("$share/g/t".into(), SubOptions::qos(QoS::ExactlyOnce)),
+            ],
+            subscription_id: v5.then_some(42),
+        }),
+        Packet::Suback {
+            packet_id: 5,
+            codes: vec![1, 0x80],
+        },
+        Packet::Unsubscribe {
+            packet_id: 6,
+            filters: vec!["sensors/#".into()],
+        },
+        Packet::Unsuback {
+            packet_id: 6,
+            codes: if v5 { vec![0x11] } else { vec![] },
+        },
+        Packet::Pingreq,
+        Packet::Pingresp,
+        Packet::Disconnect(Disconnect {
+            reason: 0,
+            session_expiry: None,
+        }),
+    ];
+    if v5 {
+        out.push(Packet::Disconnect(Disconnect {
+            reason: 0x8E,
+            session_expiry: None,
+        }));
+        out.push(Packet::Disconnect(Disconnect {
+            reason: 0x04,
+            session_expiry: Some(0),
+        }));
+    }
+    out
+}
+
+#[test]
+fn every_packet_round_trips_and_every_prefix_is_incomplete() {
+    for v in [Version::V311, Version::V5] {
+        for p in samples(v) {
+            let (bytes, fields) = encode_fields(&p, v);
+            let (frame, n, dfields) =
+                decode_fields(&bytes, v).unwrap_or_else(|e| panic!("{p} ({v}): {e}"));
+            assert_eq!(n, bytes.len());
+            assert_eq!(frame, Frame::Packet(p.clone()), "{v}");
+            for k in 0..bytes.len() {
+                assert_eq!(
+                    decode(&bytes[..k], v),
+                    Err(DecodeError::Incomplete),
+                    "{p} ({v}) prefix {k}"
+                );
+            }
+            // Two packets back to back: the first is read, the rest left for the next call.
+            let mut two = bytes.clone();
+            two.extend_from_slice(&bytes);
+            assert_eq!(decode(&two, v).map(|(_, n)| n), Ok(bytes.len()));
+            // The inspector's fields cover every byte once, the same way when encoding and decoding.
+            let spans = |f: &[session_engine::codec::Field]| {
+                let mut s: Vec<(usize, usize)> = f.iter().map(|f| (f.start, f.len)).collect();
+                s.sort();
+                s
+            };
+            assert_eq!(spans(&fields), spans(&dfields), "{p} ({v})");
+            let mut next = 0;
+            for (start, len) in spans(&fields) {
+                assert_eq!(start, next, "{p} ({v}): gap or overlap at byte {start}");
+                next = start + len;
+            }
+            assert_eq!(next, bytes.len(), "{p} ({v})");
+        }
+    }
+}
+
+#[test]
+fn malformed_packets_get_typed_errors() {
+    let v5 = Version::V5;
+    // Reserved type 0, AUTH on 3.1.1, reserved flags, QoS 3, DUP on QoS 0, packet id 0.
+    assert_eq!(decode(&[0x00, 0x00], v5), Err(DecodeError::PacketType(0)));
+    assert_eq!(
+        decode(&[0xF0, 0x00], Version::V311),
+        Err(DecodeError::PacketType(15))
+    );
+    assert_eq!(
+        decode(&[0x80, 0x00], v5),
+        Err(DecodeError::Flags {
+            kind: "SUBSCRIBE",
+            flags: 0
+        })
+    );
+    assert_eq!(
+        decode(&[0xC1, 0x00], v5),
+        Err(DecodeError::Flags {
+            kind: "PINGREQ",
+            flags: 1
+        })
+    );
+    assert_eq!(
+        decode(&[0x36, 0x05, 0x00, 0x01, b'a', 0x00, 0x01], v5),
+        Err(DecodeError::Qos(3))
+    );
+    assert_eq!(
+        decode(&[0x38, 0x03, 0x00, 0x01, b'a'], Version::V311),
+        Err(DecodeError::DupWithQos0)
+    );
+    assert_eq!(
+        decode(&[0x40, 0x02, 0x00, 0x00], v5),
+        Err(DecodeError::PacketIdZero)
+    );
+    // A topic with invalid UTF-8, and one with U+0000.
+    assert_eq!(
+        decode(&[0x30, 0x03, 0x00, 0x01, 0xFF], Version::V311),
+        Err(DecodeError::Utf8 {
+            field: "Topic Name"
+        })
+    );
+    assert_eq!(
+        decode(&[0x30, 0x03, 0x00, 0x01, 0x00], Version::V311),
+        Err(DecodeError::Utf8 {
+            field: "Topic Name"
+        })
+    );
+    // SUBSCRIBE without filters; options with reserved bits.
+    assert_eq!(
+        decode(&[0x82, 0x03, 0x00, 0x01, 0x00], v5),
+        Err(DecodeError::NoTopicFilter)
+    );
+    assert_eq!(
+        decode(
+            &[0x82, 0x06, 0x00, 0x01, 0x00, 0x01, b'a', 0x04],
+            Version::V311
+        ),
+        Err(DecodeError::SubOptions(4))
+    );
+    // A property twice, a property not allowed here, Receive Maximum 0.
+    assert_eq!(
+        decode(
+            &[0xE0, 0x0C, 0x00, 0x0A, 0x11, 0, 0, 0, 1, 0x11, 0, 0, 0, 2],
+            v5
+        ),
+        Err(DecodeError::DuplicateProperty(0x11))
+    );
+    assert_eq!(
+        decode(&[0xE0, 0x04, 0x00, 0x02, 0x24, 0x01], v5),
+        Err(DecodeError::Property {
+            kind: "DISCONNECT",
+            id: 0x24
+        })
+    );
+    assert!(matches!(
+        decode(&[0x20, 0x06, 0x00, 0x00, 0x03, 0x21, 0x00, 0x00], v5),
+        Err(DecodeError::PropertyValue(0x21))
+    ));
+    // Trailing bytes after PINGREQ's empty body; a length that runs past the end.
+    assert_eq!(
+        decode(&[0xC0, 0x01, 0x00], v5),
+        Err(DecodeError::Trailing {
+            kind: "PINGREQ",
+            bytes: 1
+        })
+    );
+    assert_eq!(
+        decode(&[0x30, 0x02, 0x00, 0x05], v5),
+        Err(DecodeError::Truncated {
+            kind: "PUBLISH",
+            field: "Topic Name"
+        })
+    );
+    // Errors read as sentences.
+    assert!(DecodeError::Qos(3).to_string().contains("[MQTT-3.3.1-4]"));
+}
+
+#[test]
+fn auth_is_decoded_on_5_0() {
+    let bytes = [
+        0xF0, 0x0A, 0x18, 0x07, 0x15, 0x00, 0x04, b'S', b'C', b'R', b'A', 0x00,
+    ];
+    // 0x18 Continue authentication; Authentication Method "SCRA" (then a stray byte: trailing).
+    assert!(matches!(
+        decode(&bytes, Version::V5),
+        Err(DecodeError::Trailing { .. })
+    ));
+    let bytes = [
+        0xF0, 0x09, 0x18, 0x07, 0x15, 0x00, 0x04, b'S', b'C', b'R', b'A',
+    ];
+    assert_eq!(
+        decode(&bytes, Version::V5),
+        Ok((
+            Frame::Auth {
+                reason: 0x18,
+                method: Some("SCRA".into())
+            },
+            11
+        ))
+    );
+}
