@@ -348,8 +348,12 @@ pub fn panels(p: &session_engine::Player, step: usize, st: &PanelState) -> Strin
         if let Some((title, fields)) = st.packet.and_then(|id| view::packet_fields(p, id)) {
             let _ = write!(
                 out,
-                "<div class=\"inspector\" data-testid=\"inspector\" role=\"region\" aria-label=\"Packet fields\">{}<button data-act=\"close-packet\">Close</button></div>",
-                inspector(&title, &fields)
+                "<div class=\"inspector\" data-testid=\"inspector\" role=\"region\" aria-label=\"Packet fields\">{}{}<button data-act=\"close-packet\">Close</button></div>",
+                inspector(&title, &fields),
+                st.packet
+                    .and_then(|id| view::packet_bytes(p, id))
+                    .map(|(b, f)| hex(&b, &f))
+                    .unwrap_or_default()
             );
         }
         out.push_str("</section>");
@@ -440,6 +444,53 @@ pub fn inspector(title: &str, fields: &[(String, String)]) -> String {
         let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
     }
     out.push_str("</tbody></table>");
+    out
+}
+
+/// Bytes shown in the hex view (a long payload is cut).
+const MAX_HEX: usize = 512;
+
+/// The packet's bytes in hex, each byte tagged with its field, next to the list of fields;
+/// hovering or focusing either lights both (src/lib.rs). The list is the accessible version.
+pub fn hex(bytes: &[u8], fields: &[session_engine::codec::Field]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let field_of = |k: usize| {
+        fields
+            .iter()
+            .position(|f| k >= f.start && k < f.start + f.len)
+    };
+    let mut out = format!(
+        "<div class=\"hexview\" data-testid=\"hex\"><h5>Bytes on the wire ({} B)</h5><p class=\"hint\">Encoded by the lab's codec from what the model carries; a real broker may add properties the model leaves out. Point at a byte or a field.</p><div class=\"bytes\" aria-hidden=\"true\">",
+        bytes.len()
+    );
+    for (k, b) in bytes.iter().enumerate().take(MAX_HEX) {
+        let _ = write!(
+            out,
+            "<span data-f=\"{}\">{}{}</span>",
+            field_of(k).map(|i| i as i64).unwrap_or(-1),
+            DIGITS[usize::from(b >> 4)] as char,
+            DIGITS[usize::from(b & 15)] as char
+        );
+    }
+    if bytes.len() > MAX_HEX {
+        let _ = write!(
+            out,
+            "<span class=\"more\">… {} more</span>",
+            bytes.len() - MAX_HEX
+        );
+    }
+    out.push_str("</div><ol class=\"hexfields\">");
+    for (i, f) in fields.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<li data-f=\"{i}\" tabindex=\"0\"><span class=\"off\">{}+{}</span> <strong>{}</strong> {}</li>",
+            f.start,
+            f.len,
+            esc(&f.name),
+            esc(&f.value)
+        );
+    }
+    out.push_str("</ol></div>");
     out
 }
 

@@ -284,6 +284,42 @@ pub fn App() -> impl IntoView {
             selected_packet.set(None);
         }
     };
+    // The packet inspector: a byte and its field light up together.
+    let light_field = move |e: &web_sys::Event| {
+        let Some(el) = target_as::<web_sys::Element>(e) else {
+            return;
+        };
+        let Some(view) = el.closest(".hexview").ok().flatten() else {
+            return;
+        };
+        let f = el
+            .closest("[data-f]")
+            .ok()
+            .flatten()
+            .and_then(|x| x.get_attribute("data-f"));
+        if let Ok(lit) = view.query_selector_all(".hl") {
+            for k in 0..lit.length() {
+                if let Some(x) = lit
+                    .item(k)
+                    .and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok())
+                {
+                    let _ = x.class_list().remove_1("hl");
+                }
+            }
+        }
+        if let Some(f) = f.filter(|f| f != "-1") {
+            if let Ok(all) = view.query_selector_all(&format!("[data-f=\"{f}\"]")) {
+                for k in 0..all.length() {
+                    if let Some(x) = all
+                        .item(k)
+                        .and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok())
+                    {
+                        let _ = x.class_list().add_1("hl");
+                    }
+                }
+            }
+        }
+    };
     let on_panel_change = move |e: ev::Event| {
         let Some(sel) = target_as::<web_sys::HtmlSelectElement>(&e) else {
             return;
@@ -309,7 +345,7 @@ pub fn App() -> impl IntoView {
                 format!("Step {}: {}. {}", rec.index, rec.label, rec.say)
             }).unwrap_or_default())}</p>
             <div class="grid">
-                <div class="panels" on:click=on_panel_click on:change=on_panel_change inner_html=panel_html></div>
+                <div class="panels" on:click=on_panel_click on:change=on_panel_change on:mouseover=move |e| light_field(&e) on:focusin=move |e| light_field(&e) inner_html=panel_html></div>
                 {move || (!embed).then(|| player.get().ok().map(|p| {
                     let s = step.get().min(p.len() - 1);
                     view! { <SandboxPanel p=p.clone() step=s source=source profile=profile cursor=step /> }

@@ -610,6 +610,29 @@ pub fn packet_rows_last(
 }
 
 /// The fields of one packet, for the inspector: (field, value).
+/// The real bytes of trace entry `id`'s packet, as its connection's MQTT version encodes them,
+/// and which bytes are which field (`session_engine::codec`).
+pub fn packet_bytes(p: &Player, id: usize) -> Option<(Vec<u8>, Vec<session_engine::codec::Field>)> {
+    let trace = p.trace();
+    let TraceItem::Packet { packet, conn, .. } = &trace.get(id)?.item else {
+        return None;
+    };
+    // The version of the connection: from its CONNECT, which comes before every other packet.
+    let version = trace[..=id]
+        .iter()
+        .rev()
+        .find_map(|e| match &e.item {
+            TraceItem::Packet {
+                packet: Packet::Connect(c),
+                conn: k,
+                ..
+            } if k == conn => Some(c.version),
+            _ => None,
+        })
+        .unwrap_or(p.scenario.version);
+    Some(session_engine::codec::encode_fields(packet, version))
+}
+
 pub fn packet_fields(p: &Player, id: usize) -> Option<(String, Vec<(String, String)>)> {
     let e = p.trace().get(id)?;
     let TraceItem::Packet {
@@ -1381,6 +1404,41 @@ pub fn calculator_links(p: &Player, step: usize) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packet_bytes_use_the_connections_version() {
+        let connack = |p: &Player, sp: bool| {
+            p.trace().iter().position(|e| {
+                matches!(&e.item, TraceItem::Packet { packet: Packet::Connack(c), .. } if c.session_present == sp)
+            })
+        };
+        // The takeover's CONNACK on 5.0 with mosquitto: SP = 1, reason 0, Receive Maximum 20.
+        let p = play("takeover-v5");
+        let (bytes, fields) = packet_bytes(&p, connack(&p, true).unwrap()).unwrap();
+        assert_eq!(bytes, [0x20, 0x06, 0x01, 0x00, 0x03, 0x21, 0x00, 0x14]);
+        assert!(fields
+            .iter()
+            .any(|f| f.name == "Receive Maximum" && f.value == "20"));
+        // A 3.1.1 connection: CONNACK has no properties, CONNECT says level 4.
+        let p = play("takeover-311");
+        let id = connack(&p, false).unwrap();
+        assert_eq!(packet_bytes(&p, id).unwrap().0, [0x20, 0x02, 0x00, 0x00]);
+        let connect = p
+            .trace()
+            .iter()
+            .position(|e| {
+                matches!(
+                    &e.item,
+                    TraceItem::Packet {
+                        packet: Packet::Connect(_),
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        assert_eq!(packet_bytes(&p, connect).unwrap().0[8], 4);
+        assert!(packet_bytes(&p, usize::MAX).is_none());
+    }
 
     #[test]
     fn plain_numbers_without_float_formatting() {

@@ -91,6 +91,16 @@ await test('takeover step: lifecycle, deviation and packets match the engine', a
   const pk = await page.textContent('[data-testid=packet-list]');
   expect(pk.includes('CONNACK SP=1 rc=0x00'), 'CONNACK with Session Present = 1 is listed');
   expect(!pk.includes('DISCONNECT rc=0x8E'), 'mosquitto 2.0.11 sends no 0x8E');
+  // The packet inspector: the CONNACK's real bytes, and a byte lights its field.
+  const pkts = await page.$$('[data-testid=packet-list] .pkt');
+  await pkts[pkts.length - 1].click();
+  await page.waitForSelector('[data-testid=hex]');
+  const hex = (await page.textContent('[data-testid=hex] .bytes')).replace(/\s/g, '');
+  expect(hex === '2006010003210014', `CONNACK SP=1, reason 0, Receive Maximum 20: ${hex}`);
+  await page.hover('[data-testid=hex] .bytes span:nth-child(4)');
+  const lit = await page.$$eval('[data-testid=hex] .hexfields .hl', (x) => x.map((e) => e.textContent));
+  expect(lit.length === 1 && lit[0].includes('Reason Code'), `hovered byte lights its field: ${lit}`);
+  await page.locator('[data-testid=inspector]').screenshot({ path: path.join(artifacts, 'inspector-hex.png') });
   // Same scenario on the specification profile: 0x8E is sent.
   await page.selectOption('[data-testid=broker-select]', 'spec');
   const pk2 = await page.textContent('[data-testid=packet-list]');
