@@ -215,12 +215,24 @@ pub fn App() -> impl IntoView {
         });
     });
 
-    let set = move |k: String, v: String| {
-        values.update(|vals| match vals.iter_mut().find(|(a, _)| *a == k) {
+    // What is typed is computed once typing pauses (a 1,000,000-device storm takes a second or
+    // two in the browser; it should not run for every digit); choices count at once.
+    let typed = StoredValue::new(values.get_untracked());
+    let timer = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
+    let set_now = move |k: String, v: String, now: bool| {
+        typed.update_value(|vals| match vals.iter_mut().find(|(a, _)| *a == k) {
             Some(slot) => slot.1 = v,
             None => vals.push((k, v)),
         });
+        timer.set_value(None);
+        let commit = move || values.set(typed.get_value());
+        if now {
+            commit();
+        } else {
+            timer.set_value(Some(gloo_timers::callback::Timeout::new(250, commit)));
+        }
     };
+    let set = move |k: String, v: String| set_now(k, v, true);
     // Presets fill other fields: a broker's queue limits, a course use case's answers.
     let apply_preset = move |k: &str, v: &str| {
         let mut fill: Vec<(String, String)> = Vec::new();
@@ -274,21 +286,15 @@ pub fn App() -> impl IntoView {
     };
     let on_input = move |e: leptos::ev::Event| {
         let Some(t) = e.target() else { return };
-        let (k, v) = if let Some(i) = t.dyn_ref::<web_sys::HtmlInputElement>() {
-            (
-                i.name(),
-                if i.type_() == "checkbox" {
-                    if i.checked() {
-                        "1".into()
-                    } else {
-                        "0".into()
-                    }
-                } else {
-                    i.value()
-                },
-            )
+        let (k, v, typing) = if let Some(i) = t.dyn_ref::<web_sys::HtmlInputElement>() {
+            if i.type_() == "checkbox" {
+                let on = if i.checked() { "1" } else { "0" };
+                (i.name(), on.to_string(), false)
+            } else {
+                (i.name(), i.value(), true)
+            }
         } else if let Some(s) = t.dyn_ref::<web_sys::HtmlSelectElement>() {
-            (s.name(), s.value())
+            (s.name(), s.value(), false)
         } else {
             return;
         };
@@ -296,7 +302,7 @@ pub fn App() -> impl IntoView {
             return;
         }
         apply_preset(&k, &v);
-        set(k, v);
+        set_now(k, v, !typing);
     };
     let tools = tool::tools();
     let tabs = tools.clone();
@@ -311,6 +317,8 @@ pub fn App() -> impl IntoView {
             <nav class="tabs" aria-label="Calculators" on:click=move |e| {
                 let Some(el) = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|el| el.closest("[data-tool]").ok().flatten()) else { return };
                 if let Some(id) = el.get_attribute("data-tool") {
+                    timer.set_value(None);
+                    typed.set_value(Vec::new());
                     values.set(Vec::new());
                     tool_id.set(id);
                 }
