@@ -34,6 +34,22 @@ if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] 
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The real broker of the differential tests (never run as a system service: policy-rc.d keeps
+# the package from starting it; `mqtt-lab verify` starts its own on a free port).
+if [ "$need_browser" = "--browser" ] && [ ! -x /usr/sbin/mosquitto ]; then
+  log "installing Debian mosquitto (2.0.11) without starting its service"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  policy_added=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mosquitto >/dev/null
+  [ -n "$policy_added" ] && $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
 if [ "$need_browser" = "--browser" ]; then
   if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     log "installing Debian chromium and chromium-driver"

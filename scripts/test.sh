@@ -30,6 +30,9 @@ cargo test -p mqtt-session-lab --target wasm32-unknown-unknown --test components
 step "scenario files"
 cargo run -q -p mqtt-lab -- check engine/scenarios/*.json docs/examples/*.json
 
+step "differential tests against a real mosquitto 2.0.11"
+bash tests/verify.sh
+
 step "trunk build --release (calculators page, then the scenarios page)"
 bash scripts/build.sh
 

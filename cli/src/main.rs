@@ -3,6 +3,8 @@
 use session_engine::{library, trace, Player, Scenario};
 use std::process::ExitCode;
 
+mod verify;
+
 const USAGE: &str = "\
 mqtt-lab: MQTT Session Lab scenarios on the command line
 
@@ -13,6 +15,10 @@ USAGE:
     mqtt-lab run --json FILE|ID   the trace as JSON lines (schema mqtt-session-lab/trace@1)
     mqtt-lab show ID              print a built-in scenario's JSON (a starting point for your own)
     mqtt-lab profiles             the broker profiles and their sources
+    mqtt-lab verify FILE|ID       play the scenario against a real mosquitto (Debian package,
+                                  started here on a free 127.0.0.1 port) and compare what its
+                                  clients receive with the engine's mosquitto-2.0.11 prediction,
+                                  side by side, the first difference marked
 ";
 
 fn load(arg: &str) -> Result<(String, String), String> {
@@ -115,6 +121,53 @@ fn main() -> ExitCode {
                 Err(e) => {
                     eprintln!("{name}: {e}");
                     ExitCode::FAILURE
+                }
+            }
+        }
+        "verify" => {
+            let Some(target) = args.get(1) else {
+                eprint!("{USAGE}");
+                return ExitCode::from(2);
+            };
+            let run = load(target).and_then(|(name, text)| {
+                let sc = Scenario::from_json(&text).map_err(|e| format!("{name}: {e}"))?;
+                let p =
+                    Player::new(verify::on_mosquitto(sc)).map_err(|e| format!("{name}: {e}"))?;
+                verify::expressible(&p.scenario)
+                    .map_err(|e| format!("{name}: not expressible against a real broker: {e}"))?;
+                let observed = verify::observe(&p)?;
+                let names: Vec<String> = p
+                    .at(0)
+                    .world
+                    .clients
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect();
+                Ok((
+                    name,
+                    verify::compare(&verify::predicted(&p), &observed, &names),
+                ))
+            });
+            match run {
+                Ok((name, (same, text))) => {
+                    print!("{text}");
+                    println!(
+                        "{name}: {}",
+                        if same {
+                            "matches mosquitto"
+                        } else {
+                            "DIFFERS from mosquitto (first difference marked >>)"
+                        }
+                    );
+                    if same {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
                 }
             }
         }
