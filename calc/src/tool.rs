@@ -529,12 +529,9 @@ fn eval_queue(v: &Values) -> Outcome {
 }
 
 fn eval_qos(v: &Values) -> Outcome {
-    let (p, s, m) = (v.u("pub") as u8, v.u("sub") as u8, v.u("max") as u8);
-    let (p, s, m) = (
-        v.t("pub").parse().unwrap_or(p),
-        v.t("sub").parse().unwrap_or(s),
-        v.t("max").parse().unwrap_or(m),
-    );
+    // The choices are "0", "1", "2" (checked by Values::read).
+    let q = |k: &str| v.t(k).parse::<u8>().unwrap_or(0);
+    let (p, s, m) = (q("pub"), q("sub"), q("max"));
     let upgrade = v.t("upgrade") == "1";
     let v5 = v.t("version") == "5.0";
     let c = qos::cell(p, s, m, upgrade, v5);

@@ -755,6 +755,22 @@ impl<'a> R<'a> {
     }
 }
 
+/// A Two Byte Integer property that must not be 0 (Receive Maximum, Topic Alias).
+fn nonzero_u16(r: &mut R, id: u8) -> Res<u16> {
+    match r.u16("property")? {
+        0 => Err(DecodeError::PropertyValue(id)),
+        x => Ok(x),
+    }
+}
+
+/// A Subscription Identifier: 1 to 268,435,455 (0 is a Protocol Error, §3.3.2.3.8).
+fn nonzero_varint(r: &mut R, id: u8) -> Res<u32> {
+    match r.varint("property")? {
+        0 => Err(DecodeError::PropertyValue(id)),
+        x => Ok(x),
+    }
+}
+
 fn skip_property(r: &mut R, id: u8) -> Res<()> {
     match id {
         0x01 | 0x17 | 0x19 | 0x24 | 0x25 | 0x28 | 0x29 | 0x2A => {
@@ -763,19 +779,17 @@ fn skip_property(r: &mut R, id: u8) -> Res<()> {
                 return Err(DecodeError::PropertyValue(id));
             }
         }
-        0x13 | 0x21 | 0x22 | 0x23 => {
-            let v = r.u16("property")?;
-            if v == 0 && (id == 0x21 || id == 0x23) {
-                return Err(DecodeError::PropertyValue(id));
-            }
+        0x21 | 0x23 => {
+            nonzero_u16(r, id)?;
+        }
+        0x13 | 0x22 => {
+            r.u16("property")?;
         }
         0x02 | 0x11 | 0x18 | 0x27 => {
             r.u32("property")?;
         }
         0x0B => {
-            if r.varint("property")? == 0 {
-                return Err(DecodeError::PropertyValue(id));
-            }
+            nonzero_varint(r, id)?;
         }
         0x09 | 0x16 => {
             r.bin("property")?;
@@ -809,24 +823,14 @@ pub fn get_varint(b: &[u8]) -> Result<(u32, usize), DecodeError> {
     Err(DecodeError::VarInt)
 }
 
-const KINDS: [&str; 16] = [
-    "reserved",
-    "CONNECT",
-    "CONNACK",
-    "PUBLISH",
-    "PUBACK",
-    "PUBREC",
-    "PUBREL",
-    "PUBCOMP",
-    "SUBSCRIBE",
-    "SUBACK",
-    "UNSUBSCRIBE",
-    "UNSUBACK",
-    "PINGREQ",
-    "PINGRESP",
-    "DISCONNECT",
-    "AUTH",
-];
+/// The packet type's name (5.0 §2.1.2): the model's names, and AUTH.
+fn kind_name(t: u8) -> &'static str {
+    match t {
+        1..=14 => crate::packet::PACKET_TYPES[usize::from(t) - 1],
+        15 => "AUTH",
+        _ => "reserved",
+    }
+}
 
 /// Reads one packet from the front of `bytes` on a connection of version `v`: the frame and the
 /// number of bytes it used. `Err(Incomplete)` means: wait for more bytes.
@@ -841,7 +845,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
         return Err(DecodeError::Incomplete);
     };
     let (t, flags) = (first >> 4, first & 15);
-    let kind = KINDS[usize::from(t)];
+    let kind = kind_name(t);
     if t == 0 || (t == 15 && !v5) {
         return Err(DecodeError::PacketType(t));
     }
@@ -907,13 +911,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
                 r.properties("CONNACK", |id, r| {
                     match id {
                         0x11 => c.session_expiry = Some(r.u32("property")?),
-                        0x21 => {
-                            let x = r.u16("property")?;
-                            if x == 0 {
-                                return Err(DecodeError::PropertyValue(id));
-                            }
-                            c.receive_maximum = Some(x);
-                        }
+                        0x21 => c.receive_maximum = Some(nonzero_u16(r, id)?),
                         0x24 => {
                             let q = r.u8("property")?;
                             c.maximum_qos = Some(
@@ -949,13 +947,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
                 r.properties("PUBLISH", |id, r| {
                     match id {
                         0x02 => message_expiry = Some(r.u32("property")?),
-                        0x0B => {
-                            let x = r.varint("property")?;
-                            if x == 0 {
-                                return Err(DecodeError::PropertyValue(id));
-                            }
-                            subscription_ids.push(x);
-                        }
+                        0x0B => subscription_ids.push(nonzero_varint(r, id)?),
                         _ => return Ok(false),
                     }
                     Ok(true)
@@ -999,11 +991,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
             if v5 {
                 r.properties("SUBSCRIBE", |id, r| {
                     if id == 0x0B {
-                        let x = r.varint("property")?;
-                        if x == 0 {
-                            return Err(DecodeError::PropertyValue(id));
-                        }
-                        subscription_id = Some(x);
+                        subscription_id = Some(nonzero_varint(r, id)?);
                         return Ok(true);
                     }
                     Ok(false)
@@ -1148,13 +1136,7 @@ fn read_connect(r: &mut R, v: Version) -> Res<Connect> {
         r.properties("CONNECT", |id, r| {
             match id {
                 0x11 => session_expiry = Some(r.u32("property")?),
-                0x21 => {
-                    let x = r.u16("property")?;
-                    if x == 0 {
-                        return Err(DecodeError::PropertyValue(id));
-                    }
-                    receive_maximum = Some(x);
-                }
+                0x21 => receive_maximum = Some(nonzero_u16(r, id)?),
                 _ => return Ok(false),
             }
             Ok(true)
