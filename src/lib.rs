@@ -463,7 +463,10 @@ fn Picker(
             </label>
             {move || player.with(|p| p.as_ref().ok().map(|p| {
                 let s = &p.scenario;
-                view! { <p class="summary" data-testid="summary"><strong>{s.title.clone()}</strong>" - "{s.summary.clone()}</p> }
+                let verified = matches!(source.get(), Source::BuiltIn(ref id) if library::verified_against_mosquitto(id));
+                view! { <p class="summary" data-testid="summary"><strong>{s.title.clone()}</strong>" - "{s.summary.clone()}
+                    {verified.then(|| view! { " " <a class="verified" href="CONFORMANCE.md" data-testid="verified" title="Its run on the mosquitto 2.0.11 profile matches a real mosquitto 2.0.11, packet for packet (tests/verify.sh)">"✓ verified against mosquitto 2.0.11"</a> })}
+                </p> }
             }))}
         </section>
     }

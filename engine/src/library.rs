@@ -94,6 +94,14 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Built-in scenarios whose run on the mosquitto-2.0.11 profile matches a real mosquitto 2.0.11
+/// (`tests/verify.sh` plays them in CI and fails if this list is out of date).
+pub const VERIFIED: &str = include_str!("../scenarios/verified.txt");
+
+pub fn verified_against_mosquitto(id: &str) -> bool {
+    VERIFIED.lines().any(|l| l.trim() == id)
+}
+
 /// Every built-in scenario, parsed. The files are tested to parse, so this does not fail.
 pub fn all() -> Vec<Scenario> {
     BUILT_IN
@@ -130,6 +138,18 @@ mod tests {
             Player::new(s).unwrap_or_else(|e| panic!("{file}: {e}"));
         }
         assert!(BUILT_IN.len() >= 15);
+    }
+
+    #[test]
+    fn verified_scenarios_are_built_in() {
+        for id in VERIFIED.lines() {
+            assert!(
+                by_id(id.trim()).is_some(),
+                "verified.txt names {id}, which is not built in"
+            );
+        }
+        assert!(verified_against_mosquitto("takeover-v5"));
+        assert!(!verified_against_mosquitto("takeover"));
     }
 
     #[test]

@@ -91,6 +91,10 @@ await test('takeover step: lifecycle, deviation and packets match the engine', a
   const pk = await page.textContent('[data-testid=packet-list]');
   expect(pk.includes('CONNACK SP=1 rc=0x00'), 'CONNACK with Session Present = 1 is listed');
   expect(!pk.includes('DISCONNECT rc=0x8E'), 'mosquitto 2.0.11 sends no 0x8E');
+  // Verified against a real mosquitto (tests/verify.sh), with the report one click away.
+  expect((await page.textContent('[data-testid=verified]')).includes('mosquitto 2.0.11'), 'verified badge');
+  const report = await page.evaluate(async () => (await fetch(document.querySelector('[data-testid=verified]').href)).text());
+  expect(report.includes('| `takeover-v5` |'), 'CONFORMANCE.md is served next to the page');
   // The packet inspector: the CONNACK's real bytes, and a byte lights its field.
   const pkts = await page.$$('[data-testid=packet-list] .pkt');
   await pkts[pkts.length - 1].click();
@@ -107,6 +111,12 @@ await test('takeover step: lifecycle, deviation and packets match the engine', a
   expect(pk2.includes('DISCONNECT rc=0x8E'), 'spec profile sends 0x8E');
   expect(await urlHas(page, 'broker=spec'), `broker in the URL: ${page.url()}`);
   await page.screenshot({ path: path.join(artifacts, 'takeover-spec.png'), fullPage: true });
+  await page.close();
+});
+
+await test('the verified badge only where a real mosquitto matched', async () => {
+  const page = await fresh('?s=session-expiry-v5');
+  expect(!(await page.$('[data-testid=verified]')), 'session-expiry-v5 is not played against mosquitto yet');
   await page.close();
 });
 
