@@ -1,37 +1,16 @@
 // End-to-end tests of the calculators page (dist/calc/, built by scripts/build.sh) in Debian's
 // Chromium: inputs set through the page, numbers read back, the canvas checked for pixels,
 // absurd inputs, links in and out, axe-core. Screenshots land in tests/e2e/artifacts/.
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { serve, chromiumArgs } from './serve.mjs';
-
-const require = createRequire(import.meta.url);
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const artifacts = 'tests/e2e/artifacts';
-fs.mkdirSync(artifacts, { recursive: true });
-
-const srv = await serve();
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
-let passed = 0;
-const failed = [];
+import { axeSource, artifacts, srv, browser, newPage, expect, test, finish } from './harness.mjs';
 
 async function open(query = '', opts = {}) {
-  const page = await browser.newPage({ viewport: { width: opts.width || 1280, height: opts.height || 900 }, colorScheme: opts.dark ? 'dark' : 'light', deviceScaleFactor: opts.dpr || 1, reducedMotion: opts.still ? 'reduce' : 'no-preference' });
-  page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  page.on('pageerror', (e) => page.errors.push(String(e)));
-  page.on('request', (r) => { if (!r.url().startsWith(srv.base)) page.errors.push(`request left the page: ${r.url()}`); });
+  const page = await newPage({ viewport: { width: opts.width || 1280, height: opts.height || 900 }, colorScheme: opts.dark ? 'dark' : 'light', deviceScaleFactor: opts.dpr || 1, reducedMotion: opts.still ? 'reduce' : 'no-preference' });
   await page.goto(srv.base + 'calc/' + query);
   await page.waitForSelector('[data-testid=results]');
   return page;
 }
 
-const expect = (cond, msg) => { if (!cond) throw new Error(msg); };
-async function test(name, fn) {
-  try { await fn(); passed++; console.log(`ok   ${name}`); } catch (e) { failed.push(name); console.log(`FAIL ${name}: ${e.message}`); }
-}
 const rows = (page) => page.textContent('[data-testid=rows]');
 // Pixels of the chart that differ from its background (top-left pixel).
 const inked = (page) => page.evaluate(() => {
@@ -160,7 +139,4 @@ await test('axe-core finds no serious or critical problems on the calculators', 
   }
 });
 
-await browser.close();
-srv.close();
-console.log(`\n${passed} passed, ${failed.length} failed`);
-if (failed.length) process.exit(1);
+await finish();

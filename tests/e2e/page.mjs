@@ -1,46 +1,15 @@
 // End-to-end tests of the built page (trunk build --release output) in Debian's Chromium.
 // Each check is one named test; the run prints "N passed, N failed" and saves screenshots in
 // tests/e2e/artifacts/.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { serve, chromiumArgs } from './serve.mjs';
-
-const require = createRequire(import.meta.url);
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const artifacts = 'tests/e2e/artifacts';
-fs.mkdirSync(artifacts, { recursive: true });
-
-const srv = await serve();
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
-let passed = 0;
-const failed = [];
+import { axeSource, artifacts, srv, newPage, expect, test, finish } from './harness.mjs';
 
 async function fresh(query = '', opts = {}) {
-  const page = await browser.newPage({ viewport: { width: opts.width || 1280, height: opts.height || 720 }, colorScheme: opts.dark ? 'dark' : 'light', acceptDownloads: true });
-  page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  page.on('pageerror', (e) => page.errors.push(String(e)));
-  page.on('request', (r) => { if (!r.url().startsWith(srv.base)) page.errors.push(`request left the page: ${r.url()}`); });
+  const page = await newPage({ viewport: { width: opts.width || 1280, height: opts.height || 720 }, colorScheme: opts.dark ? 'dark' : 'light', acceptDownloads: true });
   await page.goto(srv.base + query);
   await page.waitForSelector('[data-testid=step-no]');
   return page;
-}
-
-function expect(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-async function test(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed.push(name);
-    console.log(`FAIL ${name}: ${e.message}`);
-  }
 }
 
 const stepLabel = (page) => page.textContent('[data-testid=step-no]');
@@ -257,7 +226,4 @@ await test('axe-core finds no serious or critical problems (light, dark, phone)'
   }
 });
 
-await browser.close();
-srv.close();
-console.log(`\n${passed} passed, ${failed.length} failed`);
-if (failed.length) process.exit(1);
+await finish();
