@@ -19,7 +19,7 @@ fn mermaid_text(s: &str) -> String {
 
 /// A Mermaid `sequenceDiagram` of the packets up to `step`, with step labels as notes.
 pub fn mermaid(p: &Player, step: usize) -> String {
-    let names = view::client_names(p);
+    let names = p.client_names();
     let mut out = String::from("sequenceDiagram\n");
     let _ = writeln!(
         out,
@@ -78,7 +78,7 @@ pub fn mermaid(p: &Player, step: usize) -> String {
 
 /// A standalone SVG sequence diagram of the packets up to `step`.
 pub fn svg(p: &Player, step: usize) -> String {
-    let names = view::client_names(p);
+    let names = p.client_names();
     let rows = view::packet_rows(p, step, "", "");
     let rows = &rows[..rows.len().min(MAX_MESSAGES)];
     let lane = 190i64;

@@ -331,7 +331,7 @@ pub fn panels(p: &session_engine::Player, step: usize, st: &PanelState) -> Strin
         );
     }
     if st.shows("packets") {
-        let clients = view::client_names(p);
+        let clients = p.client_names();
         let kinds: Vec<String> = session_engine::packet::PACKET_TYPES
             .iter()
             .map(|k| k.to_string())

@@ -699,7 +699,7 @@ fn SandboxPanel(
     profile: RwSignal<Option<String>>,
     cursor: RwSignal<usize>,
 ) -> impl IntoView {
-    let clients = view::client_names(&p);
+    let clients = p.client_names();
     let played = p.clone();
     let error = RwSignal::new(String::new());
     let later = p.len() - 1 - step;

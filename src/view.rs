@@ -9,16 +9,6 @@ use session_engine::event::{
 use session_engine::types::{format_duration_ms, format_expiry, NEVER_EXPIRE};
 use session_engine::{library, ClientId, MsgId, Packet, Player, SimTime, Version, World};
 
-/// The names of a played scenario's clients, in scenario order.
-pub fn client_names(p: &Player) -> Vec<String> {
-    p.at(0)
-        .world
-        .clients
-        .iter()
-        .map(|c| c.name.clone())
-        .collect()
-}
-
 /// A built-in scenario in the picker.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScenarioItem {

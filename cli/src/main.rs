@@ -136,13 +136,7 @@ fn main() -> ExitCode {
                 verify::expressible(&p.scenario)
                     .map_err(|e| format!("{name}: not expressible against a real broker: {e}"))?;
                 let observed = verify::observe(&p)?;
-                let names: Vec<String> = p
-                    .at(0)
-                    .world
-                    .clients
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .collect();
+                let names: Vec<String> = p.client_names();
                 Ok((
                     name,
                     verify::compare(&verify::predicted(&p), &observed, &names),

@@ -176,13 +176,7 @@ pub fn observe(p: &Player) -> Result<Vec<(String, String)>, String> {
     let sc = &p.scenario;
     expressible(sc)?;
     let broker = start_broker(p.at(0).world.broker.profile())?;
-    let names: Vec<String> = p
-        .at(0)
-        .world
-        .clients
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
+    let names: Vec<String> = p.client_names();
     let mut conns: Vec<Option<Conn>> = names.iter().map(|_| None).collect();
     let mut withhold = vec![false; names.len()];
     let mut seen = Vec::new();

@@ -100,6 +100,16 @@ impl Player {
         &self.steps
     }
 
+    /// The names of the scenario's clients, in scenario order.
+    pub fn client_names(&self) -> Vec<String> {
+        self.at(0)
+            .world
+            .clients
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
     /// What happened in one step.
     pub fn entries(&self, index: usize) -> &[TraceEntry] {
         let s = self.at(index);
