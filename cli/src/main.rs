@@ -19,6 +19,8 @@ USAGE:
                                   started here on a free 127.0.0.1 port) and compare what its
                                   clients receive with the engine's mosquitto-2.0.11 prediction,
                                   side by side, the first difference marked
+    mqtt-lab verify --json FILE|ID
+                                  what mosquitto's clients observed, as trace@1 JSON lines
 ";
 
 fn load(arg: &str) -> Result<(String, String), String> {
@@ -125,7 +127,8 @@ fn main() -> ExitCode {
             }
         }
         "verify" => {
-            let Some(target) = args.get(1) else {
+            let json = args.iter().any(|a| a == "--json");
+            let Some(target) = args[1..].iter().find(|a| !a.starts_with("--")) else {
                 eprint!("{USAGE}");
                 return ExitCode::from(2);
             };
@@ -133,26 +136,33 @@ fn main() -> ExitCode {
                 let sc = Scenario::from_json(&text).map_err(|e| format!("{name}: {e}"))?;
                 let p =
                     Player::new(verify::on_mosquitto(sc)).map_err(|e| format!("{name}: {e}"))?;
-                verify::expressible(&p.scenario)
+                verify::expressible(&p)
                     .map_err(|e| format!("{name}: not expressible against a real broker: {e}"))?;
                 let observed = verify::observe(&p)?;
                 let names: Vec<String> = p.client_names();
-                Ok((
-                    name,
-                    verify::compare(&verify::predicted(&p), &observed, &names),
-                ))
+                let predicted = verify::predicted(&p);
+                let (same, text) = verify::compare(&predicted, &observed, &names);
+                Ok((name, same, text, observed))
             });
             match run {
-                Ok((name, (same, text))) => {
-                    print!("{text}");
-                    println!(
-                        "{name}: {}",
-                        if same {
-                            "matches mosquitto"
-                        } else {
-                            "DIFFERS from mosquitto (first difference marked >>)"
+                Ok((name, same, text, observed)) => {
+                    if json {
+                        for s in &observed {
+                            for r in s.records() {
+                                println!("{r}");
+                            }
                         }
-                    );
+                    } else {
+                        print!("{text}");
+                        println!(
+                            "{name}: {}",
+                            if same {
+                                "matches mosquitto"
+                            } else {
+                                "DIFFERS from mosquitto (first difference marked >>)"
+                            }
+                        );
+                    }
                     if same {
                         ExitCode::SUCCESS
                     } else {

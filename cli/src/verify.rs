@@ -4,405 +4,867 @@
 //! mosquitto is started by this command on a free 127.0.0.1 port with a generated configuration
 //! matching the profile (never as a system service). Each scenario client gets a TCP connection
 //! and speaks through the engine's codec. The packets a client *initiates* (CONNECT, SUBSCRIBE,
-//! UNSUBSCRIBE, PUBLISH, DISCONNECT) are the ones the engine's simulated client sent in that
-//! step; the acknowledgements are made here from what the real broker sends (unless the scenario
-//! withholds them). Compared, per client and in order: CONNACK (Session Present, code), SUBACK
-//! codes, PUBLISH (topic, payload, QoS, DUP, RETAIN) and DISCONNECT reason codes the broker
-//! sends. Packet identifiers and timing are not compared (the broker chooses its own ids).
+//! UNSUBSCRIBE, PUBLISH, PINGREQ, DISCONNECT) are the ones the engine's simulated client sent, at
+//! the scenario time it sent them; acknowledgements are made here from what the real broker sends
+//! (unless the scenario withholds them or loses them).
 //!
-//! Scenario time is real time here, so waits longer than `MAX_WAIT_MS`, silent links (`cut`),
-//! lost packets and broker restarts are refused as "not expressible" for now.
+//! How scenario actions are played on real TCP:
+//! - `drop`: the socket is closed (the broker sees the close at once, as in the model);
+//! - `cut`: the socket is abandoned, open: nothing more is written or read, so only the broker's
+//!   keep-alive timer can notice, as in the model;
+//! - `lose_next`: the matching packets are not written (towards the broker) or are read and thrown
+//!   away unacknowledged (towards the client); the connection stays up, as in the model;
+//! - `stop_broker` / `start_broker` / `restart_broker`: mosquitto is stopped with SIGTERM (so it
+//!   writes its persistence file when the profile persists sessions) and started again with the
+//!   same configuration and port.
+//!
+//! Time: scenario time is real time, from one origin. Steps where no time passes still take a few
+//! milliseconds of real time to settle; the next wait is shortened by that much, so real and
+//! scenario time meet again at the end of every wait. Scenarios whose waits add up to more than
+//! [`MAX_REAL_MS`] are refused as "not expressible" (the conformance scenarios in
+//! `tests/conformance/` use timers of a few seconds).
+//!
+//! What is compared, per client, in order: every CONNACK, SUBACK, UNSUBACK, PUBLISH, PUBACK,
+//! PUBREC, PUBREL, PUBCOMP and DISCONNECT the broker sends, and the broker closing the
+//! connection without a DISCONNECT. Packet identifiers are not compared (the broker chooses its
+//! own). Tolerances (see [`TIME_TOLERANCE_MS`]): each packet must arrive in the same scenario step
+//! as predicted; in a step where time passes, within the tolerance of the predicted time; a
+//! Message Expiry Interval within 1 s of the predicted one (the broker rounds the time a message
+//! waited down to whole seconds). The order between different clients is not compared.
 
+use serde_json::{json, Value};
 use session_engine::codec::{decode, encode, DecodeError, Frame};
-use session_engine::event::{Endpoint, TraceItem};
+use session_engine::event::{ClientEvent, Endpoint, TraceItem};
 use session_engine::packet::Packet;
+use session_engine::profile::Persistence;
 use session_engine::scenario::Action;
+use session_engine::world::Direction;
 use session_engine::{Player, Scenario, Version};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Longest wait step played in real time.
-pub const MAX_WAIT_MS: u64 = 10_000;
-/// How long the broker gets to answer after each step.
-const SETTLE: Duration = Duration::from_millis(250);
+/// The longest a scenario may take in real time (the sum of its waits).
+pub const MAX_REAL_MS: u64 = 150_000;
+/// How far from the predicted time a packet may arrive in a step where time passes. Scenario
+/// time 0 is put on a whole second of mosquitto's clock, so its whole-second timers (keep-alive,
+/// session expiry, will delay) fall where the engine puts them, a few ms late. But a step where no
+/// scenario time passes still takes some real milliseconds; a timer armed then can land on the
+/// next whole second for mosquitto: one second, plus 200 ms for scheduling on a busy machine.
+pub const TIME_TOLERANCE_MS: u64 = 1_200;
+/// After each step, the broker is done when it has been quiet this long.
+const QUIET: Duration = Duration::from_millis(40);
+/// ... but a step settles for at most this long.
+const SETTLE_MAX: Duration = Duration::from_millis(300);
+
+/// The profile settings a scenario changes that mosquitto.conf cannot set (memory accounting
+/// aside, which changes no behaviour).
+pub fn unconfigurable(p: &session_engine::BrokerProfile) -> Vec<String> {
+    let Some(mut base) = session_engine::BrokerProfile::by_id("mosquitto-2.0.11") else {
+        return vec!["the mosquitto-2.0.11 profile".into()];
+    };
+    base.max_queued_messages = p.max_queued_messages;
+    base.queue_qos0_offline = p.queue_qos0_offline;
+    base.max_inflight_v311 = p.max_inflight_v311;
+    base.upgrade_outgoing_qos = p.upgrade_outgoing_qos;
+    if matches!(
+        p.persistence,
+        Persistence::None | Persistence::CleanStartZeroOnly
+    ) {
+        base.persistence = p.persistence;
+    }
+    let (a, b) = (
+        serde_json::to_value(&base).unwrap_or(Value::Null),
+        serde_json::to_value(p).unwrap_or(Value::Null),
+    );
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return vec!["the profile".into()];
+    };
+    a.iter()
+        .filter(|(k, v)| {
+            !matches!(
+                k.as_str(),
+                "id" | "name"
+                    | "source"
+                    | "per_message_overhead"
+                    | "per_subscription_bytes"
+                    | "per_session_bytes"
+            ) && b.get(k.as_str()) != Some(v)
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
 
 /// Why a scenario cannot be played against a real broker (yet).
-pub fn expressible(s: &Scenario) -> Result<(), String> {
-    for (k, st) in s.steps.iter().enumerate() {
-        let why = match &st.action {
-            Action::Cut(_) => {
-                Some("a silent link (cut) cannot be made on a real TCP connection here".to_string())
-            }
-            Action::LoseNext(_) => {
-                Some("losing a packet on a real TCP connection is not supported yet".into())
-            }
-            Action::StopBroker(_) | Action::StartBroker(_) | Action::RestartBroker(_) => {
-                Some("broker restarts are not supported yet".into())
-            }
-            Action::Wait(d) if d.0 > MAX_WAIT_MS => Some(format!(
-                "a wait of {} ms is longer than the {MAX_WAIT_MS} ms played in real time",
-                d.0
-            )),
-            _ => None,
-        };
-        if let Some(w) = why {
-            return Err(format!("step {}: {w}", k + 1));
-        }
+pub fn expressible(p: &Player) -> Result<(), String> {
+    let odd = unconfigurable(p.at(0).world.broker.profile());
+    if !odd.is_empty() {
+        return Err(format!(
+            "its broker settings {} have no mosquitto.conf equivalent",
+            odd.join(", ")
+        ));
+    }
+    let total = p.at(p.len() - 1).time.0;
+    if total > MAX_REAL_MS {
+        let (k, longest) = p
+            .steps()
+            .windows(2)
+            .map(|w| (w[1].index, w[1].time.0 - w[0].time.0))
+            .max_by_key(|(_, d)| *d)
+            .unwrap_or((0, 0));
+        return Err(format!(
+            "its waits add up to {} s of real time (longest: {} s at step {k}), more than the {} s played per scenario",
+            total / 1000,
+            longest / 1000,
+            MAX_REAL_MS / 1000
+        ));
     }
     Ok(())
 }
 
-/// The packet, in words, as compared.
-fn describe(p: &Packet) -> Option<String> {
-    Some(match p {
-        Packet::Connack(c) => format!(
-            "CONNACK session_present={} code=0x{:02X}",
-            u8::from(c.session_present),
-            c.code
-        ),
-        Packet::Suback { codes, .. } => format!(
-            "SUBACK codes={}",
-            session_engine::packet::join(
-                &codes
-                    .iter()
-                    .map(|c| format!("0x{c:02X}"))
-                    .collect::<Vec<_>>()
-            )
-        ),
-        Packet::Publish(x) => format!(
-            "PUBLISH {} \"{}\" qos={} dup={} retain={}",
-            x.topic,
-            x.payload,
-            x.qos.as_u8(),
-            u8::from(x.dup),
-            u8::from(x.retain)
-        ),
-        Packet::Disconnect(d) => format!("DISCONNECT reason=0x{:02X}", d.reason),
-        _ => return None,
-    })
+/// One thing a client saw the broker do.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub step: usize,
+    pub t_ms: u64,
+    /// True when time passes in this step (the arrival time is compared).
+    pub timed: bool,
+    pub client: String,
+    /// `None`: the broker closed the connection without sending DISCONNECT.
+    pub packet: Option<Packet>,
 }
 
-/// What the engine predicts each client receives, per client name.
-pub fn predicted(p: &Player) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for e in p.trace() {
-        if let TraceItem::Packet {
-            to: Endpoint::Client(c),
-            packet,
-            lost: false,
-            ..
-        } = &e.item
-        {
-            if let Some(d) = describe(packet) {
-                out.push((c.clone(), d));
+impl Seen {
+    /// The packet in words, without what is not compared (packet ids).
+    pub fn describe(&self) -> String {
+        let Some(p) = &self.packet else {
+            return "connection closed by the broker".into();
+        };
+        let codes = |c: &[u8]| {
+            c.iter()
+                .map(|c| format!("0x{c:02X}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        match p {
+            Packet::Connack(c) => format!(
+                "CONNACK session_present={} code=0x{:02X}{}",
+                u8::from(c.session_present),
+                c.code,
+                if c.assigned_client_id.is_some() {
+                    " assigned_id"
+                } else {
+                    ""
+                }
+            ),
+            Packet::Suback { codes: c, .. } => format!("SUBACK {}", codes(c)),
+            Packet::Unsuback { codes: c, .. } => format!("UNSUBACK {}", codes(c)),
+            Packet::Publish(x) => {
+                let mut s = format!(
+                    "PUBLISH {} \"{}\" qos={} dup={} retain={}",
+                    x.topic,
+                    x.payload,
+                    x.qos.as_u8(),
+                    u8::from(x.dup),
+                    u8::from(x.retain)
+                );
+                if let Some(e) = x.message_expiry {
+                    s.push_str(&format!(" expiry={e}"));
+                }
+                if !x.subscription_ids.is_empty() {
+                    let ids: Vec<String> =
+                        x.subscription_ids.iter().map(|i| i.to_string()).collect();
+                    s.push_str(&format!(" sub_ids={}", ids.join(",")));
+                }
+                s
             }
+            Packet::Puback { reason, .. } => format!("PUBACK 0x{reason:02X}"),
+            Packet::Pubrec { reason, .. } => format!("PUBREC 0x{reason:02X}"),
+            Packet::Pubrel { reason, .. } => format!("PUBREL 0x{reason:02X}"),
+            Packet::Pubcomp { reason, .. } => format!("PUBCOMP 0x{reason:02X}"),
+            Packet::Disconnect(d) => format!("DISCONNECT 0x{:02X}", d.reason),
+            other => other.kind().to_string(),
+        }
+    }
+
+    /// Whether `other` is the same observation within the tolerances.
+    pub fn agrees(&self, other: &Seen) -> bool {
+        if self.step != other.step {
+            return false;
+        }
+        if self.timed && self.t_ms.abs_diff(other.t_ms) > TIME_TOLERANCE_MS {
+            return false;
+        }
+        match (&self.packet, &other.packet) {
+            (Some(Packet::Publish(a)), Some(Packet::Publish(b))) => {
+                let close = match (a.message_expiry, b.message_expiry) {
+                    (Some(x), Some(y)) => x.abs_diff(y) <= 1,
+                    (x, y) => x == y,
+                };
+                let strip = |p: &session_engine::packet::Publish| {
+                    let mut p = p.clone();
+                    p.message_expiry = None;
+                    p.packet_id = None;
+                    p.msg = session_engine::MsgId(0);
+                    p
+                };
+                close && strip(a) == strip(b)
+            }
+            _ => self.describe() == other.describe(),
+        }
+    }
+
+    /// This observation as `trace@1` records (docs/TRACE-SCHEMA.md): the packet, and the
+    /// `connack` / `deliver` / `disconnect` record a client derives from it.
+    pub fn records(&self) -> Vec<Value> {
+        let base = |ty: &str| json!({"type": ty, "step": self.step, "t_ms": self.t_ms});
+        let Some(p) = &self.packet else {
+            let mut v = base("disconnect");
+            v["client"] = json!(self.client);
+            v["reason_code"] = Value::Null;
+            v["by"] = json!("broker");
+            v["why"] = json!("the broker closed the connection");
+            return vec![v];
+        };
+        let mut v = base("packet");
+        v["from"] = json!("broker");
+        v["to"] = json!(self.client);
+        v["conn"] = Value::Null;
+        v["packet"] = json!(p.kind());
+        v["summary"] = json!(p.to_string());
+        v["fields"] = serde_json::to_value(p).unwrap_or(Value::Null);
+        v["lost"] = json!(false);
+        let mut out = vec![v];
+        match p {
+            Packet::Connack(c) => {
+                let mut v = base("connack");
+                v["client"] = json!(self.client);
+                v["session_present"] = json!(c.session_present);
+                v["reason_code"] = json!(c.code);
+                v["assigned_client_id"] = json!(c.assigned_client_id.as_ref().map(|a| a.0.clone()));
+                out.push(v);
+            }
+            Packet::Publish(x) => {
+                let mut v = base("deliver");
+                v["client"] = json!(self.client);
+                v["msg"] = Value::Null;
+                v["topic"] = json!(x.topic);
+                v["payload"] = json!(x.payload);
+                v["qos"] = json!(x.qos.as_u8());
+                v["retain"] = json!(x.retain);
+                v["dup"] = json!(x.dup);
+                v["message_expiry"] = json!(x.message_expiry);
+                v["subscription_ids"] = json!(x.subscription_ids);
+                out.push(v);
+            }
+            Packet::Disconnect(d) => {
+                let mut v = base("disconnect");
+                v["client"] = json!(self.client);
+                v["reason_code"] = json!(d.reason);
+                v["by"] = json!("broker");
+                v["why"] = json!(format!("the broker sent DISCONNECT 0x{:02X}", d.reason));
+                out.push(v);
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+fn compared(p: &Packet) -> bool {
+    !matches!(
+        p,
+        Packet::Pingresp
+            | Packet::Pingreq
+            | Packet::Connect(_)
+            | Packet::Subscribe(_)
+            | Packet::Unsubscribe { .. }
+    )
+}
+
+/// What the engine predicts each client sees.
+pub fn predicted(p: &Player) -> Vec<Seen> {
+    let mut out = Vec::new();
+    for w in p.steps().windows(2) {
+        let (before, rec) = (&w[0], &w[1]);
+        let timed = rec.time > before.time;
+        for e in p.entries(rec.index) {
+            let (client, packet) = match &e.item {
+                TraceItem::Packet {
+                    to: Endpoint::Client(c),
+                    packet,
+                    lost: false,
+                    ..
+                } if compared(packet) => (c, Some(packet.clone())),
+                TraceItem::Client {
+                    client,
+                    event:
+                        ClientEvent::Disconnected {
+                            by_broker: true,
+                            reason_code: None,
+                            ..
+                        },
+                } => (client, None),
+                _ => continue,
+            };
+            out.push(Seen {
+                step: rec.index,
+                t_ms: e.time.0,
+                timed,
+                client: client.clone(),
+                packet,
+            });
         }
     }
     out
 }
 
 /// The mosquitto.conf for a profile (2.0.11 option names, `man mosquitto.conf`).
-pub fn config(p: &session_engine::BrokerProfile, port: u16) -> String {
-    format!(
-        "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages {}\nqueue_qos0_messages {}\nmax_inflight_messages {}\nupgrade_outgoing_qos {}\n",
+pub fn config(p: &session_engine::BrokerProfile, port: u16, dir: &std::path::Path) -> String {
+    let mut c = format!(
+        "listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages {}\nqueue_qos0_messages {}\nmax_inflight_messages {}\nupgrade_outgoing_qos {}\n",
         p.max_queued_messages.unwrap_or(0),
         p.queue_qos0_offline,
         p.max_inflight_v311,
         p.upgrade_outgoing_qos,
-    )
+    );
+    if p.persistence == Persistence::None {
+        c.push_str("persistence false\n");
+    } else {
+        c.push_str(&format!(
+            "persistence true\npersistence_location {}/\n",
+            dir.display()
+        ));
+    }
+    c
 }
 
+/// A mosquitto child process on its own port and directory.
 struct Broker {
-    child: Child,
+    child: Option<Child>,
     port: u16,
-    _dir: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    conf: std::path::PathBuf,
 }
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self._dir);
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-fn start_broker(profile: &session_engine::BrokerProfile) -> Result<Broker, String> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))?
-        .port();
-    let dir = std::env::temp_dir().join(format!("mqtt-lab-verify-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let conf = dir.join("mosquitto.conf");
-    std::fs::write(&conf, config(profile, port)).map_err(|e| e.to_string())?;
-    let bin = ["/usr/sbin/mosquitto", "mosquitto"]
-        .into_iter()
-        .find(|b| std::path::Path::new(b).exists() || *b == "mosquitto")
-        .unwrap_or("mosquitto");
-    let child = Command::new(bin)
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            format!("cannot start mosquitto ({e}); install the Debian package mosquitto")
-        })?;
-    let b = Broker {
-        child,
-        port,
-        _dir: dir,
-    };
-    let t0 = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if t0.elapsed() > Duration::from_secs(5) {
-            return Err("mosquitto did not open its port within 5 s".into());
+impl Broker {
+    fn new(profile: &session_engine::BrokerProfile) -> Result<Broker, String> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("mqtt-lab-verify-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        // Started as root, mosquitto drops to the user "mosquitto", which must be able to write
+        // its persistence file here.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(&conf, config(profile, port, &dir)).map_err(|e| e.to_string())?;
+        let mut b = Broker {
+            child: None,
+            port,
+            dir,
+            conf,
+        };
+        b.start()?;
+        Ok(b)
     }
-    Ok(b)
+
+    fn start(&mut self) -> Result<(), String> {
+        if self.child.is_some() {
+            return Ok(());
+        }
+        let bin = if std::path::Path::new("/usr/sbin/mosquitto").exists() {
+            "/usr/sbin/mosquitto"
+        } else {
+            "mosquitto"
+        };
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&self.conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                format!("cannot start mosquitto ({e}); install the Debian package mosquitto")
+            })?;
+        self.child = Some(child);
+        let t0 = Instant::now();
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if t0.elapsed() > Duration::from_secs(5) {
+                return Err("mosquitto did not open its port within 5 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+
+    /// SIGTERM, as a service manager stops it: mosquitto saves its persistence file and exits.
+    fn stop(&mut self) -> Result<(), String> {
+        let Some(mut c) = self.child.take() else {
+            return Ok(());
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
+        let t0 = Instant::now();
+        loop {
+            if let Ok(Some(_)) = c.try_wait() {
+                return Ok(());
+            }
+            if t0.elapsed() > Duration::from_secs(5) {
+                let _ = c.kill();
+                let _ = c.wait();
+                return Err("mosquitto did not stop within 5 s of SIGTERM".into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// A rule of `lose_next`: the next `remaining` packets of type `packet` (or any) going `dir`.
+struct Lose {
+    dir: Direction,
+    packet: Option<String>,
+    remaining: u32,
 }
 
 struct Conn {
     stream: TcpStream,
     version: Version,
     buf: Vec<u8>,
+    lose: Vec<Lose>,
+    /// This client sent DISCONNECT or the broker did: a close that follows is not news.
+    closing: bool,
 }
 
-/// Plays `p`'s scenario against a fresh mosquitto; returns what each client received.
-pub fn observe(p: &Player) -> Result<Vec<(String, String)>, String> {
-    let sc = &p.scenario;
-    expressible(sc)?;
-    let broker = start_broker(p.at(0).world.broker.profile())?;
-    let names: Vec<String> = p.client_names();
-    let mut conns: Vec<Option<Conn>> = names.iter().map(|_| None).collect();
-    let mut withhold = vec![false; names.len()];
-    let mut seen = Vec::new();
-    let index = |n: &str| names.iter().position(|x| x == n);
-    for (k, step) in sc.steps.iter().enumerate() {
-        // The packets the simulated clients initiated in this step, in order.
-        for e in p.entries(k + 1) {
-            let TraceItem::Packet {
-                from: Endpoint::Client(c),
-                to: Endpoint::Broker,
-                packet,
-                ..
-            } = &e.item
-            else {
+impl Conn {
+    /// Whether a lose rule takes this packet (and counts it).
+    fn loses(&mut self, dir: Direction, p: &Packet) -> bool {
+        for r in &mut self.lose {
+            if r.dir == dir && r.remaining > 0 && r.packet.as_deref().is_none_or(|k| k == p.kind())
+            {
+                r.remaining -= 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    fn send(&mut self, p: &Packet) {
+        if self.loses(Direction::ToBroker, p) {
+            return;
+        }
+        // A write error means the broker closed the connection; the reader notices.
+        let _ = self.stream.write_all(&encode(p, self.version));
+    }
+}
+
+/// The clients' side of a run: their connections and what they saw.
+struct Clients {
+    names: Vec<String>,
+    conns: Vec<Option<Conn>>,
+    /// Cut links: open, never read or written again.
+    abandoned: Vec<TcpStream>,
+    withhold: Vec<bool>,
+    seen: Vec<Seen>,
+    origin: Instant,
+    /// The step being played and its scenario time span.
+    step: usize,
+    span: (u64, u64),
+}
+
+impl Clients {
+    fn close(&mut self, i: usize) {
+        if let Some(c) = self.conns[i].take() {
+            let _ = c.stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn abandon(&mut self, i: usize) {
+        if let Some(c) = self.conns[i].take() {
+            self.abandoned.push(c.stream);
+        }
+    }
+
+    /// Scenario time now: real time since the origin, inside the step's span.
+    fn now_ms(&self) -> u64 {
+        (self.origin.elapsed().as_millis() as u64).clamp(self.span.0, self.span.1)
+    }
+
+    /// Reads and answers what the broker sends until `until`.
+    fn pump_until(&mut self, until: Instant) -> Result<(), String> {
+        loop {
+            self.read_all()?;
+            if Instant::now() >= until {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads until the broker has been quiet for [`QUIET`] (at most [`SETTLE_MAX`]).
+    fn settle(&mut self) -> Result<(), String> {
+        let end = Instant::now() + SETTLE_MAX;
+        let mut quiet_since = Instant::now();
+        while Instant::now() < end {
+            if self.read_all()? {
+                quiet_since = Instant::now();
+            } else if quiet_since.elapsed() >= QUIET {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One read round over every connection; true if anything arrived.
+    fn read_all(&mut self) -> Result<bool, String> {
+        let mut any = false;
+        let live = self.conns.iter().filter(|c| c.is_some()).count().max(1);
+        let wait = Duration::from_millis((4 / live as u64).max(1));
+        for i in 0..self.conns.len() {
+            let Some(c) = &mut self.conns[i] else {
                 continue;
             };
-            let Some(i) = index(c) else { continue };
-            match packet {
-                Packet::Connect(connect) => {
-                    if let Some(old) = conns[i].take() {
-                        let _ = old.stream.shutdown(Shutdown::Both);
-                    }
-                    let stream = TcpStream::connect(("127.0.0.1", broker.port))
-                        .map_err(|e| format!("connect: {e}"))?;
-                    stream.set_nodelay(true).ok();
-                    conns[i] = Some(Conn {
-                        stream,
-                        version: connect.version,
-                        buf: Vec::new(),
-                    });
-                    send(&mut conns[i], packet)?;
+            c.stream.set_read_timeout(Some(wait)).ok();
+            let mut chunk = [0u8; 8192];
+            let eof = match c.stream.read(&mut chunk) {
+                Ok(0) => true,
+                Ok(n) => {
+                    any = true;
+                    c.buf.extend_from_slice(&chunk[..n]);
+                    false
                 }
-                Packet::Subscribe(_) | Packet::Unsubscribe { .. } | Packet::Publish(_) => {
-                    send(&mut conns[i], packet)?
-                }
-                Packet::Disconnect(_) => {
-                    // Send, stop writing, and read what the broker still says (a DISCONNECT
-                    // with a reason code) before closing.
-                    send(&mut conns[i], packet)?;
-                    if let Some(c) = &conns[i] {
-                        let _ = c.stream.shutdown(Shutdown::Write);
-                    }
-                    pump(
-                        &mut conns,
-                        &names,
-                        &withhold,
-                        &mut seen,
-                        Duration::from_millis(150),
-                    )?;
-                    if let Some(c) = conns[i].take() {
-                        let _ = c.stream.shutdown(Shutdown::Both);
-                    }
-                }
-                _ => {}
-            }
-            pump(
-                &mut conns,
-                &names,
-                &withhold,
-                &mut seen,
-                Duration::from_millis(30),
-            )?;
-        }
-        match &step.action {
-            Action::Drop(c) => {
-                if let Some(i) = index(&c.client) {
-                    pump(
-                        &mut conns,
-                        &names,
-                        &withhold,
-                        &mut seen,
-                        Duration::from_millis(50),
-                    )?;
-                    if let Some(conn) = conns[i].take() {
-                        let _ = conn.stream.shutdown(Shutdown::Both);
-                    }
-                }
-            }
-            Action::WithholdAcks(w) => {
-                if let Some(i) = index(&w.client) {
-                    withhold[i] = w.on;
-                }
-            }
-            Action::Wait(d) => pump(
-                &mut conns,
-                &names,
-                &withhold,
-                &mut seen,
-                Duration::from_millis(d.0),
-            )?,
-            _ => {}
-        }
-        pump(&mut conns, &names, &withhold, &mut seen, SETTLE)?;
-    }
-    drop(broker);
-    Ok(seen)
-}
-
-fn send(conn: &mut Option<Conn>, p: &Packet) -> Result<(), String> {
-    let Some(c) = conn else { return Ok(()) };
-    let bytes = encode(p, c.version);
-    c.stream
-        .write_all(&bytes)
-        .map_err(|e| format!("send {}: {e}", p.kind()))
-}
-
-/// Reads what the broker sends for `d`, acknowledging publishes as a client does.
-fn pump(
-    conns: &mut [Option<Conn>],
-    names: &[String],
-    withhold: &[bool],
-    seen: &mut Vec<(String, String)>,
-    d: Duration,
-) -> Result<(), String> {
-    let end = Instant::now() + d;
-    loop {
-        for (i, slot) in conns.iter_mut().enumerate() {
-            let Some(c) = slot else { continue };
-            c.stream
-                .set_read_timeout(Some(Duration::from_millis(5)))
-                .ok();
-            let mut chunk = [0u8; 4096];
-            match c.stream.read(&mut chunk) {
-                Ok(0) => {
-                    *slot = None;
-                    continue;
-                }
-                Ok(n) => c.buf.extend_from_slice(&chunk[..n]),
                 Err(e)
                     if matches!(
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(_) => {
-                    *slot = None;
-                    continue;
+                    ) =>
+                {
+                    false
                 }
+                Err(_) => true,
+            };
+            self.decode_buffered(i)?;
+            if eof {
+                let closing = self.conns[i].as_ref().is_none_or(|c| c.closing);
+                if !closing {
+                    let t = self.now_ms();
+                    self.record(i, t, None);
+                }
+                self.conns[i] = None;
             }
-            loop {
-                let (frame, used) = match decode(&c.buf, c.version) {
-                    Ok(x) => x,
-                    Err(DecodeError::Incomplete) => break,
-                    Err(e) => {
-                        return Err(format!(
-                            "{}: the broker sent a malformed packet: {e}",
-                            names[i]
-                        ))
-                    }
-                };
-                c.buf.drain(..used);
-                let Frame::Packet(p) = frame else { continue };
-                if let Some(d) = describe(&p) {
-                    seen.push((names[i].clone(), d));
+        }
+        Ok(any)
+    }
+
+    fn record(&mut self, i: usize, t_ms: u64, packet: Option<Packet>) {
+        self.seen.push(Seen {
+            step: self.step,
+            t_ms,
+            timed: self.span.1 > self.span.0,
+            client: self.names[i].clone(),
+            packet,
+        });
+    }
+
+    fn decode_buffered(&mut self, i: usize) -> Result<(), String> {
+        loop {
+            let Some(c) = &mut self.conns[i] else {
+                return Ok(());
+            };
+            let (frame, used) = match decode(&c.buf, c.version) {
+                Ok(x) => x,
+                Err(DecodeError::Incomplete) => return Ok(()),
+                Err(e) => {
+                    return Err(format!(
+                        "{}: the broker sent a malformed packet: {e}",
+                        self.names[i]
+                    ))
                 }
-                let reply = match &p {
-                    Packet::Publish(x) if !withhold[i] => match (x.qos.as_u8(), x.packet_id) {
-                        (1, Some(id)) => Some(Packet::Puback {
-                            packet_id: id,
-                            reason: 0,
-                        }),
-                        (2, Some(id)) => Some(Packet::Pubrec {
-                            packet_id: id,
-                            reason: 0,
-                        }),
-                        _ => None,
-                    },
-                    Packet::Pubrel { packet_id, .. } if !withhold[i] => Some(Packet::Pubcomp {
-                        packet_id: *packet_id,
+            };
+            c.buf.drain(..used);
+            let Frame::Packet(p) = frame else { continue };
+            if c.loses(Direction::ToClient, &p) {
+                continue;
+            }
+            if matches!(p, Packet::Disconnect(_)) {
+                c.closing = true;
+            }
+            let reply = match &p {
+                Packet::Publish(x) if !self.withhold[i] => match (x.qos.as_u8(), x.packet_id) {
+                    (1, Some(id)) => Some(Packet::Puback {
+                        packet_id: id,
                         reason: 0,
                     }),
-                    Packet::Pubrec { packet_id, .. } => Some(Packet::Pubrel {
-                        packet_id: *packet_id,
+                    (2, Some(id)) => Some(Packet::Pubrec {
+                        packet_id: id,
                         reason: 0,
                     }),
                     _ => None,
-                };
-                if let Some(r) = reply {
-                    let _ = c.stream.write_all(&encode(&r, c.version));
-                }
+                },
+                Packet::Pubrel { packet_id, .. } if !self.withhold[i] => Some(Packet::Pubcomp {
+                    packet_id: *packet_id,
+                    reason: 0,
+                }),
+                Packet::Pubrec { packet_id, reason } if *reason < 0x80 => Some(Packet::Pubrel {
+                    packet_id: *packet_id,
+                    reason: 0,
+                }),
+                _ => None,
+            };
+            if let Some(r) = reply {
+                c.send(&r);
             }
-        }
-        if Instant::now() >= end {
-            return Ok(());
+            if compared(&p) {
+                let t = self.now_ms();
+                self.record(i, t, Some(p));
+            }
         }
     }
 }
 
-/// Both sides, client by client, with the first difference marked. `Ok` when they agree.
-pub fn compare(
-    predicted: &[(String, String)],
-    observed: &[(String, String)],
-    names: &[String],
-) -> (bool, String) {
+/// Nanoseconds past the whole second of the monotonic clock, which mosquitto's timers count in
+/// (`mosquitto_time()`: CLOCK_MONOTONIC seconds). Read from `Instant`'s Debug form on Linux;
+/// `None` where that form differs.
+fn monotonic_fraction(t: Instant) -> Option<u64> {
+    let d = format!("{t:?}");
+    let n = d.split("tv_nsec: ").nth(1)?;
+    n.trim_end_matches([' ', '}']).parse().ok()
+}
+
+/// Waits for the next whole second of the monotonic clock, so that scenario time 0 is a whole
+/// second for mosquitto too: its whole-second timers then fall where the engine puts them.
+fn at_whole_second() -> Instant {
+    let now = Instant::now();
+    match monotonic_fraction(now) {
+        Some(ns) if ns < 1_000_000_000 => {
+            let next = now + Duration::from_nanos(1_000_000_000 - ns);
+            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            next
+        }
+        _ => now,
+    }
+}
+
+/// Plays `p`'s scenario against a fresh mosquitto; returns what each client saw.
+pub fn observe(p: &Player) -> Result<Vec<Seen>, String> {
+    let sc = &p.scenario;
+    expressible(p)?;
+    // mosquitto starts within scenario second 0 (its keep-alive checks count from its start).
+    let origin = at_whole_second();
+    let mut broker = Broker::new(p.at(0).world.broker.profile())?;
+    let names = p.client_names();
+    let mut cl = Clients {
+        conns: names.iter().map(|_| None).collect(),
+        withhold: vec![false; names.len()],
+        names: names.clone(),
+        abandoned: Vec::new(),
+        seen: Vec::new(),
+        origin,
+        step: 0,
+        span: (0, 0),
+    };
+    let at = |origin: Instant, t: u64| origin + Duration::from_millis(t);
+    for (k, step) in sc.steps.iter().enumerate() {
+        let (before, rec) = (p.at(k), p.at(k + 1));
+        cl.step = rec.index;
+        cl.span = (before.time.0, rec.time.0);
+        let index = |n: &str| names.iter().position(|x| x == n);
+        let targets = |n: &str| -> Vec<usize> {
+            names
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| {
+                    x.as_str() == n
+                        || x.strip_prefix(n)
+                            .and_then(|r| r.strip_prefix('-'))
+                            .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()))
+                })
+                .map(|(i, _)| i)
+                .collect()
+        };
+        // The step's own action, at its start.
+        let mut start_at = None;
+        match &step.action {
+            Action::Drop(c) => {
+                for i in targets(&c.client) {
+                    cl.close(i);
+                }
+            }
+            Action::Cut(c) => {
+                for i in targets(&c.client) {
+                    cl.abandon(i);
+                }
+            }
+            Action::LoseNext(l) => {
+                for i in targets(&l.client) {
+                    if let Some(c) = &mut cl.conns[i] {
+                        c.lose.push(Lose {
+                            dir: l.direction,
+                            packet: l.packet.clone(),
+                            remaining: l.count,
+                        });
+                    }
+                }
+            }
+            Action::WithholdAcks(w) => {
+                for i in targets(&w.client) {
+                    cl.withhold[i] = w.on;
+                }
+            }
+            Action::StopBroker(_) => broker.stop()?,
+            Action::StartBroker(_) => broker.start()?,
+            Action::RestartBroker(r) => {
+                broker.stop()?;
+                start_at = Some(before.time.0 + r.downtime.map_or(0, |d| d.0));
+            }
+            _ => {}
+        }
+        // What the simulated clients did in this step, at the time they did it.
+        for e in p.entries(k + 1) {
+            if let Some(t) = start_at.filter(|t| *t <= e.time.0) {
+                cl.pump_until(at(cl.origin, t))?;
+                broker.start()?;
+                start_at = None;
+            }
+            let (c, packet) = match &e.item {
+                TraceItem::Packet {
+                    from: Endpoint::Client(c),
+                    to: Endpoint::Broker,
+                    packet,
+                    ..
+                } => (c, packet),
+                TraceItem::Client {
+                    client,
+                    event: ClientEvent::PingTimeout | ClientEvent::UnexpectedSessionPresent,
+                } => {
+                    // The client gives up on the connection: close it (a cut link stays cut).
+                    cl.pump_until(at(cl.origin, e.time.0))?;
+                    if let Some(i) = index(client) {
+                        cl.close(i);
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            let Some(i) = index(c) else { continue };
+            cl.pump_until(at(cl.origin, e.time.0))?;
+            match packet {
+                Packet::Connect(connect) => {
+                    if cl.conns[i].is_some() {
+                        cl.close(i);
+                    }
+                    // The broker may be down: then there is no connection, as in the model.
+                    if let Ok(stream) = TcpStream::connect(("127.0.0.1", broker.port)) {
+                        stream.set_nodelay(true).ok();
+                        let mut conn = Conn {
+                            stream,
+                            version: connect.version,
+                            buf: Vec::new(),
+                            lose: Vec::new(),
+                            closing: false,
+                        };
+                        conn.send(packet);
+                        cl.conns[i] = Some(conn);
+                    }
+                }
+                Packet::Subscribe(_)
+                | Packet::Unsubscribe { .. }
+                | Packet::Publish(_)
+                | Packet::Pingreq => {
+                    if let Some(conn) = &mut cl.conns[i] {
+                        conn.send(packet);
+                    }
+                }
+                Packet::Disconnect(_) => {
+                    // Send, stop writing, and read what the broker still says (a DISCONNECT
+                    // with a reason code) before the close.
+                    if let Some(conn) = &mut cl.conns[i] {
+                        conn.send(packet);
+                        conn.closing = true;
+                        let _ = conn.stream.shutdown(Shutdown::Write);
+                    }
+                    cl.settle()?;
+                    cl.close(i);
+                }
+                _ => {}
+            }
+        }
+        if let Some(t) = start_at {
+            cl.pump_until(at(cl.origin, t))?;
+            broker.start()?;
+        }
+        // Waits: until real time meets the step's end in scenario time.
+        cl.pump_until(at(cl.origin, rec.time.0))?;
+        cl.settle()?;
+    }
+    drop(broker);
+    Ok(cl.seen)
+}
+
+/// Both sides, client by client, with the first difference marked. `true` when they agree.
+pub fn compare(predicted: &[Seen], observed: &[Seen], names: &[String]) -> (bool, String) {
     let mut out = String::new();
     let mut same = true;
+    let mut worst = 0u64;
     for n in names {
-        let a: Vec<&String> = predicted
-            .iter()
-            .filter(|(c, _)| c == n)
-            .map(|(_, d)| d)
-            .collect();
-        let b: Vec<&String> = observed
-            .iter()
-            .filter(|(c, _)| c == n)
-            .map(|(_, d)| d)
-            .collect();
+        let a: Vec<&Seen> = predicted.iter().filter(|s| &s.client == n).collect();
+        let b: Vec<&Seen> = observed.iter().filter(|s| &s.client == n).collect();
+        if a.is_empty() && b.is_empty() {
+            continue;
+        }
         out.push_str(&format!("{n}\n"));
         let mut marked = false;
         for k in 0..a.len().max(b.len()) {
-            let (x, y) = (
-                a.get(k).map(|s| s.as_str()).unwrap_or("-"),
-                b.get(k).map(|s| s.as_str()).unwrap_or("-"),
-            );
-            let differ = x != y;
-            let mark = if differ && !marked {
+            let side = |s: Option<&&Seen>| match s {
+                Some(s) => format!("[{}] {:>6}ms {}", s.step, s.t_ms, s.describe()),
+                None => "-".to_string(),
+            };
+            let agree = match (a.get(k), b.get(k)) {
+                (Some(x), Some(y)) => {
+                    if x.timed {
+                        worst = worst.max(x.t_ms.abs_diff(y.t_ms));
+                    }
+                    x.agrees(y)
+                }
+                _ => false,
+            };
+            let mark = if !agree && !marked {
                 marked = true;
                 same = false;
                 ">>"
-            } else if differ {
+            } else if !agree {
                 " ~"
             } else {
                 "  "
             };
-            out.push_str(&format!("{mark} engine: {x:<58} mosquitto: {y}\n"));
+            out.push_str(&format!(
+                "{mark} engine: {:<66} mosquitto: {}\n",
+                side(a.get(k)),
+                side(b.get(k))
+            ));
         }
     }
+    out.push_str(&format!(
+        "(per client in order; same step; in timed steps within {TIME_TOLERANCE_MS} ms, here at most {worst} ms apart; Message Expiry within 1 s)\n"
+    ));
     (same, out)
 }
 
@@ -420,50 +882,129 @@ mod tests {
     #[test]
     fn config_follows_the_profile() {
         let p = session_engine::BrokerProfile::by_id("mosquitto-2.0.11").unwrap();
-        let c = config(&p, 18830);
+        let dir = std::path::Path::new("/tmp/x");
+        let c = config(&p, 18830, dir);
         assert!(c.starts_with("listener 18830 127.0.0.1\n"), "{c}");
         assert!(
             c.contains("max_queued_messages 1000\n") && c.contains("queue_qos0_messages false\n"),
             "{c}"
         );
+        assert!(c.contains("persistence false\n"), "{c}");
+        let mut p = p;
+        p.persistence = Persistence::AllSessions;
+        let c = config(&p, 18830, dir);
+        assert!(
+            c.contains("persistence true\npersistence_location /tmp/x/\n"),
+            "{c}"
+        );
     }
 
     #[test]
-    fn scenarios_a_real_broker_cannot_play_are_refused_with_the_reason() {
-        let s = Scenario::from_json(
-            r#"{"format": 1, "id": "x", "title": "x", "version": "5.0", "clients": [{"name": "a"}],
-            "steps": [{"connect": {"client": "a"}}, {"cut": {"client": "a"}}, {"wait": "2s"}]}"#,
-        )
-        .unwrap();
-        assert!(expressible(&s)
-            .unwrap_err()
-            .starts_with("step 2: a silent link (cut)"));
-        let s = library::by_id("clean-vs-persistent").unwrap();
-        assert!(expressible(&s).unwrap_err().contains("wait of 300000 ms"));
-        assert!(expressible(&library::by_id("takeover-v5").unwrap()).is_ok());
+    fn scenarios_longer_than_the_real_time_budget_are_refused_with_the_reason() {
+        let p = Player::new(library::by_id("clean-vs-persistent").unwrap()).unwrap();
+        let e = expressible(&p).unwrap_err();
+        assert!(e.contains("longest: 300 s at step 10"), "{e}");
+        let p = Player::new(library::by_id("takeover-v5").unwrap()).unwrap();
+        assert!(expressible(&p).is_ok());
     }
 
     #[test]
-    fn comparison_marks_the_first_difference() {
+    fn settings_mosquitto_cannot_take_are_named() {
+        let mut p = session_engine::BrokerProfile::by_id("mosquitto-2.0.11").unwrap();
+        p.max_queued_messages = Some(3);
+        p.persistence = Persistence::CleanStartZeroOnly;
+        assert!(unconfigurable(&p).is_empty());
+        p.max_connections_per_second = Some(100);
+        p.persistence = Persistence::AllSessions;
+        assert_eq!(
+            unconfigurable(&p),
+            vec!["max_connections_per_second", "persistence"]
+        );
+    }
+
+    fn seen(step: usize, t_ms: u64, timed: bool, packet: Option<Packet>) -> Seen {
+        Seen {
+            step,
+            t_ms,
+            timed,
+            client: "a".into(),
+            packet,
+        }
+    }
+
+    #[test]
+    fn comparison_marks_the_first_difference_and_keeps_its_tolerances() {
         let names = vec!["a".to_string()];
-        let p = vec![(
-            "a".to_string(),
-            "CONNACK session_present=0 code=0x00".to_string(),
-        )];
+        let connack = |sp| {
+            Some(Packet::Connack(session_engine::packet::Connack {
+                session_present: sp,
+                code: 0,
+                assigned_client_id: None,
+                session_expiry: None,
+                server_keep_alive: None,
+                receive_maximum: None,
+                maximum_qos: None,
+            }))
+        };
+        let p = vec![seen(1, 0, false, connack(false))];
         let (same, text) = compare(&p, &p, &names);
         assert!(same, "{text}");
-        let o = vec![(
-            "a".to_string(),
-            "CONNACK session_present=1 code=0x00".to_string(),
-        )];
+        let o = vec![seen(1, 0, false, connack(true))];
         let (same, text) = compare(&p, &o, &names);
         assert!(
-            !same && text.contains(">> engine: CONNACK session_present=0"),
+            !same && text.contains(">> engine: [1]      0ms CONNACK session_present=0"),
             "{text}"
         );
+        // Another step is a difference; in a timed step, so is more than the tolerance.
+        assert!(!seen(1, 0, false, None).agrees(&seen(2, 0, false, None)));
+        assert!(seen(3, 5_000, true, None).agrees(&seen(3, 5_000 + TIME_TOLERANCE_MS, true, None)));
+        assert!(!seen(3, 5_000, true, None).agrees(&seen(
+            3,
+            5_001 + TIME_TOLERANCE_MS,
+            true,
+            None
+        )));
+        // A Message Expiry one second apart agrees; two do not.
+        let publish = |e| {
+            Some(Packet::Publish(session_engine::packet::Publish {
+                dup: false,
+                qos: session_engine::QoS::AtLeastOnce,
+                retain: false,
+                topic: "a/b".into(),
+                packet_id: None,
+                payload: "x".into(),
+                message_expiry: Some(e),
+                subscription_ids: vec![],
+                msg: session_engine::MsgId(1),
+            }))
+        };
+        assert!(seen(1, 0, false, publish(10)).agrees(&seen(1, 0, false, publish(9))));
+        assert!(!seen(1, 0, false, publish(10)).agrees(&seen(1, 0, false, publish(8))));
         let player = Player::new(on_mosquitto(library::by_id("takeover-v5").unwrap())).unwrap();
         assert!(predicted(&player)
             .iter()
-            .any(|(_, d)| d.starts_with("CONNACK session_present=1")));
+            .any(|s| s.describe().starts_with("CONNACK session_present=1")));
+    }
+
+    #[test]
+    fn observations_are_trace_records() {
+        let r = seen(2, 1500, true, None).records();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0]["type"], "disconnect");
+        assert_eq!(r[0]["by"], "broker");
+        let c = Some(Packet::Connack(session_engine::packet::Connack {
+            session_present: true,
+            code: 0,
+            assigned_client_id: None,
+            session_expiry: None,
+            server_keep_alive: None,
+            receive_maximum: None,
+            maximum_qos: None,
+        }));
+        let r = seen(1, 0, false, c).records();
+        assert_eq!(r[0]["type"], "packet");
+        assert_eq!(r[0]["packet"], "CONNACK");
+        assert_eq!(r[1]["type"], "connack");
+        assert_eq!(r[1]["session_present"], true);
     }
 }

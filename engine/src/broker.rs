@@ -273,6 +273,8 @@ pub struct Broker {
     /// Round-robin position of each shared subscription group ("share/filter").
     shared_cursor: Vec<(String, usize)>,
     accepts_this_second: (u64, u32),
+    /// When the broker (process) last started: the phase of periodic checks.
+    started_at: SimTime,
     /// Timers as a min-heap; entries may be stale and are re-validated when they come due.
     timers: BinaryHeap<Reverse<(SimTime, Timer)>>,
 }
@@ -291,6 +293,7 @@ impl Broker {
         Broker {
             profile,
             now: SimTime::ZERO,
+            started_at: SimTime::ZERO,
             running: true,
             sessions: SessionMap::default(),
             conns: ConnMap::default(),
@@ -340,7 +343,15 @@ impl Broker {
         self.outputs.pop_front()
     }
 
-    fn send(&mut self, conn: ConnId, p: Packet) {
+    fn send(&mut self, conn: ConnId, mut p: Packet) {
+        // 3.1.1 has no properties: a copy for a 3.1.1 subscriber keeps its expiry in the
+        // broker (the copy still expires, [MQTT-3.3.2-5]) but carries none on the wire.
+        if let Packet::Publish(x) = &mut p {
+            if self.conns.get(&conn).is_some_and(|c| !c.version.is_v5()) {
+                x.message_expiry = None;
+                x.subscription_ids.clear();
+            }
+        }
         self.outputs.push_back(BrokerOutput::Send(conn, p));
     }
 
@@ -401,20 +412,34 @@ impl Broker {
         self.timers.push(Reverse((at, t)));
     }
 
-    fn keep_alive_deadline(c: &Connection) -> Option<SimTime> {
+    fn keep_alive_deadline(&self, c: &Connection) -> Option<SimTime> {
         // [MQTT-3.1.2-24] (3.1.1) / [MQTT-3.1.2-22] (5.0): close after 1.5 x Keep Alive of silence.
-        (c.client_id.is_some() && c.keep_alive > 0)
-            .then(|| c.last_rx.plus_millis(u64::from(c.keep_alive) * 1500))
+        if c.client_id.is_none() || c.keep_alive == 0 {
+            return None;
+        }
+        let ka = u64::from(c.keep_alive);
+        match u64::from(self.profile.keep_alive_check_secs) {
+            0 => Some(c.last_rx.plus_millis(ka * 1500)),
+            period => {
+                // mosquitto keepalive.c: a check every `period` s from the start closes the
+                // connection once `now_s - last_msg_in > keepalive * 3 / 2` (whole seconds).
+                let due = c.last_rx.whole_secs() + ka * 3 / 2 + 1;
+                let start = self.started_at.whole_secs();
+                let k = due.saturating_sub(start).div_ceil(period);
+                Some(SimTime::from_secs(start + k * period))
+            }
+        }
     }
 
     /// When a timer is really due now, from the current state (None: nothing to do any more).
     fn true_deadline(&self, t: &Timer) -> Option<SimTime> {
         match t {
-            Timer::KeepAlive(id) => self.conns.get(id).and_then(Self::keep_alive_deadline),
+            Timer::KeepAlive(id) => self.conns.get(id).and_then(|c| self.keep_alive_deadline(c)),
             Timer::Retained(topic) => self
                 .retained
                 .get(topic)
                 .and_then(|r| self.message_deadline(r.received_at, r.message_expiry)),
+            Timer::Queue(_) if self.profile.expired_queued_kept_until_send => None,
             Timer::Queue(id) => self.sessions.get(id).and_then(|s| {
                 s.queue
                     .iter()
@@ -463,6 +488,19 @@ impl Broker {
             Timer::KeepAlive(id) => {
                 let client_id = self.conns[&id].client_id.clone();
                 let ka = self.conns[&id].keep_alive;
+                let silent_ms = self.now.0.saturating_sub(self.conns[&id].last_rx.0);
+                if silent_ms > u64::from(ka) * 1500 + 999 {
+                    self.event(BrokerEvent::Deviation {
+                        rule: "[MQTT-3.1.2-24] 3.1.1 / [MQTT-3.1.2-22] 5.0",
+                        spec: format!("close the connection once {} s (1.5 x Keep Alive) pass without a packet", u64::from(ka) * 3 / 2),
+                        broker: format!(
+                            "{} looks for keep-alive timeouts only every {} s, so it closes {} s after the last packet",
+                            self.profile.name,
+                            self.profile.keep_alive_check_secs,
+                            silent_ms / 1000
+                        ),
+                    });
+                }
                 self.event(BrokerEvent::KeepAliveTimeout {
                     client_id: client_id.unwrap_or_default(),
                     conn: id,
@@ -541,6 +579,17 @@ impl Broker {
         for m in &dropped {
             s.release_packet_id(m.packet_id);
         }
+        let late = self.profile.expired_queued_kept_until_send;
+        if late {
+            self.event(BrokerEvent::Deviation {
+                rule: "[MQTT-3.3.2-5]",
+                spec: "a queued copy is deleted when its Message Expiry passes".into(),
+                broker: format!(
+                    "{} kept the expired copies queued (counting against the queue limit) until it tried to send them now",
+                    self.profile.name
+                ),
+            });
+        }
         for m in dropped {
             self.event(BrokerEvent::MessageDropped {
                 client_id: id.clone(),
@@ -548,7 +597,11 @@ impl Broker {
                 topic: m.topic,
                 qos: m.qos,
                 reason: DropReason::MessageExpired,
-                cite: "[MQTT-3.3.2-5]",
+                cite: if late {
+                    "mosquitto 2.0.11 db__message_write_inflight_out_single"
+                } else {
+                    "[MQTT-3.3.2-5]"
+                },
             });
         }
     }
@@ -952,10 +1005,13 @@ impl Broker {
             conn.keep_alive = keep_alive;
             conn.window = window;
             conn.connect_expiry = expiry;
-            let ka = Self::keep_alive_deadline(conn);
-            if let Some(d) = ka {
-                self.arm(d, Timer::KeepAlive(id));
-            }
+        }
+        let ka = self
+            .conns
+            .get(&id)
+            .and_then(|c| self.keep_alive_deadline(c));
+        if let Some(d) = ka {
+            self.arm(d, Timer::KeepAlive(id));
         }
         let s = self
             .sessions
@@ -1103,11 +1159,9 @@ impl Broker {
 
     /// Sends queued messages while the in-flight window allows ([MQTT-3.3.4-9], [MQTT-4.9.0-2]).
     fn pump_queue(&mut self, client_id: &ClientId, dup: bool) {
-        if self
-            .sessions
-            .get(client_id)
-            .is_none_or(|s| s.queue.is_empty())
-        {
+        if self.sessions.get(client_id).is_none_or(|s| {
+            s.queue.is_empty() || (s.conn.is_none() && self.profile.expired_queued_kept_until_send)
+        }) {
             return;
         }
         self.expire_queued(client_id);
@@ -2052,7 +2106,7 @@ impl Broker {
         let expiry = self.message_deadline(m.received_at, m.message_expiry);
         let s = self.sessions.get_mut(cid).expect("session");
         s.queue.push_back(m);
-        if let Some(d) = expiry {
+        if let Some(d) = expiry.filter(|_| !self.profile.expired_queued_kept_until_send) {
             self.timers.push(Reverse((d, Timer::Queue(cid.clone()))));
         }
         let s = self.sessions.get_mut(cid).expect("session");
@@ -2193,6 +2247,7 @@ impl Broker {
             return;
         }
         self.running = true;
+        self.started_at = self.now;
         if !self.profile.restored_sessions_expire {
             let has_timer = self.sessions.values().any(|s| s.expiry != NEVER_EXPIRE);
             if has_timer {

@@ -129,6 +129,12 @@ pub struct BrokerProfile {
     /// Row 8: an expired, already-sent, unacknowledged message is dropped at resend instead of
     /// being resent ([MQTT-4.3.3-7] says resend for QoS 2).
     pub drop_expired_inflight: bool,
+    /// A queued message whose Message Expiry has passed stays in the session (still counting
+    /// against `max_queued_messages`) until the broker next tries to send it, and is discarded
+    /// then. mosquitto before 2.0.15 (database.c: expiry is checked only in
+    /// `db__message_write_inflight_out_single`; 2.0.15 added `db__expire_all_messages`, #2609).
+    /// False: discarded at its expiry instant, as [MQTT-3.3.2-5] reads.
+    pub expired_queued_kept_until_send: bool,
     /// Row 9: overlapping subscriptions for 3.1.1 clients.
     pub overlap_v311: Overlap,
     /// Overlapping subscriptions for 5.0 clients.
@@ -142,6 +148,11 @@ pub struct BrokerProfile {
     /// PUBACK/PUBREC reason 0x10 when a 5.0 QoS 1/2 message has no subscribers (MAY).
     pub no_subscribers_reason: bool,
     pub timers: TimerGranularity,
+    /// The broker looks for keep-alive timeouts only every this many seconds, counted from its
+    /// start, and closes a connection when whole seconds since its last packet exceed
+    /// Keep Alive x 3 / 2 (integer division). mosquitto 2.0 (keepalive.c `keepalive__check`:
+    /// `last_keepalive_check + 5 < db.now_s`): every 6 s. 0: at the instant 1.5 x Keep Alive passes.
+    pub keep_alive_check_secs: u32,
     pub persistence: Persistence,
     /// Sessions restored from persistence get their expiry timer back (mosquitto gained this in
     /// 2.0.15, "Add clients to session expiry check list when restarting", #2546).
@@ -184,6 +195,7 @@ impl BrokerProfile {
             invalid_disconnect_expiry_sends_0x82: true,
             honour_disconnect_with_will: true,
             drop_expired_inflight: false,
+            expired_queued_kept_until_send: false,
             overlap_v311: Overlap::OneCopyMaxQos,
             overlap_v5: Overlap::OneCopyMaxQos,
             dup_on_first_send_after_resume_v311: false,
@@ -191,6 +203,7 @@ impl BrokerProfile {
             upgrade_outgoing_qos: false,
             no_subscribers_reason: false,
             timers: TimerGranularity::Exact,
+            keep_alive_check_secs: 0,
             persistence: Persistence::AllSessions,
             restored_sessions_expire: true,
             send_delayed_wills_at_shutdown: false,
@@ -228,6 +241,7 @@ impl BrokerProfile {
             invalid_disconnect_expiry_sends_0x82: true,
             honour_disconnect_with_will: true,
             drop_expired_inflight: true,
+            expired_queued_kept_until_send: true,
             overlap_v311: Overlap::OneCopyFirstMatched,
             overlap_v5: Overlap::CopyPerSubscription,
             dup_on_first_send_after_resume_v311: false,
@@ -235,6 +249,7 @@ impl BrokerProfile {
             upgrade_outgoing_qos: false,
             no_subscribers_reason: true,
             timers: TimerGranularity::WholeSecondsStrict,
+            keep_alive_check_secs: 6,
             persistence: Persistence::None,
             restored_sessions_expire: false,
             send_delayed_wills_at_shutdown: true,

@@ -549,7 +549,13 @@ impl World {
                 };
                 let idx = link.client;
                 if link.dead {
-                    // The FIN never reaches the client; it finds out by its own keep alive.
+                    // The FIN never reaches the client; it finds out by its own keep alive. If it
+                    // already gave up on this connection, both ends are now closed.
+                    if self.clients[idx].conn() != Some(conn) {
+                        self.links.remove(&conn);
+                        let name = self.clients[idx].name.clone();
+                        self.push(TraceItem::LinkClosed { client: name, conn });
+                    }
                     return;
                 }
                 self.links.remove(&conn);
@@ -566,6 +572,11 @@ impl World {
                 // packets, e.g. DISCONNECT 0x82) still reaches the wire before the close is seen.
                 if let Some(pos) = self.wire.iter().rposition(|t| matches!(t, Transit::Packet { conn: c, dir: Direction::ToClient, .. } | Transit::BrokerClose { conn: c, .. } if *c == conn)) {
                     self.wire.insert(pos + 1, Transit::ClientClose { conn });
+                    return;
+                }
+                if self.links.get(&conn).is_some_and(|l| l.dead) {
+                    // A silent link carries no FIN either: the broker keeps the connection until
+                    // its keep-alive timer closes it.
                     return;
                 }
                 if let Some(link) = self.links.remove(&conn) {
