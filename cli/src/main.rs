@@ -141,7 +141,12 @@ fn main() -> ExitCode {
                 let observed = verify::observe(&p)?;
                 let names: Vec<String> = p.client_names();
                 let predicted = verify::predicted(&p);
-                let (same, text) = verify::compare(&predicted, &observed, &names);
+                let (same, mut text) = verify::compare(&predicted, &observed, &names);
+                text.push_str(&format!(
+                    "digest engine:    {}\ndigest mosquitto: {}\n",
+                    verify::digest(&predicted, &names),
+                    verify::digest(&observed, &names)
+                ));
                 Ok((name, same, text, observed))
             });
             match run {

@@ -408,6 +408,24 @@ impl Broker {
         self.timers.peek().map(|Reverse((t, _))| *t)
     }
 
+    /// Whether anything the broker will do depends on how much time passes, keep-alive of
+    /// connections aside: a session, will or retained-message timer, or a message with a Message
+    /// Expiry in a session (whose remaining interval, and whether it is still sent, depend on
+    /// time even where no timer is armed for it).
+    pub fn has_timers_besides_keep_alive(&self) -> bool {
+        let timer = self.timers.iter().any(|Reverse((_, t))| {
+            !matches!(t, Timer::KeepAlive(_)) && self.true_deadline(t).is_some()
+        });
+        let expiring = self.sessions.values().any(|s| {
+            s.queue
+                .iter()
+                .chain(s.inflight.iter())
+                .any(|m| m.message_expiry.is_some())
+        });
+        let retained = self.retained.values().any(|r| r.message_expiry.is_some());
+        timer || expiring || retained || !self.lingering_wills.is_empty()
+    }
+
     fn arm(&mut self, at: SimTime, t: Timer) {
         self.timers.push(Reverse((at, t)));
     }
@@ -1193,6 +1211,56 @@ impl Broker {
         }
     }
 
+    /// mosquitto 2.0 `db__message_delete_outgoing`: after an acknowledgement it moves queued
+    /// messages into flight while a counter that starts at the acknowledged message's position
+    /// (the messages in flight *before* it) is below the window, so acknowledging the oldest of a
+    /// full window sends a whole window more: more unacknowledged PUBLISH than the Receive Maximum
+    /// ([MQTT-3.3.4-9]) or max_inflight_messages allow.
+    fn refill_after_ack(&mut self, client_id: &ClientId, acked_pos: usize) {
+        self.expire_queued(client_id);
+        let Some(s) = self.sessions.get(client_id) else {
+            return;
+        };
+        let Some(conn) = s.conn else { return };
+        let window = s.window as usize;
+        let mut index = acked_pos;
+        let mut moved = 0;
+        while index < window {
+            let s = self.sessions.get_mut(client_id).expect("session");
+            let Some(mut m) = s.queue.pop_front() else {
+                break;
+            };
+            index += 1;
+            moved += 1;
+            let p = self.publish_packet(&m, false);
+            m.sent = true;
+            m.state = match m.qos {
+                QoS::AtMostOnce => OutState::Queued,
+                QoS::AtLeastOnce => OutState::AwaitPuback,
+                QoS::ExactlyOnce => OutState::AwaitPubrec,
+            };
+            let s = self.sessions.get_mut(client_id).expect("session");
+            if m.qos != QoS::AtMostOnce {
+                s.inflight.push(m);
+            }
+            self.send(conn, p);
+        }
+        let s = self.sessions.get(client_id).expect("session");
+        if moved > 0 && s.inflight.len() > window {
+            let n = s.inflight.len();
+            self.event(BrokerEvent::Deviation {
+                rule: "[MQTT-3.3.4-9] 5.0 / [MQTT-4.9.0-2]",
+                spec: format!(
+                    "at most {window} unacknowledged QoS 1 and 2 PUBLISH packets (the window)"
+                ),
+                broker: format!(
+                    "{} refills from the acknowledged message's position, so {n} are now unacknowledged",
+                    self.profile.name
+                ),
+            });
+        }
+    }
+
     fn takeover(
         &mut self,
         client_id: &ClientId,
@@ -1521,8 +1589,15 @@ impl Broker {
             }
             QoS::AtLeastOnce => {
                 let pid = p.packet_id.unwrap_or(0);
-                let n = self.route(&cid, p);
-                let rc = if v5 && n == 0 && self.profile.no_subscribers_reason {
+                // mosquitto (subs.c sub__search): 0x10 only when no subscription matches at
+                // all; one skipped for No Local still counts as a subscriber.
+                let subscribed = self.sessions.values().any(|s| {
+                    s.subscriptions
+                        .values()
+                        .any(|sub| topic::matches(&sub.topic_filter, &p.topic))
+                });
+                self.route(&cid, p);
+                let rc = if v5 && !subscribed && self.profile.no_subscribers_reason {
                     reason::NO_MATCHING_SUBSCRIBERS
                 } else {
                     0
@@ -1608,7 +1683,10 @@ impl Broker {
                     packet_id: pid,
                     pending: (!forward_now).then_some(p),
                 });
-                let rc = if v5 && n == 0 && self.profile.no_subscribers_reason {
+                // A broker that routes at PUBREL has not looked for subscribers yet when it
+                // answers PUBREC: mosquitto 2.0.11 sends PUBREC 0x00 (handle_publish.c), 0x10
+                // only on PUBACK.
+                let rc = if v5 && n == 0 && self.profile.no_subscribers_reason && forward_now {
                     reason::NO_MATCHING_SUBSCRIBERS
                 } else {
                     0
@@ -1703,7 +1781,9 @@ impl Broker {
                 msg: m.msg,
                 packet_id: pid,
             });
-            if has_queue {
+            if has_queue && self.profile.refill_counts_before_acked {
+                self.refill_after_ack(cid, pos);
+            } else if has_queue {
                 self.pump_queue(cid, false);
             }
         }
@@ -2066,9 +2146,20 @@ impl Broker {
     fn enqueue(&mut self, cid: &ClientId, mut m: OutMsg, online: bool) {
         let limit = self.profile.max_queued_messages;
         let overflow = self.profile.overflow;
+        let mosquitto_count = self.profile.queue_limit_counts_qos12_with_inflight;
         let s = self.sessions.get_mut(cid).expect("session");
+        let held = if mosquitto_count {
+            // mosquitto 2.0 db__ready_for_queue: QoS 1/2 copies queued or in flight
+            // (msg_count12), less the in-flight window while the client is online; QoS 0
+            // copies never count.
+            let n = s.queue.iter().filter(|m| m.qos != QoS::AtMostOnce).count() + s.inflight.len();
+            let window = if online { s.window as usize } else { 0 };
+            n.saturating_sub(window)
+        } else {
+            s.queue.len()
+        };
         if let Some(limit) = limit {
-            if s.queue.len() as u32 >= limit {
+            if held as u32 >= limit {
                 match overflow {
                     Overflow::DropNewest => {
                         self.event(BrokerEvent::MessageDropped {

@@ -135,6 +135,14 @@ pub struct BrokerProfile {
     /// `db__message_write_inflight_out_single`; 2.0.15 added `db__expire_all_messages`, #2609).
     /// False: discarded at its expiry instant, as [MQTT-3.3.2-5] reads.
     pub expired_queued_kept_until_send: bool,
+    /// `max_queued_messages` counts the QoS 1 and 2 copies queued or in flight, less the
+    /// in-flight window while the client is online; QoS 0 copies never count (mosquitto 2.0
+    /// `db__ready_for_queue`, `msg_count12`). False: the queue's length, every QoS.
+    pub queue_limit_counts_qos12_with_inflight: bool,
+    /// After an acknowledgement, queued messages move into flight while a counter starting at
+    /// the acknowledged message's position is below the window, which can overfill it (mosquitto
+    /// 2.0 `db__message_delete_outgoing`). False: refill up to the window.
+    pub refill_counts_before_acked: bool,
     /// Row 9: overlapping subscriptions for 3.1.1 clients.
     pub overlap_v311: Overlap,
     /// Overlapping subscriptions for 5.0 clients.
@@ -196,6 +204,8 @@ impl BrokerProfile {
             honour_disconnect_with_will: true,
             drop_expired_inflight: false,
             expired_queued_kept_until_send: false,
+            queue_limit_counts_qos12_with_inflight: false,
+            refill_counts_before_acked: false,
             overlap_v311: Overlap::OneCopyMaxQos,
             overlap_v5: Overlap::OneCopyMaxQos,
             dup_on_first_send_after_resume_v311: false,
@@ -242,6 +252,8 @@ impl BrokerProfile {
             honour_disconnect_with_will: true,
             drop_expired_inflight: true,
             expired_queued_kept_until_send: true,
+            queue_limit_counts_qos12_with_inflight: true,
+            refill_counts_before_acked: true,
             overlap_v311: Overlap::OneCopyFirstMatched,
             overlap_v5: Overlap::CopyPerSubscription,
             dup_on_first_send_after_resume_v311: false,

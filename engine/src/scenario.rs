@@ -832,21 +832,37 @@ impl Scenario {
                 }
             }
         }
+        // A connect's `version` stays the client's version for its later connects (as the engine
+        // plays it), so 5.0-only fields are checked against the version in force at each step.
+        let mut versions = std::collections::BTreeMap::new();
         for (i, step) in self.steps.iter().enumerate() {
-            self.validate_step(step).map_err(|m| ("steps", i, m))?;
+            self.validate_step(step, &versions)
+                .map_err(|m| ("steps", i, m))?;
+            if let Action::Connect(c) = &step.action {
+                if let Some(v) = c.version {
+                    versions.insert(c.client.clone(), v);
+                }
+            }
         }
         Ok(())
     }
 
-    fn validate_step(&self, step: &Step) -> Result<(), String> {
+    fn validate_step(
+        &self,
+        step: &Step,
+        versions: &std::collections::BTreeMap<String, Version>,
+    ) -> Result<(), String> {
         let known = |name: &str| -> Result<Version, String> {
-            self.client_version(name).ok_or_else(|| {
-                let names: Vec<&str> = self.clients.iter().map(|c| c.name.as_str()).collect();
-                format!(
-                    "unknown client \"{name}\"; the clients are: {}",
-                    names.join(", ")
-                )
-            })
+            let declared = self.client_version(name);
+            declared
+                .map(|v| versions.get(name).copied().unwrap_or(v))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = self.clients.iter().map(|c| c.name.as_str()).collect();
+                    format!(
+                        "unknown client \"{name}\"; the clients are: {}",
+                        names.join(", ")
+                    )
+                })
         };
         let v5_only = |v: Version, what: &str, client: &str| -> Result<(), String> {
             if v.is_v5() {
@@ -1243,6 +1259,17 @@ mod tests {
         );
         let e = Scenario::from_json(&bad).unwrap_err();
         assert!(e.message.contains("only in MQTT 5.0"), "{e}");
+        // A connect's version stays in force for the client's later connects.
+        let sticky = r#"{"format": 1, "id": "s", "title": "x", "version": "5.0", "clients": [{"name": "a"}],
+            "steps": [{"connect": {"client": "a", "version": "3.1.1"}}, {"disconnect": {"client": "a"}},
+            {"connect": {"client": "a", "session_expiry": 30}}]}"#;
+        let e = Scenario::from_json(sticky).unwrap_err();
+        assert!(e.message.contains("speaks 3.1.1 here"), "{e}");
+        assert!(Scenario::from_json(&sticky.replace(
+            "{\"client\": \"a\", \"session_expiry\": 30}",
+            "{\"client\": \"a\", \"version\": \"5.0\", \"session_expiry\": 30}"
+        ))
+        .is_ok());
     }
 
     #[test]

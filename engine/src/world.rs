@@ -389,6 +389,12 @@ impl World {
         self.pump();
     }
 
+    /// Whether time passing changes nothing but keep-alive pings: no broker timer apart from the
+    /// keep-alive of live connections, and no silent (cut) link whose keep-alive will run out.
+    pub fn idle_apart_from_pings(&self) -> bool {
+        !self.broker.has_timers_besides_keep_alive() && !self.links.values().any(|l| l.dead)
+    }
+
     /// Moves time forward to `until`, firing every timer on the way in order.
     pub fn advance_to(&mut self, until: SimTime) {
         let mut firings_here = 0u32;

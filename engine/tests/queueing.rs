@@ -153,3 +153,69 @@ fn mosquitto_2_0_11_keeps_expired_queued_messages_until_it_sends_and_counts_them
     s.connect_persistent(sub, 300);
     assert_eq!(s.payloads(sub), vec!["n3", "n4"]);
 }
+
+#[test]
+fn mosquitto_counts_only_qos_1_and_2_against_its_queue_limit() {
+    // mosquitto 2.0 db__ready_for_queue counts msg_count12; observed in
+    // tests/conformance/19-queue-limit-qos0-uncounted.json.
+    let mut p = BrokerProfile::by_id("mosquitto-2.0.11").unwrap();
+    p.max_queued_messages = Some(2);
+    p.queue_qos0_offline = true;
+    let mut s = Sim::new(p);
+    let sub = s.client("sub", V3);
+    let publ = s.client("pub", V3);
+    s.connect(sub, |o| o.clean_start = false);
+    s.sub(sub, "t", 1);
+    s.disconnect(sub);
+    s.connect(publ, |_| {});
+    for (payload, q) in [
+        ("a0", 0),
+        ("b0", 0),
+        ("c0", 0),
+        ("d1", 1),
+        ("e1", 1),
+        ("f1", 1),
+        ("g0", 0),
+    ] {
+        s.publish(publ, "t", payload, q);
+    }
+    s.connect(sub, |o| o.clean_start = false);
+    assert_eq!(s.payloads(sub), vec!["a0", "b0", "c0", "d1", "e1"]);
+}
+
+#[test]
+fn mosquitto_refills_from_the_acknowledged_position_and_overfills_the_window() {
+    // mosquitto 2.0 db__message_delete_outgoing; observed in
+    // tests/conformance/28-receive-maximum-refill.json.
+    let mut p = BrokerProfile::by_id("mosquitto-2.0.11").unwrap();
+    p.max_inflight_v311 = 2;
+    let mut s = Sim::new(p);
+    let sub = s.client("sub", V3);
+    let publ = s.client("pub", V3);
+    s.connect(sub, |_| {});
+    s.sub(sub, "t", 1);
+    s.connect(publ, |_| {});
+    s.w.set_withhold_acks(sub, true);
+    for n in 1..=5 {
+        s.publish(publ, "t", &format!("m{n}"), 1);
+    }
+    assert_eq!(s.payloads(sub), vec!["m1", "m2"], "a window of 2");
+    // Acknowledge only m1 (the oldest; m2's acknowledgement stays held): mosquitto moves two
+    // more into flight (m3, m4), so three are unacknowledged at once.
+    let held = std::mem::take(&mut s.w.clients[sub].withheld);
+    s.w.clients[sub].withheld = held[..1].to_vec();
+    let mark = s.w.trace.len();
+    s.w.set_withhold_acks(sub, false);
+    let overfilled = s.w.trace[mark..]
+        .iter()
+        .map(|e| e.describe())
+        .find(|d| d.contains("refills from the acknowledged message's position"));
+    assert!(
+        overfilled
+            .as_deref()
+            .is_some_and(|d| d.contains("so 3 are now unacknowledged")),
+        "{overfilled:?}"
+    );
+    assert_eq!(s.payloads(sub), vec!["m1", "m2", "m3", "m4", "m5"]);
+    assert!(!BrokerProfile::spec().refill_counts_before_acked);
+}
