@@ -2006,12 +2006,14 @@ impl Broker {
                     copies.push((idx, make(&matched, max)));
                 }
                 Overlap::CopyPerSubscription => {
+                    // One copy per subscription, in the order the broker's tree walk meets them.
+                    matched.sort_by_key(|x| topic::tree_walk_key(&x.topic_filter, &p.topic));
                     for sub in &matched {
                         copies.push((idx, make(&[*sub], sub.granted)));
                     }
                 }
                 Overlap::OneCopyFirstMatched => {
-                    matched.sort_by_key(|x| topic::tree_walk_key(&x.topic_filter));
+                    matched.sort_by_key(|x| topic::tree_walk_key(&x.topic_filter, &p.topic));
                     let first = matched[0];
                     copies.push((idx, make(&[first], first.granted)));
                 }

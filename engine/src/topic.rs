@@ -98,18 +98,33 @@ pub fn matches(filter: &str, topic: &str) -> bool {
     }
 }
 
-/// Sort key that orders matching filters the way mosquitto's subscription tree walk meets them
-/// (observed: a `+` level is met before `#`; MQTT-SESSIONS.md §2.1.6). Literal levels come first,
-/// then `+`, then `#`. Only the `+` / `#` order has been observed; the rest is our reading.
-pub fn tree_walk_key(filter: &str) -> Vec<u8> {
-    filter
-        .split('/')
-        .map(|l| match l {
-            "#" => 2,
-            "+" => 1,
-            _ => 0,
-        })
-        .collect()
+/// Sort key that orders the filters matching `topic` the way mosquitto's subscription tree walk
+/// meets them (mosquitto 2.0 subs.c `sub__search`: at each level the literal child's subtree,
+/// then the `+` child's, each before that child's own subscriptions, then the `#` child). For
+/// topic `a/b`: `a/b/#`, `a/b`, `a/+/#`, `a/+`, `a/#`, `+/b/#`, ..., `#`. Observed on mosquitto
+/// 2.0.11 (tests/conformance/32-34). `filter` must match `topic`.
+pub fn tree_walk_key(filter: &str, topic: &str) -> Vec<u8> {
+    let depth = topic.split('/').count();
+    let levels: Vec<&str> = filter.split('/').collect();
+    let mut key = Vec::with_capacity(levels.len() + 1);
+    for (i, l) in levels.iter().enumerate() {
+        if i == depth {
+            // A `#` one level below the topic: met before the topic's own node.
+            key.push(0);
+            return key;
+        }
+        match *l {
+            "#" => {
+                key.push(2);
+                return key;
+            }
+            "+" => key.push(1),
+            _ => key.push(0),
+        }
+    }
+    // The filter ends at the topic's node: after that node's `#` child.
+    key.push(1);
+    key
 }
 
 #[cfg(test)]
@@ -117,6 +132,16 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn filters_sort_in_mosquittos_tree_walk_order() {
+        let mut f = vec!["#", "a/#", "+/b", "a/+", "a/b", "a/b/#", "+/+/#", "a/+/#"];
+        f.sort_by_key(|x| tree_walk_key(x, "a/b"));
+        assert_eq!(
+            f,
+            vec!["a/b/#", "a/b", "a/+/#", "a/+", "a/#", "+/b", "+/+/#", "#"]
+        );
+    }
 
     #[test]
     fn wildcards_match_per_spec_examples() {
