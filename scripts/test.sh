@@ -28,7 +28,7 @@ step "page component tests on wasm32 in headless Chromium"
 cargo test -p mqtt-session-lab --target wasm32-unknown-unknown --test components
 
 step "scenario files"
-cargo run -q -p mqtt-lab -- check engine/scenarios/*.json docs/examples/*.json
+cargo run -q -p mqtt-lab -- check engine/scenarios/*.json docs/examples/*.json tests/conformance/*.json
 
 step "differential tests against a real mosquitto 2.0.11"
 bash tests/verify.sh
