@@ -3,6 +3,7 @@
 use session_engine::{library, trace, Player, Scenario};
 use std::process::ExitCode;
 
+mod random;
 mod verify;
 
 const USAGE: &str = "\
@@ -21,6 +22,9 @@ USAGE:
                                   side by side, the first difference marked
     mqtt-lab verify --json FILE|ID
                                   what mosquitto's clients observed, as trace@1 JSON lines
+    mqtt-lab verify-random [COUNT [FIRST_SEED]]
+                                  verify COUNT (default 20) random small scenarios; the ones
+                                  that differ are saved in target/verify-random/
 ";
 
 fn load(arg: &str) -> Result<(String, String), String> {
@@ -178,6 +182,63 @@ fn main() -> ExitCode {
                     eprintln!("{e}");
                     ExitCode::from(2)
                 }
+            }
+        }
+        "verify-random" => {
+            let num = |i: usize, default: u64| {
+                args.get(i)
+                    .map(|a| a.parse::<u64>().map_err(|_| format!("not a count: {a}")))
+                    .unwrap_or(Ok(default))
+            };
+            let (count, first) = match (num(1, 20), num(2, 1)) {
+                (Ok(c), Ok(f)) => (c, f),
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("{e}\n");
+                    eprint!("{USAGE}");
+                    return ExitCode::from(2);
+                }
+            };
+            let dir = std::path::Path::new("target/verify-random");
+            let _ = std::fs::create_dir_all(dir);
+            let (mut same, mut differ) = (0, 0);
+            for seed in first..first.saturating_add(count) {
+                let text = random::scenario(seed);
+                let p = match Scenario::from_json(&text)
+                    .and_then(|sc| Player::new(verify::on_mosquitto(sc)))
+                {
+                    Ok(p) => p,
+                    Err(e) => {
+                        eprintln!("random-{seed}: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                let observed = match verify::observe(&p) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        eprintln!("random-{seed}: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                let names = p.client_names();
+                let (ok, cmp) = verify::compare(&verify::predicted(&p), &observed, &names);
+                if ok {
+                    same += 1;
+                    println!("match        random-{seed}");
+                } else {
+                    differ += 1;
+                    let file = dir.join(format!("random-{seed}.json"));
+                    let _ = std::fs::write(&file, &text);
+                    println!(
+                        "DIFFERS      random-{seed} (saved as {})\n{cmp}",
+                        file.display()
+                    );
+                }
+            }
+            println!("random scenarios against mosquitto: {same} match, {differ} differ");
+            if differ == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
             }
         }
         "-h" | "--help" | "help" => {

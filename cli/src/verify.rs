@@ -416,9 +416,12 @@ pub fn predicted(p: &Player) -> Vec<Seen> {
 }
 
 /// The mosquitto.conf for a profile (2.0.11 option names, `man mosquitto.conf`).
+/// `set_tcp_nodelay true` changes no session behaviour, only latency: with Nagle's algorithm
+/// (mosquitto's default) a second small packet waits for the first one's delayed TCP ACK
+/// (~40 ms), and would arrive a step late here (seen with PUBREC then PUBCOMP).
 pub fn config(p: &session_engine::BrokerProfile, port: u16, dir: &std::path::Path) -> String {
     let mut c = format!(
-        "listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages {}\nqueue_qos0_messages {}\nmax_inflight_messages {}\nupgrade_outgoing_qos {}\n",
+        "listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\nmax_queued_messages {}\nqueue_qos0_messages {}\nmax_inflight_messages {}\nupgrade_outgoing_qos {}\n",
         p.max_queued_messages.unwrap_or(0),
         p.queue_qos0_offline,
         p.max_inflight_v311,

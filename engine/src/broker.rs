@@ -2121,13 +2121,12 @@ impl Broker {
                 if !qos0 {
                     s.inflight.push(m);
                 }
-                self.outputs
-                    .push_back(BrokerOutput::Event(BrokerEvent::MessageSent {
-                        client_id: cid.clone(),
-                        msg,
-                        qos,
-                    }));
-                self.outputs.push_back(BrokerOutput::Send(conn, p));
+                self.event(BrokerEvent::MessageSent {
+                    client_id: cid.clone(),
+                    msg,
+                    qos,
+                });
+                self.send(conn, p);
                 return;
             }
         } else if qos0 && !self.profile.queue_qos0_offline {

@@ -103,3 +103,34 @@ fn idle_world_has_no_timers_and_does_not_spin() {
     s.wait(86_400);
     assert_eq!(s.w.trace.len(), before);
 }
+
+#[test]
+fn a_311_subscriber_gets_no_message_expiry_on_the_wire() {
+    // 3.1.1 has no properties: the copy keeps its expiry in the broker but the PUBLISH carries
+    // none, live or queued (found by `mqtt-lab verify-random`, seed 38).
+    for mut s in [Sim::spec(), Sim::mosquitto()] {
+        let sub = s.client("sub", V3);
+        let publ = s.client("pub", V5);
+        s.connect(sub, |o| o.clean_start = false);
+        s.sub(sub, "t", 1);
+        s.connect(publ, |_| {});
+        s.publish_full(publ, "t", "live0", 0, false, Some(60));
+        s.publish_full(publ, "t", "live1", 1, false, Some(60));
+        s.disconnect(sub);
+        s.publish_full(publ, "t", "queued", 1, false, Some(60));
+        s.connect(sub, |o| o.clean_start = false);
+        let expiries: Vec<Option<u32>> =
+            s.w.trace
+                .iter()
+                .filter_map(|e| match &e.item {
+                    session_engine::TraceItem::Packet {
+                        to: session_engine::event::Endpoint::Client(n),
+                        packet: session_engine::Packet::Publish(x),
+                        ..
+                    } if n == "sub" => Some(x.message_expiry),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(expiries, vec![None, None, None]);
+    }
+}
