@@ -68,6 +68,14 @@ for f in tests/conformance/*.json; do
   n_conf=$((n_conf + 1))
   play "$f" "$(field title "$f")" "$(field summary "$f")" conformance
 done
+# Random small scenarios (fixed seeds, so the same ones every run); see cli/src/random.rs.
+random_count=40
+random_out=$($bin verify-random $random_count 1 2>&1); random_rc=$?
+random_line=$(echo "$random_out" | tail -1)
+echo "$random_line"
+if [ $random_rc -ne 0 ]; then
+  differ=$((differ + 1)); echo "$random_out" | grep -v '^match'
+fi
 
 {
   echo "# Conformance: the engine against a real mosquitto 2.0.11"
@@ -107,6 +115,11 @@ done
   echo
   echo "Totals: $match match, $differ differ, $skipped not played in real time. Conformance scenarios:"
   echo "$n_conf_match of $n_conf match."
+  echo
+  echo "Random scenarios (\`mqtt-lab verify-random $random_count 1\`: seeds 1 to $random_count of the generator in"
+  echo "cli/src/random.rs; three 3.1.1 / 5.0 clients, shared client ids, clean start, expiry, wills,"
+  echo "overlapping filters and subscription options, retained messages, QoS 0-2, Message Expiry,"
+  echo "Receive Maximum, withheld acknowledgements, drops; no timer boundaries): ${random_line#random scenarios against mosquitto: }."
   echo
   echo "## Conformance scenarios (tests/conformance)"
   echo

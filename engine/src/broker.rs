@@ -1813,17 +1813,38 @@ impl Broker {
             let share = parsed.share.map(str::to_string);
             let inner = parsed.filter.to_string();
             // [MQTT-3.8.4-3]: an identical filter replaces the existing subscription.
+            let mut options = *opts;
+            let mut kept_flags = false;
+            if let (Some(old), true) = (
+                s.subscriptions.get(filter),
+                self.profile.resubscribe_keeps_flags && share.is_none(),
+            ) {
+                kept_flags = (old.options.no_local, old.options.retain_as_published)
+                    != (opts.no_local, opts.retain_as_published);
+                options.no_local = old.options.no_local;
+                options.retain_as_published = old.options.retain_as_published;
+            }
             s.subscriptions.insert(
                 filter.clone(),
                 Subscription {
                     filter: filter.clone(),
                     share: share.clone(),
                     topic_filter: inner.clone(),
-                    options: *opts,
+                    options,
                     granted,
                     subscription_id: sub.subscription_id,
                 },
             );
+            if kept_flags {
+                self.event(BrokerEvent::Deviation {
+                    rule: "[MQTT-3.8.4-3]",
+                    spec: "a SUBSCRIBE with an identical filter replaces the subscription, options included".into(),
+                    broker: format!(
+                        "{} updates only the QoS and Subscription Identifier of {filter}; No Local and Retain As Published stay as first subscribed",
+                        self.profile.name
+                    ),
+                });
+            }
             self.event(BrokerEvent::Subscribed {
                 client_id: cid.clone(),
                 filter: filter.clone(),

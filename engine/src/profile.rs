@@ -143,6 +143,10 @@ pub struct BrokerProfile {
     /// the acknowledged message's position is below the window, which can overfill it (mosquitto
     /// 2.0 `db__message_delete_outgoing`). False: refill up to the window.
     pub refill_counts_before_acked: bool,
+    /// A SUBSCRIBE with a filter the session already has updates only its QoS and Subscription
+    /// Identifier; No Local and Retain As Published stay as first subscribed (mosquitto 2.0 subs.c
+    /// `sub__add_leaf`, unchanged through 2.0.18). False: replaced whole, [MQTT-3.8.4-3].
+    pub resubscribe_keeps_flags: bool,
     /// Row 9: overlapping subscriptions for 3.1.1 clients.
     pub overlap_v311: Overlap,
     /// Overlapping subscriptions for 5.0 clients.
@@ -206,6 +210,7 @@ impl BrokerProfile {
             expired_queued_kept_until_send: false,
             queue_limit_counts_qos12_with_inflight: false,
             refill_counts_before_acked: false,
+            resubscribe_keeps_flags: false,
             overlap_v311: Overlap::OneCopyMaxQos,
             overlap_v5: Overlap::OneCopyMaxQos,
             dup_on_first_send_after_resume_v311: false,
@@ -254,6 +259,7 @@ impl BrokerProfile {
             expired_queued_kept_until_send: true,
             queue_limit_counts_qos12_with_inflight: true,
             refill_counts_before_acked: true,
+            resubscribe_keeps_flags: true,
             overlap_v311: Overlap::OneCopyFirstMatched,
             overlap_v5: Overlap::CopyPerSubscription,
             dup_on_first_send_after_resume_v311: false,

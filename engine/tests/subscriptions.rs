@@ -187,3 +187,22 @@ fn shared_subscription_round_robin_includes_offline_members_5_20() {
     assert_eq!(s.payloads(a), vec!["m1", "m3"]);
     assert_eq!(s.payloads(b), vec!["m2", "m4"]);
 }
+
+#[test]
+fn resubscribing_replaces_no_local_per_spec_but_not_on_mosquitto() {
+    // [MQTT-3.8.4-3]: an identical filter replaces the subscription, options included.
+    // mosquitto 2.0 sub__add_leaf updates only QoS and identifier (found by verify-random,
+    // seed 403: a client's own message came back despite No Local).
+    let run = |mut s: Sim| -> Vec<String> {
+        let a = s.client("a", V5);
+        s.connect(a, |_| {});
+        s.sub_opts(a, "t/#", SubOptions::qos(qos(0)), None);
+        let mut nl = SubOptions::qos(qos(1));
+        nl.no_local = true;
+        s.sub_opts(a, "t/#", nl, Some(4));
+        s.publish(a, "t/x", "own", 1);
+        s.payloads(a)
+    };
+    assert!(run(Sim::spec()).is_empty(), "No Local now applies");
+    assert_eq!(run(Sim::mosquitto()), vec!["own"]);
+}
