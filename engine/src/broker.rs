@@ -1280,6 +1280,27 @@ impl Broker {
                 "[MQTT-3.1.4-2] 3.1.1"
             },
         });
+        if self.profile.mosquitto_takeover_will && !new_clean {
+            // handle_connect.c sends the old session's will *before* closing the old connection;
+            // with Clean Start 0 the old session's subscriptions are still attached to it then,
+            // so a client subscribed to its own will topic receives it on the old connection.
+            // (With Clean Start 1 they are cleaned first: the later path below.)
+            let s = self
+                .sessions
+                .get(client_id)
+                .expect("session of a connected id");
+            let send = (old_v5 && s.expiry == 0) || (!old_v5 && s.clean_start);
+            if send && s.will.as_ref().is_some_and(|w| w.delay == 0) {
+                let s = self.sessions.get_mut(client_id).expect("session");
+                if let Some(will) = s.will.take() {
+                    self.publish_will(
+                        client_id.clone(),
+                        will,
+                        "mosquitto 2.0.11 handle_connect.c: the old session ends or was clean",
+                    );
+                }
+            }
+        }
         if old_v5 {
             if self.profile.takeover_sends_disconnect {
                 self.send(

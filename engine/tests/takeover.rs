@@ -129,3 +129,22 @@ fn v311_will_on_takeover_3_12() {
         }
     }
 }
+
+#[test]
+fn mosquitto_sends_the_old_sessions_will_before_closing_it_so_it_may_get_its_own_will() {
+    // handle_connect.c: context__send_will(found_context) comes before do_disconnect, and with
+    // Clean Start 0 the old session's subscriptions are still attached to the old connection.
+    // Found by verify-random (seeds 773, 793).
+    let mut s = Sim::mosquitto();
+    let old = s.client_with_id("old", "dev", V5);
+    let new = s.client_with_id("new", "dev", V5);
+    s.connect(old, |o| o.will = Some(will("t/a", 0)));
+    s.sub(old, "t/a", 0);
+    s.connect(new, |o| o.clean_start = false);
+    assert_eq!(
+        s.payloads(old),
+        vec!["gone"],
+        "the will reached the old connection"
+    );
+    assert!(s.payloads(new).is_empty());
+}
