@@ -1190,25 +1190,33 @@ impl Broker {
             let Some(conn) = s.conn else { return };
             let window = s.window as usize;
             let Some(front) = s.queue.front() else { return };
-            let counts = front.qos != QoS::AtMostOnce;
-            if counts && s.inflight.len() >= window {
+            if front.qos != QoS::AtMostOnce && s.inflight.len() >= window {
                 return;
             }
-            let s = self.sessions.get_mut(client_id).expect("session");
-            let mut m = s.queue.pop_front().expect("front exists");
-            let p = self.publish_packet(&m, dup);
-            m.sent = true;
-            m.state = match m.qos {
-                QoS::AtMostOnce => OutState::Queued,
-                QoS::AtLeastOnce => OutState::AwaitPuback,
-                QoS::ExactlyOnce => OutState::AwaitPubrec,
-            };
-            let s = self.sessions.get_mut(client_id).expect("session");
-            if counts {
-                s.inflight.push(m);
-            }
-            self.send(conn, p);
+            self.send_next_queued(client_id, conn, dup);
         }
+    }
+
+    /// Sends the session's oldest queued message (QoS 1 and 2 go into flight); false if the
+    /// queue is empty.
+    fn send_next_queued(&mut self, client_id: &ClientId, conn: ConnId, dup: bool) -> bool {
+        let s = self.sessions.get_mut(client_id).expect("session");
+        let Some(mut m) = s.queue.pop_front() else {
+            return false;
+        };
+        let p = self.publish_packet(&m, dup);
+        m.sent = true;
+        m.state = match m.qos {
+            QoS::AtMostOnce => OutState::Queued,
+            QoS::AtLeastOnce => OutState::AwaitPuback,
+            QoS::ExactlyOnce => OutState::AwaitPubrec,
+        };
+        if m.qos != QoS::AtMostOnce {
+            let s = self.sessions.get_mut(client_id).expect("session");
+            s.inflight.push(m);
+        }
+        self.send(conn, p);
+        true
     }
 
     /// mosquitto 2.0 `db__message_delete_outgoing`: after an acknowledgement it moves queued
@@ -1225,25 +1233,9 @@ impl Broker {
         let window = s.window as usize;
         let mut index = acked_pos;
         let mut moved = 0;
-        while index < window {
-            let s = self.sessions.get_mut(client_id).expect("session");
-            let Some(mut m) = s.queue.pop_front() else {
-                break;
-            };
+        while index < window && self.send_next_queued(client_id, conn, false) {
             index += 1;
             moved += 1;
-            let p = self.publish_packet(&m, false);
-            m.sent = true;
-            m.state = match m.qos {
-                QoS::AtMostOnce => OutState::Queued,
-                QoS::AtLeastOnce => OutState::AwaitPuback,
-                QoS::ExactlyOnce => OutState::AwaitPubrec,
-            };
-            let s = self.sessions.get_mut(client_id).expect("session");
-            if m.qos != QoS::AtMostOnce {
-                s.inflight.push(m);
-            }
-            self.send(conn, p);
         }
         let s = self.sessions.get(client_id).expect("session");
         if moved > 0 && s.inflight.len() > window {

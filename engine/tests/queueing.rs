@@ -119,39 +119,27 @@ fn mosquitto_2_0_11_keeps_expired_queued_messages_until_it_sends_and_counts_them
     // Observed on mosquitto 2.0.11 with `mqtt-lab verify` (tests/conformance): two queued messages
     // with Message Expiry 1 s still fill a queue of 2 three seconds later, so the next two are
     // refused; at the reconnect the expired two are discarded and nothing arrives.
-    let mut p = BrokerProfile::by_id("mosquitto-2.0.11").unwrap();
-    p.max_queued_messages = Some(2);
-    let mut s = Sim::new(p);
-    let sub = s.client("sub", V5);
-    let publ = s.client("pub", V5);
-    s.connect_persistent(sub, 300);
-    s.sub(sub, "t", 1);
-    s.disconnect(sub);
-    s.connect(publ, |_| {});
-    s.publish_full(publ, "t", "e1", 1, false, Some(1));
-    s.publish_full(publ, "t", "e2", 1, false, Some(1));
-    s.wait(3);
-    s.publish(publ, "t", "n3", 1);
-    s.publish(publ, "t", "n4", 1);
-    s.connect_persistent(sub, 300);
-    assert!(s.payloads(sub).is_empty(), "{:?}", s.payloads(sub));
+    let run = |mut p: BrokerProfile| -> Vec<String> {
+        p.max_queued_messages = Some(2);
+        let mut s = Sim::new(p);
+        let sub = s.client("sub", V5);
+        let publ = s.client("pub", V5);
+        s.connect_persistent(sub, 300);
+        s.sub(sub, "t", 1);
+        s.disconnect(sub);
+        s.connect(publ, |_| {});
+        s.publish_full(publ, "t", "e1", 1, false, Some(1));
+        s.publish_full(publ, "t", "e2", 1, false, Some(1));
+        s.wait(3);
+        s.publish(publ, "t", "n3", 1);
+        s.publish(publ, "t", "n4", 1);
+        s.connect_persistent(sub, 300);
+        s.payloads(sub)
+    };
+    let got = run(BrokerProfile::by_id("mosquitto-2.0.11").unwrap());
+    assert!(got.is_empty(), "{got:?}");
     // The specification (and mosquitto 2.0.15+) discard them at their expiry: n3 and n4 arrive.
-    let mut p = BrokerProfile::spec();
-    p.max_queued_messages = Some(2);
-    let mut s = Sim::new(p);
-    let sub = s.client("sub", V5);
-    let publ = s.client("pub", V5);
-    s.connect_persistent(sub, 300);
-    s.sub(sub, "t", 1);
-    s.disconnect(sub);
-    s.connect(publ, |_| {});
-    s.publish_full(publ, "t", "e1", 1, false, Some(1));
-    s.publish_full(publ, "t", "e2", 1, false, Some(1));
-    s.wait(3);
-    s.publish(publ, "t", "n3", 1);
-    s.publish(publ, "t", "n4", 1);
-    s.connect_persistent(sub, 300);
-    assert_eq!(s.payloads(sub), vec!["n3", "n4"]);
+    assert_eq!(run(BrokerProfile::spec()), vec!["n3", "n4"]);
 }
 
 #[test]
