@@ -142,15 +142,7 @@ fn main() -> ExitCode {
                     Player::new(verify::on_mosquitto(sc)).map_err(|e| format!("{name}: {e}"))?;
                 verify::expressible(&p)
                     .map_err(|e| format!("{name}: not expressible against a real broker: {e}"))?;
-                let observed = verify::observe(&p)?;
-                let names: Vec<String> = p.client_names();
-                let predicted = verify::predicted(&p);
-                let (same, mut text) = verify::compare(&predicted, &observed, &names);
-                text.push_str(&format!(
-                    "digest engine:    {}\ndigest mosquitto: {}\n",
-                    verify::digest(&predicted, &names),
-                    verify::digest(&observed, &names)
-                ));
+                let (same, text, observed) = verify::check(&p)?;
                 Ok((name, same, text, observed))
             });
             match run {
@@ -212,15 +204,13 @@ fn main() -> ExitCode {
                         return ExitCode::FAILURE;
                     }
                 };
-                let observed = match verify::observe(&p) {
-                    Ok(o) => o,
+                let (ok, cmp) = match verify::check(&p) {
+                    Ok((ok, cmp, _)) => (ok, cmp),
                     Err(e) => {
                         eprintln!("random-{seed}: {e}");
                         return ExitCode::from(2);
                     }
                 };
-                let names = p.client_names();
-                let (ok, cmp) = verify::compare(&verify::predicted(&p), &observed, &names);
                 if ok {
                     same += 1;
                     println!("match        random-{seed}");

@@ -275,11 +275,7 @@ impl Seen {
             }
             Packet::Pubrel { .. } => "PUBREL".into(),
             Packet::Disconnect(d) => format!("DISCONNECT {:02X}", d.reason),
-            other => format!(
-                "{} {}",
-                other.kind(),
-                &self.describe()[other.kind().len()..].trim()
-            ),
+            _ => self.describe(),
         })
     }
 
@@ -811,19 +807,9 @@ pub fn observe(p: &Player) -> Result<Vec<Seen>, String> {
             continue;
         }
         let index = |n: &str| names.iter().position(|x| x == n);
-        let targets = |n: &str| -> Vec<usize> {
-            names
-                .iter()
-                .enumerate()
-                .filter(|(_, x)| {
-                    x.as_str() == n
-                        || x.strip_prefix(n)
-                            .and_then(|r| r.strip_prefix('-'))
-                            .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()))
-                })
-                .map(|(i, _)| i)
-                .collect()
-        };
+        // The clients a step names (a `count` group by its name), as the engine picks them; its
+        // client indices are the order of `names`.
+        let targets = |n: &str| sc.targets(&p.at(0).world, n);
         // The step's own action, at its start.
         let mut start_at = None;
         match &step.action {
@@ -973,6 +959,21 @@ pub fn digest(seen: &[Seen], names: &[String]) -> String {
     } else {
         all
     }
+}
+
+/// Plays `p` against mosquitto and compares: whether they agree, both sides side by side with
+/// the first difference marked and a digest of each, and what the real clients saw.
+pub fn check(p: &Player) -> Result<(bool, String, Vec<Seen>), String> {
+    let observed = observe(p)?;
+    let names = p.client_names();
+    let predicted = predicted(p);
+    let (same, mut text) = compare(&predicted, &observed, &names);
+    text.push_str(&format!(
+        "digest engine:    {}\ndigest mosquitto: {}\n",
+        digest(&predicted, &names),
+        digest(&observed, &names)
+    ));
+    Ok((same, text, observed))
 }
 
 /// Both sides, client by client, with the first difference marked. `true` when they agree.
