@@ -352,7 +352,13 @@ pub fn panels(p: &session_engine::Player, step: usize, st: &PanelState) -> Strin
                 inspector(&title, &fields),
                 st.packet
                     .and_then(|id| view::packet_bytes(p, id))
-                    .map(|(b, f)| hex(&b, &f))
+                    .map(|r| match r {
+                        Ok((b, f)) => hex(&b, &f),
+                        Err(e) => format!(
+                            "<p class=\"notice error\" data-testid=\"no-bytes\">No bytes: {}</p>",
+                            esc(&e.to_string())
+                        ),
+                    })
                     .unwrap_or_default()
             );
         }

@@ -387,7 +387,7 @@ mod tests {
             .broker
             .sessions()
             .values()
-            .any(|s| s.queue.iter().any(|m| &*m.payload == "extra")));
+            .any(|s| s.queue.iter().any(|m| m.payload.as_text() == Some("extra"))));
     }
 
     #[test]

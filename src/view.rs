@@ -3,6 +3,7 @@
 
 use session_engine::broker::{OutState, Session};
 use session_engine::client::{ClientOutStage, LinkState, SimClient};
+use session_engine::codec::EncodeError;
 use session_engine::event::{
     BrokerEvent, ClientEvent, DropReason, Endpoint, TraceEntry, TraceItem,
 };
@@ -599,10 +600,12 @@ pub fn packet_rows_last(
     (rows, total)
 }
 
-/// The fields of one packet, for the inspector: (field, value).
+/// A packet's bytes and which bytes are which field.
+pub type PacketBytes = (Vec<u8>, Vec<session_engine::codec::Field>);
+
 /// The real bytes of trace entry `id`'s packet, as its connection's MQTT version encodes them,
-/// and which bytes are which field (`session_engine::codec`).
-pub fn packet_bytes(p: &Player, id: usize) -> Option<(Vec<u8>, Vec<session_engine::codec::Field>)> {
+/// and which bytes are which field (`session_engine::codec`), or why the wire cannot carry it.
+pub fn packet_bytes(p: &Player, id: usize) -> Option<Result<PacketBytes, EncodeError>> {
     let trace = p.trace();
     let TraceItem::Packet { packet, conn, .. } = &trace.get(id)?.item else {
         return None;
@@ -1404,7 +1407,9 @@ mod tests {
         };
         // The takeover's CONNACK on 5.0 with mosquitto: SP = 1, reason 0, Receive Maximum 20.
         let p = play("takeover-v5");
-        let (bytes, fields) = packet_bytes(&p, connack(&p, true).unwrap()).unwrap();
+        let (bytes, fields) = packet_bytes(&p, connack(&p, true).unwrap())
+            .unwrap()
+            .unwrap();
         assert_eq!(bytes, [0x20, 0x06, 0x01, 0x00, 0x03, 0x21, 0x00, 0x14]);
         assert!(fields
             .iter()
@@ -1412,7 +1417,10 @@ mod tests {
         // A 3.1.1 connection: CONNACK has no properties, CONNECT says level 4.
         let p = play("takeover-311");
         let id = connack(&p, false).unwrap();
-        assert_eq!(packet_bytes(&p, id).unwrap().0, [0x20, 0x02, 0x00, 0x00]);
+        assert_eq!(
+            packet_bytes(&p, id).unwrap().unwrap().0,
+            [0x20, 0x02, 0x00, 0x00]
+        );
         let connect = p
             .trace()
             .iter()
@@ -1426,7 +1434,7 @@ mod tests {
                 )
             })
             .unwrap();
-        assert_eq!(packet_bytes(&p, connect).unwrap().0[8], 4);
+        assert_eq!(packet_bytes(&p, connect).unwrap().unwrap().0[8], 4);
         assert!(packet_bytes(&p, usize::MAX).is_none());
     }
 

@@ -3,6 +3,7 @@
 use session_engine::{library, trace, Player, Scenario};
 use std::process::ExitCode;
 
+mod conformance;
 mod random;
 mod verify;
 
@@ -25,6 +26,15 @@ USAGE:
     mqtt-lab verify-random [COUNT [FIRST_SEED]]
                                   verify COUNT (default 20) random small scenarios; the ones
                                   that differ are saved in target/verify-random/
+    mqtt-lab conformance live [--write] [--tries N] [NAME...]
+                                  play the conformance set (tests/conformance, the built-ins,
+                                  random seeds 1-40) against mosquitto, each again up to N
+                                  times (default 3) if it does not match; fails only when
+                                  packets differ, reports timing drift; --write stores what
+                                  the clients observed as fixtures
+    mqtt-lab conformance report [--write]
+                                  docs/CONFORMANCE.md from the fixtures (no broker); --write
+                                  writes it, the verified list and the engine's fixture index
 ";
 
 fn load(arg: &str) -> Result<(String, String), String> {
@@ -142,8 +152,8 @@ fn main() -> ExitCode {
                     Player::new(verify::on_mosquitto(sc)).map_err(|e| format!("{name}: {e}"))?;
                 verify::expressible(&p)
                     .map_err(|e| format!("{name}: not expressible against a real broker: {e}"))?;
-                let (same, text, observed) = verify::check(&p)?;
-                Ok((name, same, text, observed))
+                let (c, observed) = verify::check(&p)?;
+                Ok((name, c.same(), c.text, observed))
             });
             match run {
                 Ok((name, same, text, observed)) => {
@@ -205,7 +215,7 @@ fn main() -> ExitCode {
                     }
                 };
                 let (ok, cmp) = match verify::check(&p) {
-                    Ok((ok, cmp, _)) => (ok, cmp),
+                    Ok((c, _)) => (c.same(), c.text),
                     Err(e) => {
                         eprintln!("random-{seed}: {e}");
                         return ExitCode::from(2);
@@ -229,6 +239,79 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
+            }
+        }
+        "conformance" => {
+            let root = std::path::Path::new(".");
+            let flag = |f: &str| args.iter().any(|a| a == f);
+            match args.get(1).map(String::as_str) {
+                Some("live") => {
+                    let mut tries = 3;
+                    let mut names = Vec::new();
+                    let mut rest = args[2..].iter();
+                    while let Some(a) = rest.next() {
+                        match a.as_str() {
+                            "--write" => {}
+                            "--tries" => match rest.next().and_then(|n| n.parse().ok()) {
+                                Some(n) if n > 0 => tries = n,
+                                _ => {
+                                    eprintln!("--tries needs a count of 1 or more");
+                                    return ExitCode::from(2);
+                                }
+                            },
+                            n => names.push(n.to_string()),
+                        }
+                    }
+                    match conformance::live(root, &names, flag("--write"), tries) {
+                        Ok(true) => ExitCode::SUCCESS,
+                        Ok(false) => ExitCode::FAILURE,
+                        Err(e) => {
+                            eprintln!("{e}");
+                            ExitCode::from(2)
+                        }
+                    }
+                }
+                Some("report") => match conformance::report(root) {
+                    Ok(r) => {
+                        if flag("--write") {
+                            let files = [
+                                (conformance::REPORT, &r.markdown),
+                                (conformance::VERIFIED, &r.verified),
+                                (conformance::INDEX, &r.index),
+                            ];
+                            for (path, text) in files {
+                                if let Err(e) = std::fs::write(path, text) {
+                                    eprintln!("{path}: {e}");
+                                    return ExitCode::FAILURE;
+                                }
+                            }
+                            println!(
+                                "wrote {}, {} and {}",
+                                conformance::REPORT,
+                                conformance::VERIFIED,
+                                conformance::INDEX
+                            );
+                        } else {
+                            print!("{}", r.markdown);
+                        }
+                        for f in &r.failing {
+                            eprintln!("{f}");
+                        }
+                        if r.failing.is_empty() {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::FAILURE
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        ExitCode::FAILURE
+                    }
+                },
+                _ => {
+                    eprint!("{USAGE}");
+                    ExitCode::from(2)
+                }
             }
         }
         "-h" | "--help" | "help" => {

@@ -26,15 +26,16 @@
 //!
 //! What is compared, per client, in order: every CONNACK, SUBACK, UNSUBACK, PUBLISH, PUBACK,
 //! PUBREC, PUBREL, PUBCOMP and DISCONNECT the broker sends, and the broker closing the
-//! connection without a DISCONNECT. Packet identifiers are not compared (the broker chooses its
-//! own). Tolerances (see [`TIME_TOLERANCE_MS`]): each packet must arrive in the same scenario step
-//! as predicted; in a step where time passes, within the tolerance of the predicted time; a
-//! Message Expiry Interval within 1 s of the predicted one (the broker rounds the time a message
-//! waited down to whole seconds). The order between different clients is not compared.
+//! connection without a DISCONNECT, as packet structures, packet identifiers included
+//! (`session_engine::observed` has the comparison and its tolerances: the same scenario step;
+//! in a step where time passes, within `TIME_TOLERANCE_MS` of the predicted time; a Message
+//! Expiry Interval within 1 s of the predicted one, the broker counting whole seconds). The
+//! order between different clients is not compared.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use session_engine::codec::{decode, encode, DecodeError, Frame};
 use session_engine::event::{ClientEvent, Endpoint, TraceItem};
+use session_engine::observed::{self, Comparison, Seen};
 use session_engine::packet::Packet;
 use session_engine::profile::Persistence;
 use session_engine::scenario::Action;
@@ -45,14 +46,17 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The mosquitto binary: the Debian package's, else whatever `mosquitto` is on PATH.
+pub fn mosquitto_bin() -> &'static str {
+    if std::path::Path::new("/usr/sbin/mosquitto").exists() {
+        "/usr/sbin/mosquitto"
+    } else {
+        "mosquitto"
+    }
+}
+
 /// The longest a scenario may take in real time (the sum of its waits).
 pub const MAX_REAL_MS: u64 = 150_000;
-/// How far from the predicted time a packet may arrive in a step where time passes. Scenario
-/// time 0 is put on a whole second of mosquitto's clock, so its whole-second timers (keep-alive,
-/// session expiry, will delay) fall where the engine puts them, a few ms late. But a step where no
-/// scenario time passes still takes some real milliseconds; a timer armed then can land on the
-/// next whole second for mosquitto: one second, plus 200 ms for scheduling on a busy machine.
-pub const TIME_TOLERANCE_MS: u64 = 1_200;
 /// After each step, the broker is done when it has been quiet this long.
 const QUIET: Duration = Duration::from_millis(40);
 /// ... but a step settles for at most this long.
@@ -158,259 +162,6 @@ pub fn skipped_ms(p: &Player, k: usize) -> u64 {
     d - d % 6_000
 }
 
-/// One thing a client saw the broker do.
-#[derive(Clone, Debug)]
-pub struct Seen {
-    pub step: usize,
-    pub t_ms: u64,
-    /// True when time passes in this step (the arrival time is compared).
-    pub timed: bool,
-    pub client: String,
-    /// `None`: the broker closed the connection without sending DISCONNECT.
-    pub packet: Option<Packet>,
-}
-
-impl Seen {
-    /// The packet in words, without what is not compared (packet ids).
-    pub fn describe(&self) -> String {
-        let Some(p) = &self.packet else {
-            return "connection closed by the broker".into();
-        };
-        let codes = |c: &[u8]| {
-            c.iter()
-                .map(|c| format!("0x{c:02X}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        match p {
-            Packet::Connack(c) => format!(
-                "CONNACK session_present={} code=0x{:02X}{}",
-                u8::from(c.session_present),
-                c.code,
-                if c.assigned_client_id.is_some() {
-                    " assigned_id"
-                } else {
-                    ""
-                }
-            ),
-            Packet::Suback { codes: c, .. } => format!("SUBACK {}", codes(c)),
-            Packet::Unsuback { codes: c, .. } => format!("UNSUBACK {}", codes(c)),
-            Packet::Publish(x) => {
-                let mut s = format!(
-                    "PUBLISH {} \"{}\" qos={} dup={} retain={}",
-                    x.topic,
-                    x.payload,
-                    x.qos.as_u8(),
-                    u8::from(x.dup),
-                    u8::from(x.retain)
-                );
-                if let Some(e) = x.message_expiry {
-                    s.push_str(&format!(" expiry={e}"));
-                }
-                if !x.subscription_ids.is_empty() {
-                    let ids: Vec<String> =
-                        x.subscription_ids.iter().map(|i| i.to_string()).collect();
-                    s.push_str(&format!(" sub_ids={}", ids.join(",")));
-                }
-                s
-            }
-            Packet::Puback { reason, .. } => format!("PUBACK 0x{reason:02X}"),
-            Packet::Pubrec { reason, .. } => format!("PUBREC 0x{reason:02X}"),
-            Packet::Pubrel { reason, .. } => format!("PUBREL 0x{reason:02X}"),
-            Packet::Pubcomp { reason, .. } => format!("PUBCOMP 0x{reason:02X}"),
-            Packet::Disconnect(d) => format!("DISCONNECT 0x{:02X}", d.reason),
-            other => other.kind().to_string(),
-        }
-    }
-
-    /// A few characters for the conformance report's digest; `None` for what is routine there
-    /// (acknowledgements with reason 0).
-    pub fn short(&self) -> Option<String> {
-        let Some(p) = &self.packet else {
-            return Some("closed".into());
-        };
-        let hex = |c: &[u8]| {
-            c.iter()
-                .map(|c| format!("{c:02X}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        Some(match p {
-            Packet::Connack(c) => {
-                let mut s = format!("SP{}", u8::from(c.session_present));
-                if c.code != 0 {
-                    s.push_str(&format!(" rc={:02X}", c.code));
-                }
-                if c.assigned_client_id.is_some() {
-                    s.push_str(" id assigned");
-                }
-                s
-            }
-            Packet::Suback { codes, .. } => format!("SUBACK {}", hex(codes)),
-            Packet::Unsuback { codes, .. } => format!("UNSUBACK {}", hex(codes)),
-            Packet::Publish(x) => {
-                let mut s = format!("\"{}\" q{}", x.payload, x.qos.as_u8());
-                if x.dup {
-                    s.push_str(" dup");
-                }
-                if x.retain {
-                    s.push_str(" retain");
-                }
-                if let Some(e) = x.message_expiry {
-                    s.push_str(&format!(" exp={e}"));
-                }
-                if !x.subscription_ids.is_empty() {
-                    let ids: Vec<String> =
-                        x.subscription_ids.iter().map(|i| i.to_string()).collect();
-                    s.push_str(&format!(" ids={}", ids.join("+")));
-                }
-                s
-            }
-            Packet::Puback { reason, .. }
-            | Packet::Pubrec { reason, .. }
-            | Packet::Pubcomp { reason, .. }
-                if *reason == 0 =>
-            {
-                return None
-            }
-            Packet::Pubrel { .. } => "PUBREL".into(),
-            Packet::Disconnect(d) => format!("DISCONNECT {:02X}", d.reason),
-            _ => self.describe(),
-        })
-    }
-
-    /// Whether `other` is the same observation within the tolerances.
-    pub fn agrees(&self, other: &Seen) -> bool {
-        if self.step != other.step {
-            return false;
-        }
-        if self.timed && self.t_ms.abs_diff(other.t_ms) > TIME_TOLERANCE_MS {
-            return false;
-        }
-        match (&self.packet, &other.packet) {
-            (Some(Packet::Publish(a)), Some(Packet::Publish(b))) => {
-                let close = match (a.message_expiry, b.message_expiry) {
-                    (Some(x), Some(y)) => x.abs_diff(y) <= 1,
-                    (x, y) => x == y,
-                };
-                let strip = |p: &session_engine::packet::Publish| {
-                    let mut p = p.clone();
-                    p.message_expiry = None;
-                    p.packet_id = None;
-                    p.msg = session_engine::MsgId(0);
-                    p
-                };
-                close && strip(a) == strip(b)
-            }
-            _ => self.describe() == other.describe(),
-        }
-    }
-
-    /// This observation as `trace@1` records (docs/TRACE-SCHEMA.md): the packet, and the
-    /// `connack` / `deliver` / `disconnect` record a client derives from it.
-    pub fn records(&self) -> Vec<Value> {
-        let base = |ty: &str| json!({"type": ty, "step": self.step, "t_ms": self.t_ms});
-        let Some(p) = &self.packet else {
-            let mut v = base("disconnect");
-            v["client"] = json!(self.client);
-            v["reason_code"] = Value::Null;
-            v["by"] = json!("broker");
-            v["why"] = json!("the broker closed the connection");
-            return vec![v];
-        };
-        let mut v = base("packet");
-        v["from"] = json!("broker");
-        v["to"] = json!(self.client);
-        v["conn"] = Value::Null;
-        v["packet"] = json!(p.kind());
-        v["summary"] = json!(p.to_string());
-        v["fields"] = serde_json::to_value(p).unwrap_or(Value::Null);
-        v["lost"] = json!(false);
-        let mut out = vec![v];
-        match p {
-            Packet::Connack(c) => {
-                let mut v = base("connack");
-                v["client"] = json!(self.client);
-                v["session_present"] = json!(c.session_present);
-                v["reason_code"] = json!(c.code);
-                v["assigned_client_id"] = json!(c.assigned_client_id.as_ref().map(|a| a.0.clone()));
-                out.push(v);
-            }
-            Packet::Publish(x) => {
-                let mut v = base("deliver");
-                v["client"] = json!(self.client);
-                v["msg"] = Value::Null;
-                v["topic"] = json!(x.topic);
-                v["payload"] = json!(x.payload);
-                v["qos"] = json!(x.qos.as_u8());
-                v["retain"] = json!(x.retain);
-                v["dup"] = json!(x.dup);
-                v["message_expiry"] = json!(x.message_expiry);
-                v["subscription_ids"] = json!(x.subscription_ids);
-                out.push(v);
-            }
-            Packet::Disconnect(d) => {
-                let mut v = base("disconnect");
-                v["client"] = json!(self.client);
-                v["reason_code"] = json!(d.reason);
-                v["by"] = json!("broker");
-                v["why"] = json!(format!("the broker sent DISCONNECT 0x{:02X}", d.reason));
-                out.push(v);
-            }
-            _ => {}
-        }
-        out
-    }
-}
-
-fn compared(p: &Packet) -> bool {
-    !matches!(
-        p,
-        Packet::Pingresp
-            | Packet::Pingreq
-            | Packet::Connect(_)
-            | Packet::Subscribe(_)
-            | Packet::Unsubscribe { .. }
-    )
-}
-
-/// What the engine predicts each client sees.
-pub fn predicted(p: &Player) -> Vec<Seen> {
-    let mut out = Vec::new();
-    for w in p.steps().windows(2) {
-        let (before, rec) = (&w[0], &w[1]);
-        let timed = rec.time > before.time;
-        for e in p.entries(rec.index) {
-            let (client, packet) = match &e.item {
-                TraceItem::Packet {
-                    to: Endpoint::Client(c),
-                    packet,
-                    lost: false,
-                    ..
-                } if compared(packet) => (c, Some(packet.clone())),
-                TraceItem::Client {
-                    client,
-                    event:
-                        ClientEvent::Disconnected {
-                            by_broker: true,
-                            reason_code: None,
-                            ..
-                        },
-                } => (client, None),
-                _ => continue,
-            };
-            out.push(Seen {
-                step: rec.index,
-                t_ms: e.time.0,
-                timed,
-                client: client.clone(),
-                packet,
-            });
-        }
-    }
-    out
-}
-
 /// The mosquitto.conf for a profile (2.0.11 option names, `man mosquitto.conf`).
 /// `set_tcp_nodelay true` changes no session behaviour, only latency: with Nagle's algorithm
 /// (mosquitto's default) a second small packet waits for the first one's delayed TCP ACK
@@ -484,11 +235,7 @@ impl Broker {
         if self.child.is_some() {
             return Ok(());
         }
-        let bin = if std::path::Path::new("/usr/sbin/mosquitto").exists() {
-            "/usr/sbin/mosquitto"
-        } else {
-            "mosquitto"
-        };
+        let bin = mosquitto_bin();
         let child = Command::new(bin)
             .arg("-c")
             .arg(&self.conf)
@@ -567,7 +314,14 @@ impl Conn {
             return;
         }
         // A write error means the broker closed the connection; the reader notices.
-        let _ = self.stream.write_all(&encode(p, self.version));
+        match encode(p, self.version) {
+            Ok(bytes) => {
+                let _ = self.stream.write_all(&bytes);
+            }
+            // The engine's client made a packet the wire cannot carry: not sent, so the
+            // comparison shows what follows from that.
+            Err(e) => eprintln!("not sent: {p}: {e}"),
+        }
     }
 }
 
@@ -733,7 +487,7 @@ impl Clients {
                     c.send(&r);
                 }
             }
-            if compared(&p) {
+            if observed::compared(&p) {
                 let t = self.now_ms();
                 self.record(i, t, Some(p));
             }
@@ -939,90 +693,19 @@ pub fn observe(p: &Player) -> Result<Vec<Seen>, String> {
     Ok(cl.seen)
 }
 
-/// What the clients saw, in one line per run, for the conformance report.
-pub fn digest(seen: &[Seen], names: &[String]) -> String {
-    let mut parts = Vec::new();
-    for n in names {
-        let items: Vec<String> = seen
-            .iter()
-            .filter(|s| &s.client == n)
-            .filter_map(Seen::short)
-            .collect();
-        if !items.is_empty() {
-            parts.push(format!("{n}: {}", items.join(", ")));
-        }
-    }
-    let all = parts.join("; ");
-    if all.chars().count() > 240 {
-        let cut: String = all.chars().take(240).collect();
-        format!("{cut} …")
-    } else {
-        all
-    }
-}
-
-/// Plays `p` against mosquitto and compares: whether they agree, both sides side by side with
-/// the first difference marked and a digest of each, and what the real clients saw.
-pub fn check(p: &Player) -> Result<(bool, String, Vec<Seen>), String> {
+/// Plays `p` against mosquitto and compares: the comparison (both sides side by side with the
+/// first difference marked, and a digest of each) and what the real clients saw.
+pub fn check(p: &Player) -> Result<(Comparison, Vec<Seen>), String> {
     let observed = observe(p)?;
     let names = p.client_names();
-    let predicted = predicted(p);
-    let (same, mut text) = compare(&predicted, &observed, &names);
-    text.push_str(&format!(
+    let predicted = observed::predicted(p);
+    let mut c = observed::compare(&predicted, &observed, &names);
+    c.text.push_str(&format!(
         "digest engine:    {}\ndigest mosquitto: {}\n",
-        digest(&predicted, &names),
-        digest(&observed, &names)
+        observed::digest(&predicted, &names),
+        observed::digest(&observed, &names)
     ));
-    Ok((same, text, observed))
-}
-
-/// Both sides, client by client, with the first difference marked. `true` when they agree.
-pub fn compare(predicted: &[Seen], observed: &[Seen], names: &[String]) -> (bool, String) {
-    let mut out = String::new();
-    let mut same = true;
-    let mut worst = 0u64;
-    for n in names {
-        let a: Vec<&Seen> = predicted.iter().filter(|s| &s.client == n).collect();
-        let b: Vec<&Seen> = observed.iter().filter(|s| &s.client == n).collect();
-        if a.is_empty() && b.is_empty() {
-            continue;
-        }
-        out.push_str(&format!("{n}\n"));
-        let mut marked = false;
-        for k in 0..a.len().max(b.len()) {
-            let side = |s: Option<&&Seen>| match s {
-                Some(s) => format!("[{}] {:>6}ms {}", s.step, s.t_ms, s.describe()),
-                None => "-".to_string(),
-            };
-            let agree = match (a.get(k), b.get(k)) {
-                (Some(x), Some(y)) => {
-                    if x.timed {
-                        worst = worst.max(x.t_ms.abs_diff(y.t_ms));
-                    }
-                    x.agrees(y)
-                }
-                _ => false,
-            };
-            let mark = if !agree && !marked {
-                marked = true;
-                same = false;
-                ">>"
-            } else if !agree {
-                " ~"
-            } else {
-                "  "
-            };
-            out.push_str(&format!(
-                "{mark} engine: {:<66} mosquitto: {}\n",
-                side(a.get(k)),
-                side(b.get(k))
-            ));
-        }
-    }
-    out.push_str(&format!(
-        "(per client in order; same step; in timed steps within {TIME_TOLERANCE_MS} ms, here at most {worst} ms apart; Message Expiry within 1 s)\n"
-    ));
-    (same, out)
+    Ok((c, observed))
 }
 
 /// The profile a scenario is verified on: mosquitto 2.0.11 with the scenario's overrides.
@@ -1083,91 +766,5 @@ mod tests {
             unconfigurable(&p),
             vec!["max_connections_per_second", "persistence"]
         );
-    }
-
-    fn seen(step: usize, t_ms: u64, timed: bool, packet: Option<Packet>) -> Seen {
-        Seen {
-            step,
-            t_ms,
-            timed,
-            client: "a".into(),
-            packet,
-        }
-    }
-
-    #[test]
-    fn comparison_marks_the_first_difference_and_keeps_its_tolerances() {
-        let names = vec!["a".to_string()];
-        let connack = |sp| {
-            Some(Packet::Connack(session_engine::packet::Connack {
-                session_present: sp,
-                code: 0,
-                assigned_client_id: None,
-                session_expiry: None,
-                server_keep_alive: None,
-                receive_maximum: None,
-                maximum_qos: None,
-            }))
-        };
-        let p = vec![seen(1, 0, false, connack(false))];
-        let (same, text) = compare(&p, &p, &names);
-        assert!(same, "{text}");
-        let o = vec![seen(1, 0, false, connack(true))];
-        let (same, text) = compare(&p, &o, &names);
-        assert!(
-            !same && text.contains(">> engine: [1]      0ms CONNACK session_present=0"),
-            "{text}"
-        );
-        // Another step is a difference; in a timed step, so is more than the tolerance.
-        assert!(!seen(1, 0, false, None).agrees(&seen(2, 0, false, None)));
-        assert!(seen(3, 5_000, true, None).agrees(&seen(3, 5_000 + TIME_TOLERANCE_MS, true, None)));
-        assert!(!seen(3, 5_000, true, None).agrees(&seen(
-            3,
-            5_001 + TIME_TOLERANCE_MS,
-            true,
-            None
-        )));
-        // A Message Expiry one second apart agrees; two do not.
-        let publish = |e| {
-            Some(Packet::Publish(session_engine::packet::Publish {
-                dup: false,
-                qos: session_engine::QoS::AtLeastOnce,
-                retain: false,
-                topic: "a/b".into(),
-                packet_id: None,
-                payload: "x".into(),
-                message_expiry: Some(e),
-                subscription_ids: vec![],
-                msg: session_engine::MsgId(1),
-            }))
-        };
-        assert!(seen(1, 0, false, publish(10)).agrees(&seen(1, 0, false, publish(9))));
-        assert!(!seen(1, 0, false, publish(10)).agrees(&seen(1, 0, false, publish(8))));
-        let player = Player::new(on_mosquitto(library::by_id("takeover-v5").unwrap())).unwrap();
-        assert!(predicted(&player)
-            .iter()
-            .any(|s| s.describe().starts_with("CONNACK session_present=1")));
-    }
-
-    #[test]
-    fn observations_are_trace_records() {
-        let r = seen(2, 1500, true, None).records();
-        assert_eq!(r.len(), 1);
-        assert_eq!(r[0]["type"], "disconnect");
-        assert_eq!(r[0]["by"], "broker");
-        let c = Some(Packet::Connack(session_engine::packet::Connack {
-            session_present: true,
-            code: 0,
-            assigned_client_id: None,
-            session_expiry: None,
-            server_keep_alive: None,
-            receive_maximum: None,
-            maximum_qos: None,
-        }));
-        let r = seen(1, 0, false, c).records();
-        assert_eq!(r[0]["type"], "packet");
-        assert_eq!(r[0]["packet"], "CONNACK");
-        assert_eq!(r[1]["type"], "connack");
-        assert_eq!(r[1]["session_present"], true);
     }
 }

@@ -11,7 +11,9 @@ use crate::profile::{
     TimerGranularity,
 };
 use crate::topic;
-use crate::types::{ClientId, ConnId, MsgId, PacketId, QoS, SimTime, Text, Version, NEVER_EXPIRE};
+use crate::types::{
+    ClientId, ConnId, MsgId, PacketId, Payload, QoS, SimTime, Text, Version, NEVER_EXPIRE,
+};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
@@ -59,7 +61,7 @@ pub enum OutState {
 pub struct OutMsg {
     pub msg: MsgId,
     pub topic: Text,
-    pub payload: Text,
+    pub payload: Payload,
     /// The QoS of this copy (after downgrade).
     pub qos: QoS,
     pub retain: bool,
@@ -204,7 +206,7 @@ pub struct Connection {
 pub struct Retained {
     pub msg: MsgId,
     pub topic: Text,
-    pub payload: Text,
+    pub payload: Payload,
     pub qos: QoS,
     pub received_at: SimTime,
     pub message_expiry: Option<u32>,

@@ -6,7 +6,7 @@
 use crate::event::ClientEvent;
 use crate::packet::{Connack, Connect, Disconnect, Packet, Publish, SubOptions, Subscribe, Will};
 use crate::rng::Rng;
-use crate::types::{ClientId, ConnId, MsgId, PacketId, QoS, SimTime, Text, Version};
+use crate::types::{ClientId, ConnId, MsgId, PacketId, Payload, QoS, SimTime, Text, Version};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -160,7 +160,7 @@ pub struct ClientOut {
 pub struct AppMessage {
     pub msg: MsgId,
     pub topic: Text,
-    pub payload: Text,
+    pub payload: Payload,
     pub qos: QoS,
     pub retain: bool,
     /// 5.0 Message Expiry Interval, seconds.
@@ -180,7 +180,7 @@ pub struct Received {
     pub at: SimTime,
     pub msg: MsgId,
     pub topic: Text,
-    pub payload: Text,
+    pub payload: Payload,
     pub qos: QoS,
     pub dup: bool,
     pub retain: bool,

@@ -77,6 +77,21 @@ pub enum DecodeError {
     SubOptions(u8),
     /// CONNACK acknowledge flags with reserved bits set ([MQTT-3.2.2-1]).
     ConnackFlags(u8),
+    /// A 5.0 Variable Byte Integer (or a property identifier) in more bytes than it needs
+    /// ([MQTT-1.5.5-1]).
+    VarIntNotMinimal,
+    /// A reason or return code that is not in the packet's table.
+    ReasonCode {
+        kind: &'static str,
+        code: u8,
+    },
+    /// Authentication Data without an Authentication Method (5.0 §3.1.2.11.10, a Protocol Error).
+    AuthDataWithoutMethod,
+    /// A topic name or topic filter the specification does not allow (§4.7).
+    Topic {
+        field: &'static str,
+        why: String,
+    },
 }
 
 impl fmt::Display for DecodeError {
@@ -131,11 +146,62 @@ impl fmt::Display for DecodeError {
                 f,
                 "CONNACK acknowledge flags 0x{b:02X} have reserved bits set [MQTT-3.2.2-1]"
             ),
+            DecodeError::VarIntNotMinimal => write!(
+                f,
+                "a Variable Byte Integer uses more bytes than its value needs [MQTT-1.5.5-1]"
+            ),
+            DecodeError::ReasonCode { kind, code } => {
+                write!(
+                    f,
+                    "{kind}: code 0x{code:02X} is not one of the packet's codes"
+                )
+            }
+            DecodeError::AuthDataWithoutMethod => write!(
+                f,
+                "Authentication Data without an Authentication Method (a Protocol Error)"
+            ),
+            DecodeError::Topic { field, why } => write!(f, "{field}: {why}"),
         }
     }
 }
 
 impl std::error::Error for DecodeError {}
+
+/// Why a model packet cannot be written on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    /// A string or binary field longer than a Two Byte Integer length can say (65,535 bytes,
+    /// §1.5.4 5.0 / §1.5.3 3.1.1).
+    TooLong { field: &'static str, len: usize },
+    /// A Variable Byte Integer above 268,435,455 (5.0 §1.5.5): a Subscription Identifier, or
+    /// the Remaining Length of a packet that large.
+    TooLarge { field: &'static str, value: u64 },
+    /// The bytes would not be a valid packet: the rule the decoder applies.
+    Invalid(DecodeError),
+    /// A field this version cannot carry (e.g. Message Expiry on a 3.1.1 PUBLISH).
+    NotInVersion { field: &'static str },
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::TooLong { field, len } => write!(
+                f,
+                "{field} is {len} bytes long; a string or binary field holds at most 65,535"
+            ),
+            EncodeError::TooLarge { field, value } => write!(
+                f,
+                "{field} is {value}; a Variable Byte Integer holds at most 268,435,455"
+            ),
+            EncodeError::Invalid(e) => write!(f, "not a valid packet: {e}"),
+            EncodeError::NotInVersion { field } => {
+                write!(f, "{field} does not exist in this MQTT version")
+            }
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
 
 /// What `decode` reads: a model packet, or an AUTH packet (5.0 enhanced authentication, which
 /// the session model does not use).
@@ -179,6 +245,35 @@ fn property_name(id: u8) -> Option<&'static str> {
     })
 }
 
+/// The reason (5.0) or return (3.1.1) codes each packet may carry: 5.0 §3.2.2.2, §3.4.2.1,
+/// §3.5.2.1, §3.6.2.1, §3.7.2.1, §3.9.3, §3.11.3, §3.14.2.1, §3.15.2.1; 3.1.1 §3.2.2.3
+/// (return codes 6-255 are reserved) and §3.9.3 (SUBACK: 0x00, 0x01, 0x02, 0x80).
+pub fn code_allowed(kind: &str, code: u8, v5: bool) -> bool {
+    let codes: &[u8] = match (kind, v5) {
+        ("CONNACK", false) => &[0x00, 0x01, 0x02, 0x03, 0x04, 0x05],
+        ("SUBACK", false) => &[0x00, 0x01, 0x02, 0x80],
+        ("CONNACK", true) => &[
+            0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8A, 0x8C, 0x90,
+            0x95, 0x97, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F,
+        ],
+        ("PUBACK" | "PUBREC", true) => &[0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99],
+        ("PUBREL" | "PUBCOMP", true) => &[0x00, 0x92],
+        ("SUBACK", true) => &[
+            0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2,
+        ],
+        ("UNSUBACK", true) => &[0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91],
+        ("DISCONNECT", true) => &[
+            0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D, 0x8E, 0x8F, 0x90, 0x93,
+            0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1,
+            0xA2,
+        ],
+        ("AUTH", true) => &[0x00, 0x18, 0x19],
+        // 3.1.1 acknowledgements and DISCONNECT carry no code: only the model's 0.
+        _ => &[0x00],
+    };
+    codes.contains(&code)
+}
+
 /// Properties allowed in each packet (5.0 §2.2.2.2 table), "WILL" for the will properties.
 fn allowed(kind: &str, id: u8) -> bool {
     let ids: &[u8] = match kind {
@@ -207,9 +302,24 @@ fn allowed(kind: &str, id: u8) -> bool {
 struct W {
     buf: Vec<u8>,
     fields: Vec<Field>,
+    /// The first reason the packet cannot be written.
+    err: Option<EncodeError>,
 }
 
 impl W {
+    fn fail(&mut self, e: EncodeError) {
+        self.err.get_or_insert(e);
+    }
+    /// The length prefix of a string or binary field; refuses more than 65,535 bytes.
+    fn len16(&mut self, field: &'static str, len: usize) {
+        match u16::try_from(len) {
+            Ok(n) => self.buf.extend_from_slice(&n.to_be_bytes()),
+            Err(_) => {
+                self.fail(EncodeError::TooLong { field, len });
+                self.buf.extend_from_slice(&[0xFF, 0xFF]);
+            }
+        }
+    }
     fn field(&mut self, start: usize, name: &str, value: String) {
         self.fields.push(Field {
             start,
@@ -228,28 +338,34 @@ impl W {
         self.buf.extend_from_slice(&v.to_be_bytes());
         self.field(s, name, v.to_string());
     }
-    fn varint(&mut self, name: &str, v: u32) {
+    fn varint(&mut self, name: &'static str, v: u32) {
         let s = self.buf.len();
+        if v > MAX_VARINT {
+            self.fail(EncodeError::TooLarge {
+                field: name,
+                value: u64::from(v),
+            });
+        }
         put_varint(&mut self.buf, v);
         self.field(s, name, v.to_string());
     }
-    fn str(&mut self, name: &str, v: &str) {
+    fn str(&mut self, name: &'static str, v: &str) {
         let s = self.buf.len();
-        self.buf
-            .extend_from_slice(&(v.len().min(65_535) as u16).to_be_bytes());
-        self.buf
-            .extend_from_slice(&v.as_bytes()[..v.len().min(65_535)]);
+        self.len16(name, v.len());
+        self.buf.extend_from_slice(v.as_bytes());
         self.field(s, name, format!("\"{v}\""));
     }
-    fn bin(&mut self, name: &str, v: &[u8]) {
+    fn bin(&mut self, name: &'static str, v: &[u8]) {
         let s = self.buf.len();
-        self.buf
-            .extend_from_slice(&(v.len().min(65_535) as u16).to_be_bytes());
-        self.buf.extend_from_slice(&v[..v.len().min(65_535)]);
+        self.len16(name, v.len());
+        self.buf.extend_from_slice(v);
         self.field(s, name, format!("{} byte(s)", v.len()));
     }
     /// Appends `other` (its fields shifted to where it lands).
     fn append(&mut self, other: W) {
+        if let Some(e) = other.err {
+            self.fail(e);
+        }
         let off = self.buf.len();
         self.buf.extend_from_slice(&other.buf);
         self.fields.extend(other.fields.into_iter().map(|mut f| {
@@ -264,9 +380,13 @@ impl W {
     }
 }
 
-/// Writes a Variable Byte Integer (5.0 §1.5.5: at most 268,435,455).
+/// The largest Variable Byte Integer (5.0 §1.5.5, 3.1.1 §2.2.3).
+pub const MAX_VARINT: u32 = 268_435_455;
+
+/// Writes a Variable Byte Integer (5.0 §1.5.5: at most 268,435,455; larger values are written
+/// as that maximum, and the encoder refuses them before).
 pub fn put_varint(buf: &mut Vec<u8>, v: u32) {
-    let mut v = v.min(268_435_455);
+    let mut v = v.min(MAX_VARINT);
     loop {
         let mut b = (v % 128) as u8;
         v /= 128;
@@ -299,6 +419,12 @@ fn prop_u32(p: &mut W, id: u8, v: u32) {
 }
 fn prop_varint(p: &mut W, id: u8, v: u32) {
     let s = p.buf.len();
+    if v > MAX_VARINT {
+        p.fail(EncodeError::TooLarge {
+            field: property_name(id).unwrap_or("property"),
+            value: u64::from(v),
+        });
+    }
     p.buf.push(id);
     put_varint(&mut p.buf, v);
     p.field(s, property_name(id).unwrap_or("property"), v.to_string());
@@ -306,15 +432,21 @@ fn prop_varint(p: &mut W, id: u8, v: u32) {
 fn prop_str(p: &mut W, id: u8, v: &str) {
     let s = p.buf.len();
     p.buf.push(id);
-    p.buf
-        .extend_from_slice(&(v.len().min(65_535) as u16).to_be_bytes());
-    p.buf
-        .extend_from_slice(&v.as_bytes()[..v.len().min(65_535)]);
+    p.len16(property_name(id).unwrap_or("property"), v.len());
+    p.buf.extend_from_slice(v.as_bytes());
     p.field(
         s,
         property_name(id).unwrap_or("property"),
         format!("\"{v}\""),
     );
+}
+
+/// A payload in the inspector: its text in quotes when the bytes are UTF-8, else its hex.
+fn payload_words(p: &crate::types::Payload) -> String {
+    match p.as_text() {
+        Some(t) => format!("\"{t}\" ({} byte(s))", p.len()),
+        None => format!("{} byte(s), not UTF-8: {}", p.len(), p.hex()),
+    }
 }
 
 fn type_byte(p: &Packet) -> u8 {
@@ -338,13 +470,77 @@ fn type_byte(p: &Packet) -> u8 {
     }
 }
 
-/// The bytes of `p` on a connection of version `v`.
-pub fn encode(p: &Packet, v: Version) -> Vec<u8> {
-    encode_fields(p, v).0
+/// The bytes of `p` on a connection of version `v`, or why it cannot be written.
+pub fn encode(p: &Packet, v: Version) -> Result<Vec<u8>, EncodeError> {
+    encode_fields(p, v).map(|(b, _)| b)
 }
 
-/// The bytes of `p` and which bytes are which field.
-pub fn encode_fields(p: &Packet, v: Version) -> (Vec<u8>, Vec<Field>) {
+/// The bytes of `p` and which bytes are which field, or why it cannot be written: a field too
+/// long or too large for its encoding, a field the version does not have, or bytes the decoder
+/// would refuse (an invalid topic, a reason code outside the packet's table, packet id 0, ...).
+/// What this returns, [`decode`] reads back as `p`.
+pub fn encode_fields(p: &Packet, v: Version) -> Result<(Vec<u8>, Vec<Field>), EncodeError> {
+    if let Some(field) = not_in_version(p, v) {
+        return Err(EncodeError::NotInVersion { field });
+    }
+    let (buf, fields) = write_fields(p, v)?;
+    match decode(&buf, v) {
+        Ok(_) => Ok((buf, fields)),
+        Err(e) => Err(EncodeError::Invalid(e)),
+    }
+}
+
+/// A 5.0-only field set on a 3.1.1 packet (the model packet can hold it; the wire cannot).
+fn not_in_version(p: &Packet, v: Version) -> Option<&'static str> {
+    if v.is_v5() {
+        return None;
+    }
+    match p {
+        Packet::Connect(c) if c.session_expiry.is_some() => Some("Session Expiry Interval"),
+        Packet::Connect(c) if c.receive_maximum.is_some() => Some("Receive Maximum"),
+        Packet::Connect(c)
+            if c.will
+                .as_ref()
+                .is_some_and(|w| w.delay != 0 || w.message_expiry.is_some()) =>
+        {
+            Some("Will Properties")
+        }
+        Packet::Connack(c)
+            if c.assigned_client_id.is_some()
+                || c.session_expiry.is_some()
+                || c.server_keep_alive.is_some()
+                || c.receive_maximum.is_some()
+                || c.maximum_qos.is_some() =>
+        {
+            Some("CONNACK Properties")
+        }
+        Packet::Publish(x) if x.message_expiry.is_some() => Some("Message Expiry Interval"),
+        Packet::Publish(x) if !x.subscription_ids.is_empty() => Some("Subscription Identifier"),
+        Packet::Subscribe(s) if s.subscription_id.is_some() => Some("Subscription Identifier"),
+        Packet::Subscribe(s)
+            if s.filters
+                .iter()
+                .any(|(_, o)| o.no_local || o.retain_as_published || o.retain_handling != 0) =>
+        {
+            Some("Subscription Options")
+        }
+        Packet::Puback { reason, .. }
+        | Packet::Pubrec { reason, .. }
+        | Packet::Pubrel { reason, .. }
+        | Packet::Pubcomp { reason, .. }
+            if *reason != 0 =>
+        {
+            Some("Reason Code")
+        }
+        Packet::Unsuback { codes, .. } if !codes.is_empty() => Some("UNSUBACK Reason Codes"),
+        Packet::Disconnect(d) if d.reason != 0 || d.session_expiry.is_some() => {
+            Some("DISCONNECT Reason Code")
+        }
+        _ => None,
+    }
+}
+
+fn write_fields(p: &Packet, v: Version) -> Result<(Vec<u8>, Vec<Field>), EncodeError> {
     let v5 = v.is_v5();
     let mut body = W::default();
     match p {
@@ -401,7 +597,7 @@ pub fn encode_fields(p: &Packet, v: Version) -> (Vec<u8>, Vec<Field>) {
             }
             let s = body.buf.len();
             body.buf.extend_from_slice(x.payload.as_bytes());
-            body.field(s, "Payload", format!("\"{}\"", x.payload));
+            body.field(s, "Payload", payload_words(&x.payload));
         }
         Packet::Puback { packet_id, reason }
         | Packet::Pubrec { packet_id, reason }
@@ -515,9 +711,18 @@ pub fn encode_fields(p: &Packet, v: Version) -> (Vec<u8>, Vec<Field>) {
         t,
         format!("{} (type {}), flags {:04b}", p.kind(), t >> 4, t & 15),
     );
-    out.varint("Remaining Length", body.buf.len() as u32);
+    match u32::try_from(body.buf.len()) {
+        Ok(n) if n <= MAX_VARINT => out.varint("Remaining Length", n),
+        _ => out.fail(EncodeError::TooLarge {
+            field: "Remaining Length",
+            value: body.buf.len() as u64,
+        }),
+    }
     out.append(body);
-    (out.buf, out.fields)
+    match out.err {
+        Some(e) => Err(e),
+        None => Ok((out.buf, out.fields)),
+    }
 }
 
 fn connect_body(body: &mut W, c: &Connect, v: Version) {
@@ -594,6 +799,17 @@ struct R<'a> {
 type Res<T> = Result<T, DecodeError>;
 
 impl<'a> R<'a> {
+    /// A reason or return code from the packet's table ([`code_allowed`]).
+    fn code(&mut self, field: &'static str, v5: bool) -> Res<u8> {
+        let code = self.u8(field)?;
+        if !code_allowed(self.kind, code, v5) {
+            return Err(DecodeError::ReasonCode {
+                kind: self.kind,
+                code,
+            });
+        }
+        Ok(code)
+    }
     fn left(&self) -> usize {
         self.b.len() - self.pos
     }
@@ -636,9 +852,10 @@ impl<'a> R<'a> {
         self.note(s, field, v.to_string());
         Ok(v)
     }
+    /// A Variable Byte Integer inside a packet (only 5.0 packets have them: minimal encoding).
     fn varint(&mut self, field: &'static str) -> Res<u32> {
         let s = self.pos;
-        let (v, n) = match get_varint(&self.b[self.pos..]) {
+        let (v, n) = match get_varint_minimal(&self.b[self.pos..]) {
             Ok(x) => x,
             Err(DecodeError::Incomplete) => {
                 return Err(DecodeError::Truncated {
@@ -707,11 +924,12 @@ impl<'a> R<'a> {
         let mut seen: Vec<u8> = Vec::new();
         while self.pos < end {
             let s = self.pos;
-            let id = match get_varint(&self.b[self.pos..end]) {
+            let id = match get_varint_minimal(&self.b[self.pos..end]) {
                 Ok((id, n)) => {
                     self.pos += n;
                     id
                 }
+                Err(DecodeError::VarIntNotMinimal) => return Err(DecodeError::VarIntNotMinimal),
                 Err(_) => {
                     return Err(DecodeError::Truncated {
                         kind: self.kind,
@@ -751,6 +969,9 @@ impl<'a> R<'a> {
             let value = self.fields.pop().map(|f| f.value).unwrap_or_default();
             self.note(s, name, value);
         }
+        if seen.contains(&0x16) && !seen.contains(&0x15) {
+            return Err(DecodeError::AuthDataWithoutMethod);
+        }
         Ok(())
     }
 }
@@ -785,8 +1006,14 @@ fn skip_property(r: &mut R, id: u8) -> Res<()> {
         0x13 | 0x22 => {
             r.u16("property")?;
         }
-        0x02 | 0x11 | 0x18 | 0x27 => {
+        0x02 | 0x11 | 0x18 => {
             r.u32("property")?;
+        }
+        // Maximum Packet Size 0 is a Protocol Error (5.0 §3.1.2.11.4, §3.2.2.3.6).
+        0x27 => {
+            if r.u32("property")? == 0 {
+                return Err(DecodeError::PropertyValue(id));
+            }
         }
         0x0B => {
             nonzero_varint(r, id)?;
@@ -808,7 +1035,19 @@ fn skip_property(r: &mut R, id: u8) -> Res<()> {
     Ok(())
 }
 
-/// Reads a Variable Byte Integer: (value, bytes used).
+/// Reads a 5.0 Variable Byte Integer, which must use as few bytes as its value needs
+/// ([MQTT-1.5.5-1]): (value, bytes used).
+pub fn get_varint_minimal(b: &[u8]) -> Result<(u32, usize), DecodeError> {
+    let (v, n) = get_varint(b)?;
+    // A last byte of 0 after a first one is a longer-than-minimal encoding (`80 00` for 0).
+    if n > 1 && b[n - 1] == 0 {
+        return Err(DecodeError::VarIntNotMinimal);
+    }
+    Ok((v, n))
+}
+
+/// Reads a Variable Byte Integer: (value, bytes used). 3.1.1 (§2.2.3) does not ask for the
+/// shortest encoding; 5.0 does: see [`get_varint_minimal`].
 pub fn get_varint(b: &[u8]) -> Result<(u32, usize), DecodeError> {
     let mut v: u32 = 0;
     for i in 0..4 {
@@ -849,7 +1088,11 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
     if t == 0 || (t == 15 && !v5) {
         return Err(DecodeError::PacketType(t));
     }
-    let (len, n) = get_varint(&bytes[1..])?;
+    let (len, n) = if v5 {
+        get_varint_minimal(&bytes[1..])?
+    } else {
+        get_varint(&bytes[1..])?
+    };
     let total = 1 + n + len as usize;
     if bytes.len() < total {
         return Err(DecodeError::Incomplete);
@@ -897,7 +1140,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
                 "Acknowledge Flags",
                 format!("Session Present = {}", ack & 1),
             );
-            let code = r.u8(if v5 { "Reason Code" } else { "Return Code" })?;
+            let code = r.code(if v5 { "Reason Code" } else { "Return Code" }, v5)?;
             let mut c = Connack {
                 session_present: ack & 1 == 1,
                 code,
@@ -943,27 +1186,36 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
                 None
             };
             let (mut message_expiry, mut subscription_ids) = (None, Vec::new());
+            let mut topic_alias = false;
             if v5 {
                 r.properties("PUBLISH", |id, r| {
                     match id {
                         0x02 => message_expiry = Some(r.u32("property")?),
                         0x0B => subscription_ids.push(nonzero_varint(r, id)?),
+                        0x23 => {
+                            topic_alias = true;
+                            return Ok(false);
+                        }
                         _ => return Ok(false),
                     }
                     Ok(true)
                 })?;
             }
+            // 5.0 §3.3.2.1: a zero-length Topic Name is allowed with a Topic Alias.
+            if !(v5 && topic_alias && topic.is_empty()) {
+                check_topic("Topic Name", &topic, crate::topic::validate_topic_name)?;
+            }
             let s = r.pos;
             let raw = r.take(r.left(), "Payload")?;
-            let payload = String::from_utf8_lossy(raw).into_owned();
-            r.note(s, "Payload", format!("{} byte(s)", raw.len()));
+            let payload = crate::types::Payload::from(raw);
+            r.note(s, "Payload", payload_words(&payload));
             Frame::Packet(Packet::Publish(Publish {
                 dup,
                 qos,
                 retain: flags & 1 == 1,
                 topic: topic.into(),
                 packet_id,
-                payload: payload.into(),
+                payload,
                 message_expiry,
                 subscription_ids,
                 msg: MsgId(0),
@@ -973,7 +1225,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
             let packet_id = r.packet_id()?;
             let mut reason = 0;
             if v5 && r.left() > 0 {
-                reason = r.u8("Reason Code")?;
+                reason = r.code("Reason Code", v5)?;
                 if r.left() > 0 {
                     r.properties(kind, |_, _| Ok(false))?;
                 }
@@ -1000,6 +1252,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
             let mut filters = Vec::new();
             while r.left() > 0 {
                 let f = r.str("Topic Filter")?;
+                check_topic("Topic Filter", &f, filter_rule(v5))?;
                 let s = r.pos;
                 let o = r.take(1, "Subscription Options")?[0];
                 let reserved = if v5 { 0xC0 } else { 0xFC };
@@ -1041,8 +1294,9 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
                 r.properties(kind, |_, _| Ok(false))?;
             }
             let mut codes = Vec::new();
-            while r.left() > 0 {
-                codes.push(r.u8(if v5 { "Reason Code" } else { "Return Code" })?);
+            // A 3.1.1 UNSUBACK is the packet identifier alone (§3.11.2: no payload).
+            while r.left() > 0 && (v5 || t == 9) {
+                codes.push(r.code(if v5 { "Reason Code" } else { "Return Code" }, v5)?);
             }
             Frame::Packet(if t == 9 {
                 Packet::Suback { packet_id, codes }
@@ -1057,7 +1311,9 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
             }
             let mut filters = Vec::new();
             while r.left() > 0 {
-                filters.push(r.str("Topic Filter")?);
+                let f = r.str("Topic Filter")?;
+                check_topic("Topic Filter", &f, filter_rule(v5))?;
+                filters.push(f);
             }
             if filters.is_empty() {
                 return Err(DecodeError::NoTopicFilter);
@@ -1072,7 +1328,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
                 session_expiry: None,
             };
             if v5 && r.left() > 0 {
-                d.reason = r.u8("Reason Code")?;
+                d.reason = r.code("Reason Code", v5)?;
                 if r.left() > 0 {
                     r.properties("DISCONNECT", |id, r| {
                         if id == 0x11 {
@@ -1089,7 +1345,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
             let mut reason = 0;
             let mut method = None;
             if r.left() > 0 {
-                reason = r.u8("Reason Code")?;
+                reason = r.code("Reason Code", v5)?;
                 if r.left() > 0 {
                     r.properties("AUTH", |id, r| {
                         if id == 0x15 {
@@ -1106,6 +1362,20 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
     r.done()?;
     fields.append(&mut r.fields);
     Ok((frame, total, fields))
+}
+
+/// A topic name or filter checked by `rule` (§4.7; [`crate::topic`]).
+fn check_topic(field: &'static str, topic: &str, rule: fn(&str) -> Result<(), String>) -> Res<()> {
+    rule(topic).map_err(|why| DecodeError::Topic { field, why })
+}
+
+/// The topic filter rules of a version: 5.0 adds shared subscriptions (§4.8.2).
+fn filter_rule(v5: bool) -> fn(&str) -> Result<(), String> {
+    if v5 {
+        crate::topic::validate_filter
+    } else {
+        crate::topic::validate_filter_v311
+    }
 }
 
 fn read_connect(r: &mut R, v: Version) -> Res<Connect> {
@@ -1157,12 +1427,12 @@ fn read_connect(r: &mut R, v: Version) -> Res<Connect> {
             })?;
         }
         let topic = r.str("Will Topic")?;
+        check_topic("Will Topic", &topic, crate::topic::validate_topic_name)?;
         let payload =
-            String::from_utf8_lossy(r.bin(if v5 { "Will Payload" } else { "Will Message" })?)
-                .into_owned();
+            crate::types::Payload::from(r.bin(if v5 { "Will Payload" } else { "Will Message" })?);
         will = Some(Will {
             topic: topic.into(),
-            payload: payload.into(),
+            payload,
             qos: QoS::from_u8(will_qos).ok_or(DecodeError::Qos(will_qos))?,
             retain: will_retain,
             delay,

@@ -1,10 +1,10 @@
 //! Outputs named by intent. A trace is the ordered log of these.
 
 use crate::packet::{reason, Packet};
-use crate::types::Text;
 use crate::types::{
     format_duration_ms, format_expiry, ClientId, ConnId, MsgId, PacketId, QoS, SimTime,
 };
+use crate::types::{Payload, Text};
 use serde::Serialize;
 
 /// Why a network connection ended.
@@ -398,7 +398,7 @@ pub enum ClientEvent {
     Delivered {
         msg: MsgId,
         topic: Text,
-        payload: Text,
+        payload: Payload,
         qos: QoS,
         retain: bool,
         dup: bool,
@@ -430,13 +430,13 @@ pub enum ClientEvent {
     PublishBuffered {
         msg: MsgId,
         topic: Text,
-        payload: Text,
+        payload: Payload,
         buffered: usize,
     },
     PublishLost {
         msg: MsgId,
         topic: Text,
-        payload: Text,
+        payload: Payload,
         why: String,
     },
     BufferDropped {

@@ -21,6 +21,7 @@ pub mod client;
 pub mod codec;
 pub mod event;
 pub mod library;
+pub mod observed;
 pub mod packet;
 pub mod player;
 pub mod profile;

@@ -1,7 +1,7 @@
 //! MQTT control packets as the engine models them: every field that session behaviour depends on,
 //! for both 3.1.1 and 5.0. (Wire encoding is a separate concern.)
 
-use crate::types::{ClientId, MsgId, PacketId, QoS, Text, Version};
+use crate::types::{ClientId, MsgId, PacketId, Payload, QoS, Text, Version};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -90,7 +90,7 @@ pub const PACKET_TYPES: [&str; 14] = [
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Will {
     pub topic: Text,
-    pub payload: Text,
+    pub payload: Payload,
     pub qos: QoS,
     pub retain: bool,
     /// Will Delay Interval in seconds (5.0 only; 0 when absent).
@@ -138,7 +138,7 @@ pub struct Publish {
     pub topic: Text,
     /// Present for QoS 1 and 2.
     pub packet_id: Option<PacketId>,
-    pub payload: Text,
+    pub payload: Payload,
     /// 5.0 Message Expiry Interval in seconds.
     pub message_expiry: Option<u32>,
     /// 5.0 Subscription Identifiers (server to client only).

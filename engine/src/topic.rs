@@ -55,6 +55,12 @@ pub fn validate_filter(filter: &str) -> Result<(), String> {
     parse_filter(filter).map(|_| ())
 }
 
+/// A 3.1.1 topic filter: 3.1.1 has no shared subscriptions, so `$share/...` is an ordinary
+/// filter there, checked level by level like any other (§4.7).
+pub fn validate_filter_v311(filter: &str) -> Result<(), String> {
+    validate_filter_body(filter)
+}
+
 fn validate_filter_body(filter: &str) -> Result<(), String> {
     if filter.is_empty() {
         return Err("a topic filter must be at least one character long [MQTT-4.7.3-1]".into());

@@ -8,6 +8,122 @@ use std::sync::Arc;
 /// which keeps fan-out to thousands of sessions cheap.
 pub type Text = Arc<str>;
 
+/// An application message's payload: bytes, whose content and format are the application's
+/// (3.1.1 §3.3.3, 5.0 §3.3.3). Shown, and written in traces, as text when the bytes are UTF-8
+/// and as `{"hex": "..."}` otherwise; cloning it is a reference-count increment.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Payload(Arc<[u8]>);
+
+impl Payload {
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    /// The bytes as text, when they are UTF-8.
+    pub fn as_text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+    /// The number of bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// True for a zero-length payload (which deletes a retained message, §3.3.1.3).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The bytes in hex, two digits a byte, separated by spaces.
+    pub fn hex(&self) -> String {
+        let mut s = String::with_capacity(self.0.len() * 3);
+        for (i, b) in self.0.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            let _ = fmt::Write::write_fmt(&mut s, format_args!("{b:02X}"));
+        }
+        s
+    }
+}
+
+impl From<&str> for Payload {
+    fn from(s: &str) -> Payload {
+        Payload(Arc::from(s.as_bytes()))
+    }
+}
+impl From<String> for Payload {
+    fn from(s: String) -> Payload {
+        Payload(Arc::from(s.into_bytes()))
+    }
+}
+impl From<&[u8]> for Payload {
+    fn from(b: &[u8]) -> Payload {
+        Payload(Arc::from(b))
+    }
+}
+impl From<Vec<u8>> for Payload {
+    fn from(b: Vec<u8>) -> Payload {
+        Payload(Arc::from(b))
+    }
+}
+
+impl fmt::Display for Payload {
+    /// The text, or for bytes that are not UTF-8, "bytes" and the hex.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.as_text() {
+            Some(t) => f.write_str(t),
+            None => write!(f, "bytes {}", self.hex()),
+        }
+    }
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self.as_text() {
+            Some(t) => s.serialize_str(t),
+            None => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("hex", &self.hex().replace(' ', ""))?;
+                m.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Payload, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Text(String),
+            Hex { hex: String },
+        }
+        match Form::deserialize(d)? {
+            Form::Text(t) => Ok(t.into()),
+            Form::Hex { hex } => {
+                let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+                if !digits.len().is_multiple_of(2) {
+                    return Err(serde::de::Error::custom(
+                        "hex payload: an odd number of digits",
+                    ));
+                }
+                let nibble = |c: u8| (c as char).to_digit(16).map(|n| n as u8);
+                digits
+                    .chunks(2)
+                    .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
+                    .collect::<Option<Vec<u8>>>()
+                    .map(Payload::from)
+                    .ok_or_else(|| serde::de::Error::custom("hex payload: not a hex digit"))
+            }
+        }
+    }
+}
+
 /// Simulated time in milliseconds since the start of a run.
 ///
 /// The engine never reads a clock: every call that can change state is given a `SimTime`.

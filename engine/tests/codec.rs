@@ -56,7 +56,8 @@ fn utf8_string_example() {
     let b = encode(
         &publish(QoS::AtMostOnce, "A\u{2A6D4}", None, ""),
         Version::V311,
-    );
+    )
+    .unwrap();
     assert_eq!(b, [0x30, 0x07, 0x00, 0x05, 0x41, 0xF0, 0xAA, 0x9B, 0x94]);
 }
 
@@ -66,10 +67,11 @@ fn publish_variable_header_example() {
     let b = encode(
         &publish(QoS::AtLeastOnce, "a/b", Some(10), ""),
         Version::V311,
-    );
+    )
+    .unwrap();
     assert_eq!(b, [0x32, 0x07, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x00, 0x0A]);
     // 5.0 adds the property length (0) after the packet identifier.
-    let b = encode(&publish(QoS::AtLeastOnce, "a/b", Some(10), ""), Version::V5);
+    let b = encode(&publish(QoS::AtLeastOnce, "a/b", Some(10), ""), Version::V5).unwrap();
     assert_eq!(
         b,
         [0x32, 0x08, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x00, 0x0A, 0x00]
@@ -98,8 +100,8 @@ fn connect_variable_header_examples() {
     assert_eq!(
         c.will
             .as_ref()
-            .map(|w| (w.qos, w.retain, &*w.topic, &*w.payload)),
-        Some((QoS::AtLeastOnce, false, "w", "m"))
+            .map(|w| (w.qos, w.retain, &*w.topic, w.payload.as_bytes())),
+        Some((QoS::AtLeastOnce, false, "w", &b"m"[..]))
     );
     assert!(fields
         .iter()
@@ -243,7 +245,7 @@ fn samples(v: Version) -> Vec<Packet> {
 fn every_packet_round_trips_and_every_prefix_is_incomplete() {
     for v in [Version::V311, Version::V5] {
         for p in samples(v) {
-            let (bytes, fields) = encode_fields(&p, v);
+            let (bytes, fields) = encode_fields(&p, v).unwrap_or_else(|e| panic!("{p} ({v}): {e}"));
             let (frame, n, dfields) =
                 decode_fields(&bytes, v).unwrap_or_else(|e| panic!("{p} ({v}): {e}"));
             assert_eq!(n, bytes.len());
@@ -397,4 +399,201 @@ fn auth_is_decoded_on_5_0() {
             11
         ))
     );
+}
+
+/// Every packet the engine puts on a link, in every built-in scenario on every broker profile,
+/// is one the wire format can carry on its connection's version: the model never sends a 3.1.1
+/// client a 5.0-only field, a reason code outside the packet's table, or an invalid topic.
+#[test]
+fn every_packet_the_engine_sends_can_be_written_on_the_wire() {
+    use session_engine::event::TraceItem;
+    use session_engine::{library, BrokerProfile, Player};
+    for sc in library::all() {
+        for profile in BrokerProfile::all() {
+            let mut sc = sc.clone();
+            sc.broker.profile = profile.id.to_string();
+            let Ok(p) = Player::new(sc.clone()) else {
+                continue;
+            };
+            let mut versions = std::collections::HashMap::new();
+            for e in p.trace() {
+                let TraceItem::Packet { packet, conn, .. } = &e.item else {
+                    continue;
+                };
+                if let Packet::Connect(c) = packet {
+                    versions.insert(*conn, c.version);
+                }
+                let v = versions.get(conn).copied().unwrap_or(sc.version);
+                if let Err(err) = encode(packet, v) {
+                    panic!("{} on {}: {packet} ({v}): {err}", sc.id, profile.id);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_encoder_refuses_what_it_cannot_write() {
+    use session_engine::codec::EncodeError;
+    let long = "a".repeat(65_536);
+    assert!(matches!(
+        encode(&publish(QoS::AtMostOnce, &long, None, ""), Version::V5),
+        Err(EncodeError::TooLong {
+            field: "Topic Name",
+            len: 65_536
+        })
+    ));
+    assert!(matches!(
+        encode(&publish(QoS::AtMostOnce, "a/+", None, ""), Version::V5),
+        Err(EncodeError::Invalid(DecodeError::Topic { .. }))
+    ));
+    let mut p = publish(QoS::AtMostOnce, "a", None, "");
+    if let Packet::Publish(x) = &mut p {
+        x.message_expiry = Some(5);
+    }
+    assert_eq!(
+        encode(&p, Version::V311),
+        Err(EncodeError::NotInVersion {
+            field: "Message Expiry Interval"
+        })
+    );
+    assert!(encode(&p, Version::V5).is_ok());
+    if let Packet::Publish(x) = &mut p {
+        x.subscription_ids = vec![268_435_456];
+    }
+    assert!(matches!(
+        encode(&p, Version::V5),
+        Err(EncodeError::TooLarge { .. })
+    ));
+    let puback = |reason| Packet::Puback {
+        packet_id: 1,
+        reason,
+    };
+    assert!(encode(&puback(0x10), Version::V5).is_ok());
+    assert_eq!(
+        encode(&puback(0x11), Version::V5),
+        Err(EncodeError::Invalid(DecodeError::ReasonCode {
+            kind: "PUBACK",
+            code: 0x11
+        }))
+    );
+}
+
+#[test]
+fn the_decoder_is_as_strict_as_the_specification() {
+    let (v3, v5) = (Version::V311, Version::V5);
+    // A 3.1.1 UNSUBACK is exactly the packet identifier (§3.11.2).
+    assert_eq!(
+        decode(&[0xB0, 0x03, 0x00, 0x01, 0x00], v3),
+        Err(DecodeError::Trailing {
+            kind: "UNSUBACK",
+            bytes: 1
+        })
+    );
+    // [MQTT-1.5.5-1]: 5.0 Variable Byte Integers in as few bytes as needed: the remaining
+    // length (`82 00` for 2) and a property identifier (`81 00` for Payload Format Indicator).
+    assert_eq!(
+        decode(&[0xB0, 0x82, 0x00, 0x00, 0x01], v5),
+        Err(DecodeError::VarIntNotMinimal)
+    );
+    assert!(
+        decode(&[0xB0, 0x82, 0x00, 0x00, 0x01], v3).is_ok(),
+        "3.1.1 does not ask"
+    );
+    assert_eq!(
+        decode(
+            &[0x30, 0x08, 0x00, 0x01, b'a', 0x03, 0x81, 0x00, 0x00, b'x'],
+            v5
+        ),
+        Err(DecodeError::VarIntNotMinimal)
+    );
+    // Codes outside each packet's table.
+    assert_eq!(
+        decode(&[0x40, 0x03, 0x00, 0x01, 0x11], v5),
+        Err(DecodeError::ReasonCode {
+            kind: "PUBACK",
+            code: 0x11
+        })
+    );
+    assert_eq!(
+        decode(&[0x20, 0x02, 0x00, 0x06], v3),
+        Err(DecodeError::ReasonCode {
+            kind: "CONNACK",
+            code: 0x06
+        })
+    );
+    assert_eq!(
+        decode(&[0x90, 0x03, 0x00, 0x01, 0x03], v3),
+        Err(DecodeError::ReasonCode {
+            kind: "SUBACK",
+            code: 0x03
+        })
+    );
+    assert!(decode(&[0x90, 0x03, 0x00, 0x01, 0x80], v3).is_ok());
+    // Maximum Packet Size 0 (CONNACK property 0x27).
+    assert_eq!(
+        decode(
+            &[0x20, 0x08, 0x00, 0x00, 0x05, 0x27, 0x00, 0x00, 0x00, 0x00],
+            v5
+        ),
+        Err(DecodeError::PropertyValue(0x27))
+    );
+    // Authentication Data (0x16) without an Authentication Method (0x15).
+    assert_eq!(
+        decode(&[0x20, 0x06, 0x00, 0x00, 0x03, 0x16, 0x00, 0x00], v5),
+        Err(DecodeError::AuthDataWithoutMethod)
+    );
+    // Topic names and filters: wildcards in a PUBLISH topic, a '#' that is not last.
+    assert!(matches!(
+        decode(&[0x30, 0x04, 0x00, 0x02, b'a', b'#'], v3),
+        Err(DecodeError::Topic {
+            field: "Topic Name",
+            ..
+        })
+    ));
+    assert!(matches!(
+        decode(
+            &[0x82, 0x08, 0x00, 0x01, 0x00, 0x03, b'#', b'/', b'a', 0x00],
+            v3
+        ),
+        Err(DecodeError::Topic {
+            field: "Topic Filter",
+            ..
+        })
+    ));
+    // A zero-length topic name: refused in 3.1.1; in 5.0 only with a Topic Alias (0x23).
+    assert!(decode(&[0x30, 0x02, 0x00, 0x00], v3).is_err());
+    assert!(decode(&[0x30, 0x03, 0x00, 0x00, 0x00], v5).is_err());
+    assert!(decode(&[0x30, 0x06, 0x00, 0x00, 0x03, 0x23, 0x00, 0x01], v5).is_ok());
+    // 3.1.1 has no shared subscriptions: "$share/a" is an ordinary filter there.
+    let sub = [
+        0x82, 0x0D, 0x00, 0x01, 0x00, 0x08, b'$', b's', b'h', b'a', b'r', b'e', b'/', b'a', 0x00,
+    ];
+    assert!(decode(&sub, v3).is_ok());
+}
+
+/// Payloads are bytes: a PUBLISH payload that is not UTF-8 is kept exactly, shown in hex, and
+/// written in traces as `{"hex": ...}`, which reads back as the same bytes.
+#[test]
+fn payloads_that_are_not_utf8_stay_bytes() {
+    let bytes = [0x30, 0x05, 0x00, 0x01, b'a', 0xFF, 0x00];
+    let (Frame::Packet(Packet::Publish(p)), _, fields) =
+        decode_fields(&bytes, Version::V311).unwrap()
+    else {
+        panic!("not a PUBLISH")
+    };
+    assert_eq!(p.payload.as_bytes(), [0xFF, 0x00]);
+    assert_eq!(p.payload.as_text(), None);
+    assert_eq!(p.payload.to_string(), "bytes FF 00");
+    assert!(fields
+        .iter()
+        .any(|f| f.name == "Payload" && f.value.contains("not UTF-8: FF 00")));
+    let json = serde_json::to_string(&p.payload).unwrap();
+    assert_eq!(json, r#"{"hex":"FF00"}"#);
+    let back: session_engine::types::Payload = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, p.payload);
+    let text: session_engine::types::Payload = serde_json::from_str("\"on\"").unwrap();
+    assert_eq!(text.as_bytes(), b"on");
+    assert!(serde_json::from_str::<session_engine::types::Payload>(r#"{"hex":"F"}"#).is_err());
+    assert_eq!(encode(&Packet::Publish(p), Version::V311).unwrap(), bytes);
 }

@@ -191,7 +191,7 @@ proptest! {
     #[test]
     fn mutated_packets_never_panic(p in packet(true), q in packet(false), at in any::<usize>(), byte in any::<u8>(), how in 0u8..3) {
         for (p, v) in [(p, Version::V5), (q, Version::V311)] {
-            let mut b = encode(&p, v);
+            let Ok(mut b) = encode(&p, v) else { continue };
             let k = at % (b.len() + 1);
             match how {
                 0 if k < b.len() => b[k] = byte,
@@ -209,9 +209,11 @@ proptest! {
     #[test]
     fn random_packets_round_trip(p in packet(true), q in packet(false)) {
         for (p, v) in [(p, Version::V5), (q, Version::V311)] {
-            let b = encode(&p, v);
-            let decoded = decode(&b, v);
-            prop_assert_eq!(decoded, Ok((Frame::Packet(p.clone()), b.len())), "{} on {}", p, v);
+            // What the encoder accepts, the decoder reads back as it was.
+            if let Ok(b) = encode(&p, v) {
+                let decoded = decode(&b, v);
+                prop_assert_eq!(decoded, Ok((Frame::Packet(p.clone()), b.len())), "{} on {}", p, v);
+            }
         }
     }
 }

@@ -44,7 +44,7 @@ fn mosquitto_persists_only_clean_start_0_sessions_and_counts_downtime_5_25() {
         .unwrap()
         .payload
         .clone();
-    assert_eq!(&*last, "mei100");
+    assert_eq!(last.as_text(), Some("mei100"));
 }
 
 #[test]
