@@ -7,8 +7,8 @@
 use crate::event::{BrokerEvent, CloseCause, DropReason};
 use crate::packet::{reason, Connack, Connect, Disconnect, Packet, Publish, SubOptions, Will};
 use crate::profile::{
-    BrokerProfile, Overflow, Overlap, Persistence, Qos2Forward, ReceiveMaxExceeded,
-    TimerGranularity,
+    BrokerProfile, DelayedWills, ExpiryRemainder, Overflow, Overlap, Persistence, Qos2Forward,
+    ReceiveMaxExceeded, SuppressedCopyIds, TimerGranularity,
 };
 use crate::topic;
 use crate::types::{
@@ -118,6 +118,10 @@ pub struct Session {
     pub will: Option<Will>,
     /// When the stored will is due (after a close, while the Will Delay runs).
     pub will_due: Option<SimTime>,
+    /// When the delayed will joined the broker's delayed wills (a counter, for the order of
+    /// [`DelayedWills::OneListByInterval`]).
+    #[serde(skip)]
+    will_seq: u64,
     pub created_at: SimTime,
     pub disconnected_at: Option<SimTime>,
     pub expires_at: Option<SimTime>,
@@ -142,6 +146,7 @@ impl Session {
             incoming_qos2: Vec::new(),
             will: None,
             will_due: None,
+            will_seq: 0,
             created_at: now,
             disconnected_at: None,
             expires_at: None,
@@ -163,6 +168,18 @@ impl Session {
         }
         // All 65,535 ids in use: the queue limit of every named profile keeps us far from here.
         1
+    }
+
+    /// Moves the packet identifier counter on by `n` without using the identifiers
+    /// ([`SuppressedCopyIds::TakeOne`]).
+    fn skip_packet_ids(&mut self, n: u16) {
+        for _ in 0..n {
+            self.next_packet_id = if self.next_packet_id == u16::MAX {
+                1
+            } else {
+                self.next_packet_id + 1
+            };
+        }
     }
 
     fn release_packet_id(&mut self, id: Option<PacketId>) {
@@ -217,6 +234,9 @@ pub struct Retained {
 pub struct LingeringWill {
     pub will: Will,
     pub due: SimTime,
+    /// When it joined the delayed wills (see [`Session`]'s `will_seq`).
+    #[serde(skip)]
+    pub seq: u64,
 }
 
 /// A small deterministic hasher (FNV-1a) for session lookups by client id: no per-process random
@@ -275,6 +295,8 @@ pub struct Broker {
     /// Round-robin position of each shared subscription group ("share/filter").
     shared_cursor: Vec<(String, usize)>,
     accepts_this_second: (u64, u32),
+    /// Delayed wills added so far (their order for [`DelayedWills::OneListByInterval`]).
+    will_seq: u64,
     /// When the broker (process) last started: the phase of periodic checks.
     started_at: SimTime,
     /// Timers as a min-heap; entries may be stale and are re-validated when they come due.
@@ -307,6 +329,7 @@ impl Broker {
             assigned: 0,
             shared_cursor: Vec::new(),
             accepts_this_second: (u64::MAX, 0),
+            will_seq: 0,
             timers: BinaryHeap::new(),
         }
     }
@@ -378,20 +401,24 @@ impl Broker {
     }
 
     /// The Message Expiry Interval to forward: the received value minus the time waited
-    /// ([MQTT-3.3.2-6]), rounded up so a live message never carries 0.
+    /// ([MQTT-3.3.2-6]). Under a second left: 1 s, or no property at all where the profile
+    /// says so ([`ExpiryRemainder`]).
     fn remaining_expiry(&self, received_at: SimTime, mei: Option<u32>) -> Option<u32> {
         let mei = mei?;
-        Some(match self.profile.timers {
+        let left = match self.profile.timers {
             TimerGranularity::Exact => {
                 let end = received_at.plus_secs(u64::from(mei));
-                let ms = end.since(self.now);
-                ms.div_ceil(1000).max(1) as u32
+                end.since(self.now).div_ceil(1000) as u32
             }
             TimerGranularity::WholeSecondsStrict => {
                 let end = received_at.whole_secs() + u64::from(mei);
-                end.saturating_sub(self.now.whole_secs()).max(1) as u32
+                end.saturating_sub(self.now.whole_secs()) as u32
             }
-        })
+        };
+        match (left, self.profile.expiry_remainder) {
+            (0, ExpiryRemainder::OmitProperty) => None,
+            (left, _) => Some(left.max(1)),
+        }
     }
 
     fn is_expired(&self, received_at: SimTime, mei: Option<u32>) -> bool {
@@ -545,6 +572,11 @@ impl Broker {
             }
             // [MQTT-4.1.0-2] 5.0.
             Timer::Session(id) => self.expire_session(&id),
+            Timer::Will(id) | Timer::Lingering(id)
+                if self.profile.delayed_wills == DelayedWills::OneListByInterval =>
+            {
+                self.walk_delayed_wills(&id);
+            }
             Timer::Will(id) => {
                 // [MQTT-3.1.2-8] 5.0.
                 let s = self.sessions.get_mut(&id).expect("session exists");
@@ -560,6 +592,80 @@ impl Broker {
                     w.will,
                     "mosquitto 2.0.11: the will waited its Will Delay although the session had ended",
                 );
+            }
+        }
+    }
+
+    /// mosquitto 2.0.11's delayed wills (`will_delay.c`, [`DelayedWills::OneListByInterval`]):
+    /// one list ordered by Will Delay Interval, the newest first among equal intervals, walked
+    /// from the head; every will that is due goes out until the first one that is not. Called
+    /// when `trigger`'s will comes due.
+    fn walk_delayed_wills(&mut self, trigger: &ClientId) {
+        // (interval, order added, due, client id, outlived its session)
+        let mut list: Vec<(u32, u64, SimTime, ClientId, bool)> = self
+            .sessions
+            .iter()
+            .filter_map(|(id, s)| {
+                let (w, due) = (s.will.as_ref()?, s.will_due?);
+                Some((w.delay, s.will_seq, due, id.clone(), false))
+            })
+            .chain(
+                self.lingering_wills
+                    .iter()
+                    .map(|(id, l)| (l.will.delay, l.seq, l.due, id.clone(), true)),
+            )
+            .collect();
+        list.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut blocking: Option<(ClientId, u32, SimTime)> = None;
+        for (interval, _, due, id, lingering) in list {
+            if let Some((head, head_interval, head_due)) = &blocking {
+                if &id == trigger && due <= self.now {
+                    self.event(BrokerEvent::Deviation {
+                        rule: "[MQTT-3.1.2-8] 5.0",
+                        spec: format!(
+                            "{id}'s will is published now: its Will Delay Interval of {interval} s has passed"
+                        ),
+                        broker: format!(
+                            "{} keeps delayed wills in one list ordered by their delay and stops at the first not yet due: {id}'s will waits behind {head}'s ({head_interval} s, due at {})",
+                            self.profile.name,
+                            crate::types::format_duration_ms(head_due.0)
+                        ),
+                    });
+                    // Looked at again when the head comes due (or leaves the list earlier: then
+                    // at the head's due time, where mosquitto would look within a second).
+                    let again = *head_due;
+                    self.arm(
+                        again,
+                        if lingering {
+                            Timer::Lingering(id)
+                        } else {
+                            Timer::Will(id)
+                        },
+                    );
+                }
+                continue;
+            }
+            if due > self.now {
+                blocking = Some((id, interval, due));
+                continue;
+            }
+            let cite = if due < self.now {
+                "mosquitto 2.0.11 will_delay.c: due earlier, held back behind a will with a shorter Will Delay"
+            } else if lingering {
+                "mosquitto 2.0.11: the will waited its Will Delay although the session had ended"
+            } else {
+                "[MQTT-3.1.2-8] the Will Delay Interval has passed"
+            };
+            let will = if lingering {
+                self.take_lingering(&id).map(|l| l.will)
+            } else {
+                self.sessions.get_mut(&id).and_then(|s| {
+                    s.will_due = None;
+                    s.will.take()
+                })
+            };
+            if let Some(w) = will {
+                self.publish_will(id, w, cite);
             }
         }
     }
@@ -1157,7 +1263,7 @@ impl Broker {
                         }
                     }
                     m.sent = true;
-                    let p = self.publish_packet(&m, true);
+                    let p = self.publish_packet(client_id, &m, true);
                     self.send(conn, p);
                     keep.push(m);
                 }
@@ -1169,12 +1275,23 @@ impl Broker {
         self.pump_queue(client_id, dup_first);
     }
 
-    fn publish_packet(&self, m: &OutMsg, dup: bool) -> Packet {
-        publish_packet(
-            m,
-            dup,
-            self.remaining_expiry(m.received_at, m.message_expiry),
-        )
+    /// The PUBLISH of a waiting copy `m` for `client_id`, with the Message Expiry left.
+    fn publish_packet(&mut self, client_id: &ClientId, m: &OutMsg, dup: bool) -> Packet {
+        let left = self.remaining_expiry(m.received_at, m.message_expiry);
+        if left.is_none() && m.message_expiry.is_some() {
+            self.event(BrokerEvent::Deviation {
+                rule: "[MQTT-3.3.2-6]",
+                spec: format!(
+                    "the copy of {} for {client_id} carries the Message Expiry Interval less the time it waited",
+                    m.msg
+                ),
+                broker: format!(
+                    "{} counts whole seconds; with 0 s left it sends the copy without a Message Expiry Interval, so the receiver sees a message that never expires",
+                    self.profile.name
+                ),
+            });
+        }
+        publish_packet(m, dup, left)
     }
 
     /// Sends queued messages while the in-flight window allows ([MQTT-3.3.4-9], [MQTT-4.9.0-2]).
@@ -1206,7 +1323,7 @@ impl Broker {
         let Some(mut m) = s.queue.pop_front() else {
             return false;
         };
-        let p = self.publish_packet(&m, dup);
+        let p = self.publish_packet(client_id, &m, dup);
         m.sent = true;
         m.state = match m.qos {
             QoS::AtMostOnce => OutState::Queued,
@@ -1465,8 +1582,10 @@ impl Broker {
                         cite: "mosquitto 2.0.11 context.c / test 07-will-delay.py",
                     });
                     self.take_lingering(&client_id);
+                    self.will_seq += 1;
+                    let seq = self.will_seq;
                     self.lingering_wills
-                        .push((client_id.clone(), LingeringWill { will: w, due }));
+                        .push((client_id.clone(), LingeringWill { will: w, due, seq }));
                     self.arm(due, Timer::Lingering(client_id.clone()));
                 } else {
                     self.publish_will(
@@ -1523,9 +1642,12 @@ impl Broker {
                 // §3.1.3.2.2: delayed until the Will Delay passes or the session ends.
                 let secs = w.delay.min(expiry);
                 let due = self.deadline(now, secs);
+                self.will_seq += 1;
+                let seq = self.will_seq;
                 let s = self.sessions.get_mut(&client_id).expect("session");
                 s.will = Some(w);
                 s.will_due = Some(due);
+                s.will_seq = seq;
                 self.arm(due, Timer::Will(client_id.clone()));
                 self.event(BrokerEvent::WillScheduled {
                     client_id,
@@ -1986,6 +2108,9 @@ impl Broker {
         }
         // (session index, copy): delivered after the walk, in session order.
         let mut copies: Vec<(usize, OutMsg)> = Vec::new();
+        // Packet identifiers that suppressed copies take, by session index, after its copy.
+        let mut skipped_ids: Vec<(usize, u16)> = Vec::new();
+        let mut deviations: Vec<BrokerEvent> = Vec::new();
         let mut shared: Vec<(String, Vec<(usize, Subscription)>)> = Vec::new();
         for (idx, s) in self.sessions.values().enumerate() {
             let v5 = s.version.is_v5();
@@ -2051,7 +2176,40 @@ impl Broker {
                 Overlap::OneCopyFirstMatched => {
                     matched.sort_by_key(|x| topic::tree_walk_key(&x.topic_filter, &p.topic));
                     let first = matched[0];
-                    copies.push((idx, make(&[first], first.granted)));
+                    let copy = make(&[first], first.granted);
+                    let best = matched
+                        .iter()
+                        .map(|x| make(&[*x], x.granted).qos)
+                        .max()
+                        .unwrap_or(copy.qos);
+                    if best > copy.qos {
+                        deviations.push(BrokerEvent::Deviation {
+                            rule: "[MQTT-3.3.5-1]",
+                            spec: format!(
+                                "{} gets {} at QoS {}, the highest of its {} matching subscriptions",
+                                s.client_id,
+                                p.msg,
+                                best.as_u8(),
+                                matched.len()
+                            ),
+                            broker: format!(
+                                "{} sends one copy at the QoS of the subscription its topic tree meets first, {} (QoS {})",
+                                self.profile.name,
+                                first.topic_filter,
+                                copy.qos.as_u8()
+                            ),
+                        });
+                    }
+                    if self.profile.suppressed_copy_ids == SuppressedCopyIds::TakeOne {
+                        let n = matched[1..]
+                            .iter()
+                            .filter(|x| make(&[**x], x.granted).qos != QoS::AtMostOnce)
+                            .count();
+                        if n > 0 {
+                            skipped_ids.push((idx, n as u16));
+                        }
+                    }
+                    copies.push((idx, copy));
                 }
             }
         }
@@ -2084,8 +2242,16 @@ impl Broker {
             qos: p.qos,
             copies: copies.len(),
         });
+        for e in deviations {
+            self.event(e);
+        }
         for (idx, m) in copies {
             self.deliver_at(idx, m);
+            if let Some(&(_, k)) = skipped_ids.iter().find(|(i, _)| *i == idx) {
+                if let Some((_, s)) = self.sessions.get_index_mut(idx) {
+                    s.skip_packet_ids(k);
+                }
+            }
         }
         n
     }

@@ -71,6 +71,46 @@ pub enum TimerGranularity {
     WholeSecondsStrict,
 }
 
+/// What a forwarded PUBLISH carries when the Message Expiry left of a waiting message is
+/// under one second but it has not expired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiryRemainder {
+    /// Rounded up to 1 s: the copy still says it expires ([MQTT-3.3.2-6] asks for the received
+    /// value minus the time waited; a Message Expiry Interval of 0 is not a value the receiver
+    /// can tell from "no expiry").
+    RoundUp,
+    /// The copy is sent without a Message Expiry Interval: mosquitto 2.0.11 computes the
+    /// remainder in whole seconds (`db__message_write_inflight_out_single`: expiry time minus
+    /// now) and writes the property only when it is above 0 (`send__real_publish`), so the
+    /// receiver sees a message that never expires.
+    OmitProperty,
+}
+
+/// In which order delayed wills (a Will Delay Interval running after a close) go out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DelayedWills {
+    /// Each at its own due time ([MQTT-3.1.2-8] 5.0).
+    AtDueTime,
+    /// mosquitto 2.0.11 (`will_delay.c`): one list ordered by the Will Delay Interval (the newest
+    /// first among equal intervals), walked once a second from its head, stopping at the first
+    /// will not yet due; a will added later with a shorter delay holds back one already due.
+    OneListByInterval,
+}
+
+/// What a 3.1.1 subscriber's copies suppressed by overlapping subscriptions cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressedCopyIds {
+    /// Nothing: only delivered copies take packet identifiers.
+    None,
+    /// Each suppressed QoS 1 or 2 copy takes a packet identifier first (mosquitto 2.0.11 subs.c
+    /// `subs__send` calls `mosquitto__mid_generate` before `db__message_insert` drops the
+    /// duplicate), so the client's next packet identifier skips one per suppressed copy.
+    TakeOne,
+}
+
 /// A broker's session behaviour. Field docs name the source of each default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,6 +200,12 @@ pub struct BrokerProfile {
     /// PUBACK/PUBREC reason 0x10 when a 5.0 QoS 1/2 message has no subscribers (MAY).
     pub no_subscribers_reason: bool,
     pub timers: TimerGranularity,
+    /// A waiting message's Message Expiry left under one second.
+    pub expiry_remainder: ExpiryRemainder,
+    /// The order of delayed wills.
+    pub delayed_wills: DelayedWills,
+    /// Packet identifiers taken by 3.1.1 copies that overlapping subscriptions suppress.
+    pub suppressed_copy_ids: SuppressedCopyIds,
     /// The broker looks for keep-alive timeouts only every this many seconds, counted from its
     /// start, and closes a connection when whole seconds since its last packet exceed
     /// Keep Alive x 3 / 2 (integer division). mosquitto 2.0 (keepalive.c `keepalive__check`:
@@ -218,6 +264,9 @@ impl BrokerProfile {
             upgrade_outgoing_qos: false,
             no_subscribers_reason: false,
             timers: TimerGranularity::Exact,
+            expiry_remainder: ExpiryRemainder::RoundUp,
+            delayed_wills: DelayedWills::AtDueTime,
+            suppressed_copy_ids: SuppressedCopyIds::None,
             keep_alive_check_secs: 0,
             persistence: Persistence::AllSessions,
             restored_sessions_expire: true,
@@ -267,6 +316,9 @@ impl BrokerProfile {
             upgrade_outgoing_qos: false,
             no_subscribers_reason: true,
             timers: TimerGranularity::WholeSecondsStrict,
+            expiry_remainder: ExpiryRemainder::OmitProperty,
+            delayed_wills: DelayedWills::OneListByInterval,
+            suppressed_copy_ids: SuppressedCopyIds::TakeOne,
             keep_alive_check_secs: 6,
             persistence: Persistence::None,
             restored_sessions_expire: false,

@@ -234,6 +234,16 @@ pub const FIXTURES: &[Fixture] = &[
         observed: include_str!("../../../tests/conformance/46-takeover-will.observed.jsonl"),
     },
     Fixture {
+        name: "tests/conformance/47-will-delay-list-order.json",
+        scenario: Scenario::File(include_str!("../../../tests/conformance/47-will-delay-list-order.json")),
+        observed: include_str!("../../../tests/conformance/47-will-delay-list-order.observed.jsonl"),
+    },
+    Fixture {
+        name: "tests/conformance/48-overlap-311-suppressed-copy-id.json",
+        scenario: Scenario::File(include_str!("../../../tests/conformance/48-overlap-311-suppressed-copy-id.json")),
+        observed: include_str!("../../../tests/conformance/48-overlap-311-suppressed-copy-id.observed.jsonl"),
+    },
+    Fixture {
         name: "clean-vs-persistent",
         scenario: Scenario::Builtin("clean-vs-persistent"),
         observed: include_str!("../../../tests/observed/clean-vs-persistent.observed.jsonl"),
