@@ -95,7 +95,8 @@ pub const BUILT_IN: &[(&str, &str)] = &[
 ];
 
 /// Built-in scenarios whose run on the mosquitto-2.0.11 profile matches a real mosquitto 2.0.11
-/// (`tests/verify.sh` plays them in CI and fails if this list is out of date).
+/// (written by `mqtt-lab conformance report --write` from the recordings; a test fails when it is
+/// out of date).
 pub const VERIFIED: &str = include_str!("../scenarios/verified.txt");
 
 pub fn verified_against_mosquitto(id: &str) -> bool {
