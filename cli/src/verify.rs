@@ -447,8 +447,9 @@ impl Clients {
                 Err(DecodeError::Incomplete) => return Ok(()),
                 Err(e) => {
                     return Err(format!(
-                        "{}: the broker sent a malformed packet: {e}",
-                        self.names[i]
+                        "{}: the broker sent a malformed packet: {}",
+                        self.names[i],
+                        e.describe(c.version)
                     ))
                 }
             };

@@ -71,8 +71,10 @@ pub enum DecodeError {
     PropertyValue(u8),
     /// Packet identifier 0 ([MQTT-2.3.1-1] 3.1.1 / [MQTT-2.2.1-3] 5.0).
     PacketIdZero,
-    /// SUBSCRIBE or UNSUBSCRIBE without a topic filter ([MQTT-3.8.3-3], [MQTT-3.10.3-2]).
-    NoTopicFilter,
+    /// SUBSCRIBE or UNSUBSCRIBE without a topic filter.
+    NoTopicFilter {
+        kind: &'static str,
+    },
     /// Subscription options with reserved bits set or Retain Handling 3 ([MQTT-3.8.3-5]).
     SubOptions(u8),
     /// CONNACK acknowledge flags with reserved bits set ([MQTT-3.2.2-1]).
@@ -87,14 +89,16 @@ pub enum DecodeError {
     },
     /// Authentication Data without an Authentication Method (5.0 §3.1.2.11.10, a Protocol Error).
     AuthDataWithoutMethod,
-    /// A topic name or topic filter the specification does not allow (§4.7).
+    /// A topic name or topic filter the specification does not allow (§4.7, §4.8.2).
     Topic {
         field: &'static str,
-        why: String,
+        error: crate::topic::TopicError,
     },
 }
 
 impl fmt::Display for DecodeError {
+    /// What is wrong, without the statement id (it depends on the version: see
+    /// [`DecodeError::describe`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::Incomplete => write!(f, "the packet is not complete"),
@@ -103,29 +107,25 @@ impl fmt::Display for DecodeError {
                 f,
                 "packet type {t} is reserved or not valid for this version"
             ),
-            DecodeError::Flags { kind, flags } => write!(
-                f,
-                "{kind} with reserved fixed-header flags 0x{flags:X} [MQTT-2.2.2-2]"
-            ),
-            DecodeError::Qos(q) => write!(f, "QoS {q} does not exist [MQTT-3.3.1-4]"),
-            DecodeError::DupWithQos0 => write!(f, "DUP = 1 on a QoS 0 PUBLISH [MQTT-3.3.1-2]"),
+            DecodeError::Flags { kind, flags } => {
+                write!(f, "{kind} with reserved fixed-header flags 0x{flags:X}")
+            }
+            DecodeError::Qos(q) => write!(f, "QoS {q} does not exist"),
+            DecodeError::DupWithQos0 => write!(f, "DUP = 1 on a QoS 0 PUBLISH"),
             DecodeError::Truncated { kind, field } => {
                 write!(f, "{kind}: {field} runs past the end of the packet")
             }
             DecodeError::Trailing { kind, bytes } => {
                 write!(f, "{kind}: {bytes} byte(s) after the last field")
             }
-            DecodeError::Utf8 { field } => write!(
-                f,
-                "{field} is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1]"
-            ),
-            DecodeError::ProtocolName => write!(f, "protocol name is not \"MQTT\" [MQTT-3.1.2-1]"),
+            DecodeError::Utf8 { field } => {
+                write!(f, "{field} is not well-formed UTF-8 without U+0000")
+            }
+            DecodeError::ProtocolName => write!(f, "protocol name is not \"MQTT\""),
             DecodeError::ProtocolLevel(l) => {
                 write!(f, "protocol level {l} does not match this connection")
             }
-            DecodeError::ConnectFlags(b) => {
-                write!(f, "CONNECT flags 0x{b:02X} are not valid [MQTT-3.1.2-3]")
-            }
+            DecodeError::ConnectFlags(b) => write!(f, "CONNECT flags 0x{b:02X} are not valid"),
             DecodeError::Property { kind, id } => {
                 write!(f, "property 0x{id:02X} is not allowed in {kind}")
             }
@@ -136,19 +136,18 @@ impl fmt::Display for DecodeError {
             DecodeError::PropertyValue(id) => {
                 write!(f, "property 0x{id:02X} has a value out of range")
             }
-            DecodeError::PacketIdZero => write!(f, "packet identifier 0 [MQTT-2.3.1-1]"),
-            DecodeError::NoTopicFilter => write!(f, "no topic filter [MQTT-3.8.3-3]"),
-            DecodeError::SubOptions(b) => write!(
-                f,
-                "subscription options 0x{b:02X} have reserved bits set [MQTT-3.8.3-5]"
-            ),
+            DecodeError::PacketIdZero => write!(f, "packet identifier 0"),
+            DecodeError::NoTopicFilter { kind } => write!(f, "{kind} without a topic filter"),
+            DecodeError::SubOptions(b) => {
+                write!(f, "subscription options 0x{b:02X} are not valid")
+            }
             DecodeError::ConnackFlags(b) => write!(
                 f,
-                "CONNACK acknowledge flags 0x{b:02X} have reserved bits set [MQTT-3.2.2-1]"
+                "CONNACK acknowledge flags 0x{b:02X} have reserved bits set"
             ),
             DecodeError::VarIntNotMinimal => write!(
                 f,
-                "a Variable Byte Integer uses more bytes than its value needs [MQTT-1.5.5-1]"
+                "a Variable Byte Integer uses more bytes than its value needs"
             ),
             DecodeError::ReasonCode { kind, code } => {
                 write!(
@@ -160,7 +159,79 @@ impl fmt::Display for DecodeError {
                 f,
                 "Authentication Data without an Authentication Method (a Protocol Error)"
             ),
-            DecodeError::Topic { field, why } => write!(f, "{field}: {why}"),
+            DecodeError::Topic { field, error } => write!(f, "{field}: {}", error.rule()),
+        }
+    }
+}
+
+impl DecodeError {
+    /// The statement id (or, where the specification gives the rule none, the section) that
+    /// the bytes break, in the connection's version: 3.1.1 and 5.0 number the same rules
+    /// differently. `None` for [`DecodeError::Incomplete`].
+    pub fn statement(&self, v: Version) -> Option<&'static str> {
+        let v5 = v.is_v5();
+        Some(match self {
+            DecodeError::Incomplete => return None,
+            DecodeError::VarInt if v5 => "5.0 §1.5.5",
+            DecodeError::VarInt => "3.1.1 §2.2.3",
+            DecodeError::VarIntNotMinimal => "[MQTT-1.5.5-1]",
+            DecodeError::PacketType(_) if v5 => "5.0 §2.1.2",
+            DecodeError::PacketType(_) => "3.1.1 §2.2.1",
+            DecodeError::Flags { .. } if v5 => "[MQTT-2.1.3-1]",
+            DecodeError::Flags { .. } => "[MQTT-2.2.2-1]",
+            DecodeError::Qos(_) => "[MQTT-3.3.1-4]",
+            DecodeError::DupWithQos0 => "[MQTT-3.3.1-2]",
+            DecodeError::Truncated { .. } | DecodeError::Trailing { .. } if v5 => "5.0 §2.1.4",
+            DecodeError::Truncated { .. } | DecodeError::Trailing { .. } => "3.1.1 §2.2.3",
+            DecodeError::Utf8 { .. } if v5 => "[MQTT-1.5.4-1] / [MQTT-1.5.4-2]",
+            DecodeError::Utf8 { .. } => "[MQTT-1.5.3-1] / [MQTT-1.5.3-2]",
+            DecodeError::ProtocolName => "[MQTT-3.1.2-1]",
+            DecodeError::ProtocolLevel(_) => "[MQTT-3.1.2-2]",
+            DecodeError::ConnectFlags(_) if v5 => {
+                "[MQTT-3.1.2-3] / [MQTT-3.1.2-11] / [MQTT-3.1.2-12] / [MQTT-3.1.2-13]"
+            }
+            DecodeError::ConnectFlags(_) => {
+                "[MQTT-3.1.2-3] / [MQTT-3.1.2-11] / [MQTT-3.1.2-14] / [MQTT-3.1.2-15] / [MQTT-3.1.2-22]"
+            }
+            DecodeError::Property { .. } | DecodeError::DuplicateProperty(_) => "5.0 §2.2.2.2",
+            DecodeError::PropertyValue(0x27) => "5.0 §3.1.2.11.4",
+            DecodeError::PropertyValue(0x21) => "5.0 §3.1.2.11.3",
+            DecodeError::PropertyValue(0x0B) => "5.0 §3.3.2.3.8",
+            DecodeError::PropertyValue(0x23) => "[MQTT-3.3.2-8]",
+            DecodeError::PropertyValue(_) => "5.0 §2.2.2.2",
+            DecodeError::AuthDataWithoutMethod => "5.0 §3.1.2.11.10",
+            DecodeError::PacketIdZero if v5 => "[MQTT-2.2.1-3] / [MQTT-2.2.1-4]",
+            DecodeError::PacketIdZero => "[MQTT-2.3.1-1]",
+            DecodeError::NoTopicFilter { kind: "SUBSCRIBE" } if v5 => "[MQTT-3.8.3-2]",
+            DecodeError::NoTopicFilter { kind: "SUBSCRIBE" } => "[MQTT-3.8.3-3]",
+            DecodeError::NoTopicFilter { .. } => "[MQTT-3.10.3-2]",
+            DecodeError::SubOptions(b) if v5 && (b >> 4) & 3 == 3 => "5.0 §3.8.3.1",
+            DecodeError::SubOptions(_) if v5 => "[MQTT-3.8.3-5]",
+            // The 3.1.1 text prints this id as "MQTT-3-8.3-4".
+            DecodeError::SubOptions(_) => "[MQTT-3.8.3-4]",
+            DecodeError::ConnackFlags(_) if v5 => "[MQTT-3.2.2-1]",
+            DecodeError::ConnackFlags(_) => "3.1.1 §3.2.2.1",
+            DecodeError::ReasonCode { kind, .. } => match (*kind, v5) {
+                ("SUBACK", _) => "[MQTT-3.9.3-2]",
+                ("CONNACK", false) => "3.1.1 §3.2.2.3",
+                ("CONNACK", true) => "[MQTT-3.2.2-8]",
+                ("PUBACK", _) => "[MQTT-3.4.2-1]",
+                ("PUBREC", _) => "[MQTT-3.5.2-1]",
+                ("PUBREL", _) => "[MQTT-3.6.2-1]",
+                ("PUBCOMP", _) => "[MQTT-3.7.2-1]",
+                ("UNSUBACK", _) => "[MQTT-3.11.3-2]",
+                ("DISCONNECT", _) => "[MQTT-3.14.2-1]",
+                _ => "[MQTT-3.15.2-1]",
+            },
+            DecodeError::Topic { error, .. } => error.statement(v5),
+        })
+    }
+
+    /// What is wrong, with the statement it breaks on a connection of version `v`.
+    pub fn describe(&self, v: Version) -> String {
+        match self.statement(v) {
+            Some(st) => format!("{self} {st}"),
+            None => self.to_string(),
         }
     }
 }
@@ -1203,7 +1274,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
             }
             // 5.0 §3.3.2.1: a zero-length Topic Name is allowed with a Topic Alias.
             if !(v5 && topic_alias && topic.is_empty()) {
-                check_topic("Topic Name", &topic, crate::topic::validate_topic_name)?;
+                check_topic("Topic Name", crate::topic::check_topic_name(&topic))?;
             }
             let s = r.pos;
             let raw = r.take(r.left(), "Payload")?;
@@ -1252,7 +1323,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
             let mut filters = Vec::new();
             while r.left() > 0 {
                 let f = r.str("Topic Filter")?;
-                check_topic("Topic Filter", &f, filter_rule(v5))?;
+                check_topic("Topic Filter", crate::topic::check_filter(&f, v5))?;
                 let s = r.pos;
                 let o = r.take(1, "Subscription Options")?[0];
                 let reserved = if v5 { 0xC0 } else { 0xFC };
@@ -1280,7 +1351,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
                 ));
             }
             if filters.is_empty() {
-                return Err(DecodeError::NoTopicFilter);
+                return Err(DecodeError::NoTopicFilter { kind: "SUBSCRIBE" });
             }
             Frame::Packet(Packet::Subscribe(Subscribe {
                 packet_id,
@@ -1312,11 +1383,13 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
             let mut filters = Vec::new();
             while r.left() > 0 {
                 let f = r.str("Topic Filter")?;
-                check_topic("Topic Filter", &f, filter_rule(v5))?;
+                check_topic("Topic Filter", crate::topic::check_filter(&f, v5))?;
                 filters.push(f);
             }
             if filters.is_empty() {
-                return Err(DecodeError::NoTopicFilter);
+                return Err(DecodeError::NoTopicFilter {
+                    kind: "UNSUBSCRIBE",
+                });
             }
             Frame::Packet(Packet::Unsubscribe { packet_id, filters })
         }
@@ -1364,18 +1437,9 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
     Ok((frame, total, fields))
 }
 
-/// A topic name or filter checked by `rule` (§4.7; [`crate::topic`]).
-fn check_topic(field: &'static str, topic: &str, rule: fn(&str) -> Result<(), String>) -> Res<()> {
-    rule(topic).map_err(|why| DecodeError::Topic { field, why })
-}
-
-/// The topic filter rules of a version: 5.0 adds shared subscriptions (§4.8.2).
-fn filter_rule(v5: bool) -> fn(&str) -> Result<(), String> {
-    if v5 {
-        crate::topic::validate_filter
-    } else {
-        crate::topic::validate_filter_v311
-    }
+/// A topic name or filter checked ([`crate::topic`]).
+fn check_topic(field: &'static str, checked: Result<(), crate::topic::TopicError>) -> Res<()> {
+    checked.map_err(|error| DecodeError::Topic { field, error })
 }
 
 fn read_connect(r: &mut R, v: Version) -> Res<Connect> {
@@ -1427,7 +1491,7 @@ fn read_connect(r: &mut R, v: Version) -> Res<Connect> {
             })?;
         }
         let topic = r.str("Will Topic")?;
-        check_topic("Will Topic", &topic, crate::topic::validate_topic_name)?;
+        check_topic("Will Topic", crate::topic::check_topic_name(&topic))?;
         let payload =
             crate::types::Payload::from(r.bin(if v5 { "Will Payload" } else { "Will Message" })?);
         will = Some(Will {

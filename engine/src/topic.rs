@@ -1,22 +1,115 @@
 //! Topic names, topic filters and matching (MQTT §4.7).
 
-/// Why a topic name or filter is not valid.
-pub fn validate_topic_name(topic: &str) -> Result<(), String> {
-    // [MQTT-4.7.3-1] All Topic Names and Topic Filters MUST be at least one character long.
+/// What is wrong with a topic name or filter (§4.7, §4.8.2), with the statement it breaks in
+/// each protocol version (the ids differ between 3.1.1 and 5.0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TopicError {
+    /// Zero length ([MQTT-4.7.3-1]).
+    Empty,
+    /// A wildcard in a topic name ([MQTT-3.3.2-2]).
+    Wildcard,
+    /// The null character ([MQTT-4.7.3-2]).
+    Null,
+    /// '#' not alone in the last level (3.1.1 [MQTT-4.7.1-2], 5.0 [MQTT-4.7.1-1]).
+    HashPlacement,
+    /// '+' not a whole level (3.1.1 [MQTT-4.7.1-3], 5.0 [MQTT-4.7.1-2]).
+    PlusPlacement,
+    /// A shared subscription's share name empty or with a wildcard ([MQTT-4.8.2-1], 5.0).
+    ShareName,
+    /// `$share/` not followed by a name, '/' and a filter ([MQTT-4.8.2-2], 5.0).
+    ShareForm,
+}
+
+impl TopicError {
+    /// The statement id in the version given (`v5`).
+    pub fn statement(self, v5: bool) -> &'static str {
+        match (self, v5) {
+            (TopicError::Empty, _) => "[MQTT-4.7.3-1]",
+            (TopicError::Wildcard, _) => "[MQTT-3.3.2-2]",
+            (TopicError::Null, _) => "[MQTT-4.7.3-2]",
+            (TopicError::HashPlacement, false) => "[MQTT-4.7.1-2]",
+            (TopicError::HashPlacement, true) => "[MQTT-4.7.1-1]",
+            (TopicError::PlusPlacement, false) => "[MQTT-4.7.1-3]",
+            (TopicError::PlusPlacement, true) => "[MQTT-4.7.1-2]",
+            (TopicError::ShareName, _) => "[MQTT-4.8.2-1]",
+            (TopicError::ShareForm, _) => "[MQTT-4.8.2-2]",
+        }
+    }
+
+    /// The rule in words.
+    pub fn rule(self) -> &'static str {
+        match self {
+            TopicError::Empty => "must be at least one character long",
+            TopicError::Wildcard => "contains a wildcard; wildcards are only for subscriptions",
+            TopicError::Null => "must not contain the null character",
+            TopicError::HashPlacement => "'#' must be a whole level and the last one",
+            TopicError::PlusPlacement => "'+' must be a whole level, as in a/+/b",
+            TopicError::ShareName => "the share name must be non-empty and contain no '+' or '#'",
+            TopicError::ShareForm => "a shared subscription is $share/<name>/<filter>",
+        }
+    }
+}
+
+/// Whether `topic` is a valid topic name (§4.7).
+pub fn check_topic_name(topic: &str) -> Result<(), TopicError> {
     if topic.is_empty() {
-        return Err("a topic name must be at least one character long [MQTT-4.7.3-1]".into());
+        return Err(TopicError::Empty);
     }
-    // [MQTT-3.3.2-2] The Topic Name in the PUBLISH packet MUST NOT contain wildcard characters.
     if topic.contains(['+', '#']) {
-        return Err(format!(
-            "the topic name \"{topic}\" contains a wildcard; wildcards are only for subscriptions [MQTT-3.3.2-2]"
-        ));
+        return Err(TopicError::Wildcard);
     }
-    // [MQTT-4.7.3-2] Topic Names and Topic Filters MUST NOT include the null character.
     if topic.contains('\0') {
-        return Err("a topic name must not contain the null character [MQTT-4.7.3-2]".into());
+        return Err(TopicError::Null);
     }
     Ok(())
+}
+
+/// Whether `filter` is a valid topic filter in the version given: 5.0 adds shared
+/// subscriptions (§4.8.2); in 3.1.1 `$share/...` is an ordinary filter.
+pub fn check_filter(filter: &str, v5: bool) -> Result<(), TopicError> {
+    if v5 {
+        if let Some(rest) = filter.strip_prefix("$share/") {
+            let (name, inner) = rest.split_once('/').ok_or(TopicError::ShareForm)?;
+            if name.is_empty() || name.contains(['+', '#']) {
+                return Err(TopicError::ShareName);
+            }
+            return check_levels(inner);
+        }
+    }
+    check_levels(filter)
+}
+
+/// The level rules of a topic filter (§4.7.1, §4.7.3).
+fn check_levels(filter: &str) -> Result<(), TopicError> {
+    if filter.is_empty() {
+        return Err(TopicError::Empty);
+    }
+    if filter.contains('\0') {
+        return Err(TopicError::Null);
+    }
+    let levels: Vec<&str> = filter.split('/').collect();
+    for (i, level) in levels.iter().enumerate() {
+        if level.contains('#') && (*level != "#" || i != levels.len() - 1) {
+            return Err(TopicError::HashPlacement);
+        }
+        if level.contains('+') && *level != "+" {
+            return Err(TopicError::PlusPlacement);
+        }
+    }
+    Ok(())
+}
+
+/// Why a topic name is not valid, in words with the statement id (as scenario files are
+/// checked).
+pub fn validate_topic_name(topic: &str) -> Result<(), String> {
+    check_topic_name(topic).map_err(|e| match e {
+        TopicError::Wildcard => format!(
+            "the topic name \"{topic}\" {} {}",
+            e.rule(),
+            e.statement(false)
+        ),
+        _ => format!("a topic name {} {}", e.rule(), e.statement(false)),
+    })
 }
 
 /// A parsed subscription filter: plain or shared (`$share/{ShareName}/{filter}`, 5.0 §4.8.2).
@@ -55,34 +148,13 @@ pub fn validate_filter(filter: &str) -> Result<(), String> {
     parse_filter(filter).map(|_| ())
 }
 
-/// A 3.1.1 topic filter: 3.1.1 has no shared subscriptions, so `$share/...` is an ordinary
-/// filter there, checked level by level like any other (§4.7).
-pub fn validate_filter_v311(filter: &str) -> Result<(), String> {
-    validate_filter_body(filter)
-}
-
 fn validate_filter_body(filter: &str) -> Result<(), String> {
-    if filter.is_empty() {
-        return Err("a topic filter must be at least one character long [MQTT-4.7.3-1]".into());
-    }
-    let levels: Vec<&str> = filter.split('/').collect();
-    for (i, level) in levels.iter().enumerate() {
-        if level.contains('#') {
-            // [MQTT-4.7.1-2] '#' must be the last character, on its own level.
-            if *level != "#" || i != levels.len() - 1 {
-                return Err(format!(
-                    "\"{filter}\": '#' must be a whole level and the last one [MQTT-4.7.1-2]"
-                ));
-            }
+    check_levels(filter).map_err(|e| match e {
+        TopicError::Empty | TopicError::Null => {
+            format!("a topic filter {} {}", e.rule(), e.statement(false))
         }
-        // [MQTT-4.7.1-3] '+' must occupy an entire level.
-        if level.contains('+') && *level != "+" {
-            return Err(format!(
-                "\"{filter}\": '+' must be a whole level, as in a/+/b [MQTT-4.7.1-3]"
-            ));
-        }
-    }
-    Ok(())
+        _ => format!("\"{filter}\": {} {}", e.rule(), e.statement(false)),
+    })
 }
 
 /// Does a topic name match a (non-shared, valid) topic filter?

@@ -329,7 +329,7 @@ fn malformed_packets_get_typed_errors() {
     // SUBSCRIBE without filters; options with reserved bits.
     assert_eq!(
         decode(&[0x82, 0x03, 0x00, 0x01, 0x00], v5),
-        Err(DecodeError::NoTopicFilter)
+        Err(DecodeError::NoTopicFilter { kind: "SUBSCRIBE" })
     );
     assert_eq!(
         decode(
@@ -373,7 +373,24 @@ fn malformed_packets_get_typed_errors() {
         })
     );
     // Errors read as sentences.
-    assert!(DecodeError::Qos(3).to_string().contains("[MQTT-3.3.1-4]"));
+    assert!(DecodeError::Qos(3)
+        .describe(Version::V311)
+        .contains("[MQTT-3.3.1-4]"));
+    // The same rule, numbered per version.
+    let zero = DecodeError::PacketIdZero;
+    assert!(zero.describe(Version::V311).ends_with("[MQTT-2.3.1-1]"));
+    assert!(zero.describe(Version::V5).contains("[MQTT-2.2.1-3]"));
+    let utf8 = DecodeError::Utf8 {
+        field: "Topic Name",
+    };
+    assert!(utf8.describe(Version::V5).contains("[MQTT-1.5.4-1]"));
+    assert!(utf8.describe(Version::V311).contains("[MQTT-1.5.3-1]"));
+    let hash = DecodeError::Topic {
+        field: "Topic Filter",
+        error: session_engine::topic::TopicError::HashPlacement,
+    };
+    assert!(hash.describe(Version::V5).ends_with("[MQTT-4.7.1-1]"));
+    assert!(hash.describe(Version::V311).ends_with("[MQTT-4.7.1-2]"));
 }
 
 #[test]
