@@ -549,16 +549,128 @@ pub fn encode(p: &Packet, v: Version) -> Result<Vec<u8>, EncodeError> {
 /// The bytes of `p` and which bytes are which field, or why it cannot be written: a field too
 /// long or too large for its encoding, a field the version does not have, or bytes the decoder
 /// would refuse (an invalid topic, a reason code outside the packet's table, packet id 0, ...).
-/// What this returns, [`decode`] reads back as `p`.
+/// What this returns, [`decode`] reads back as `p` (checked by the property tests; the page
+/// links only the encoder).
 pub fn encode_fields(p: &Packet, v: Version) -> Result<(Vec<u8>, Vec<Field>), EncodeError> {
     if let Some(field) = not_in_version(p, v) {
         return Err(EncodeError::NotInVersion { field });
     }
-    let (buf, fields) = write_fields(p, v)?;
-    match decode(&buf, v) {
-        Ok(_) => Ok((buf, fields)),
-        Err(e) => Err(EncodeError::Invalid(e)),
+    wire_rules(p, v).map_err(EncodeError::Invalid)?;
+    write_fields(p, v)
+}
+
+/// The rules [`decode`] applies to what a packet's fields say, checked on the model packet (the
+/// property tests in `tests/codec_fuzz.rs` check that what passes decodes back as it was).
+fn wire_rules(p: &Packet, v: Version) -> Res<()> {
+    let v5 = v.is_v5();
+    let text = |field: &'static str, s: &str| {
+        if s.contains('\0') {
+            Err(DecodeError::Utf8 { field })
+        } else {
+            Ok(())
+        }
+    };
+    let code = |kind: &'static str, code: u8| {
+        if code_allowed(kind, code, v5) {
+            Ok(())
+        } else {
+            Err(DecodeError::ReasonCode { kind, code })
+        }
+    };
+    let id = |id: u16| {
+        if id == 0 {
+            Err(DecodeError::PacketIdZero)
+        } else {
+            Ok(())
+        }
+    };
+    let nonzero = |prop: u8, value: Option<u32>| {
+        if value == Some(0) {
+            Err(DecodeError::PropertyValue(prop))
+        } else {
+            Ok(())
+        }
+    };
+    match p {
+        Packet::Connect(c) => {
+            text("Client Identifier", c.client_id.as_str())?;
+            nonzero(0x21, c.receive_maximum.map(u32::from))?;
+            if let Some(w) = &c.will {
+                check_topic("Will Topic", crate::topic::check_topic_name(&w.topic))?;
+            }
+        }
+        Packet::Connack(c) => {
+            code("CONNACK", c.code)?;
+            nonzero(0x21, c.receive_maximum.map(u32::from))?;
+            if c.maximum_qos == Some(QoS::ExactlyOnce) {
+                return Err(DecodeError::PropertyValue(0x24));
+            }
+            if let Some(a) = &c.assigned_client_id {
+                text("property", a.as_str())?;
+            }
+        }
+        Packet::Publish(x) => {
+            if x.dup && x.qos == QoS::AtMostOnce {
+                return Err(DecodeError::DupWithQos0);
+            }
+            // A packet identifier exactly when QoS > 0 (§2.2.1).
+            match (x.qos, x.packet_id) {
+                (QoS::AtMostOnce, None) => {}
+                (QoS::AtMostOnce, Some(_)) => {
+                    return Err(DecodeError::Trailing {
+                        kind: "PUBLISH",
+                        bytes: 2,
+                    })
+                }
+                (_, Some(i)) => id(i)?,
+                (_, None) => return Err(DecodeError::PacketIdZero),
+            }
+            check_topic("Topic Name", crate::topic::check_topic_name(&x.topic))?;
+            for s in &x.subscription_ids {
+                nonzero(0x0B, Some(*s))?;
+            }
+        }
+        Packet::Puback { packet_id, reason }
+        | Packet::Pubrec { packet_id, reason }
+        | Packet::Pubrel { packet_id, reason }
+        | Packet::Pubcomp { packet_id, reason } => {
+            id(*packet_id)?;
+            code(p.kind(), *reason)?;
+        }
+        Packet::Subscribe(s) => {
+            id(s.packet_id)?;
+            if s.filters.is_empty() {
+                return Err(DecodeError::NoTopicFilter { kind: "SUBSCRIBE" });
+            }
+            for (f, o) in &s.filters {
+                check_topic("Topic Filter", crate::topic::check_filter(f, v5))?;
+                if o.retain_handling > 2 {
+                    return Err(DecodeError::SubOptions(o.retain_handling << 4));
+                }
+            }
+            nonzero(0x0B, s.subscription_id)?;
+        }
+        Packet::Suback { packet_id, codes } | Packet::Unsuback { packet_id, codes } => {
+            id(*packet_id)?;
+            for c in codes {
+                code(p.kind(), *c)?;
+            }
+        }
+        Packet::Unsubscribe { packet_id, filters } => {
+            id(*packet_id)?;
+            if filters.is_empty() {
+                return Err(DecodeError::NoTopicFilter {
+                    kind: "UNSUBSCRIBE",
+                });
+            }
+            for f in filters {
+                check_topic("Topic Filter", crate::topic::check_filter(f, v5))?;
+            }
+        }
+        Packet::Disconnect(d) => code("DISCONNECT", d.reason)?,
+        Packet::Pingreq | Packet::Pingresp => {}
     }
+    Ok(())
 }
 
 /// A 5.0-only field set on a 3.1.1 packet (the model packet can hold it; the wire cannot).

