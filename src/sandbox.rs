@@ -35,7 +35,7 @@ pub struct StepForm {
 }
 
 /// The actions the sandbox offers, with labels.
-pub const ACTIONS: [(&str, &str); 12] = [
+pub const ACTIONS: [(&str, &str); 13] = [
     ("connect", "connect"),
     ("subscribe", "subscribe"),
     ("unsubscribe", "unsubscribe"),
@@ -47,6 +47,7 @@ pub const ACTIONS: [(&str, &str); 12] = [
     ("lose_next", "lose the next packet"),
     ("withhold_acks", "stop acknowledging"),
     ("resume_acks", "resume acknowledging"),
+    ("release_acks", "send held acknowledgements, keep holding"),
     ("restart_broker", "restart the broker"),
 ];
 
@@ -152,7 +153,7 @@ pub fn step_json(f: &StepForm) -> Result<String, String> {
             }
             "disconnect"
         }
-        "drop" | "cut" => {
+        "drop" | "cut" | "release_acks" => {
             body.push(("client", client));
             f.action.as_str()
         }

@@ -318,12 +318,17 @@ impl SimClient {
     pub fn set_withhold_acks(&mut self, now: SimTime, on: bool) {
         self.withhold_acks = on;
         if !on {
-            for p in std::mem::take(&mut self.withheld) {
-                if let Packet::Pubcomp { packet_id, .. } = p {
-                    self.incoming_qos2.retain(|i| *i != packet_id);
-                }
-                self.send(now, p);
+            self.release_withheld(now);
+        }
+    }
+
+    /// Sends the acknowledgements held back so far; whether new ones are held stays as it is.
+    pub fn release_withheld(&mut self, now: SimTime) {
+        for p in std::mem::take(&mut self.withheld) {
+            if let Packet::Pubcomp { packet_id, .. } = p {
+                self.incoming_qos2.retain(|i| *i != packet_id);
             }
+            self.send(now, p);
         }
     }
 

@@ -502,6 +502,8 @@ pub enum Action {
     Wait(DurationMs),
     LoseNext(LoseNextStep),
     WithholdAcks(WithholdStep),
+    /// The client sends the acknowledgements it held back and keeps holding new ones.
+    ReleaseAcks(ClientOnly),
     StopBroker(RestartStep),
     StartBroker(RestartStep),
     RestartBroker(RestartStep),
@@ -520,6 +522,7 @@ const ACTIONS: &[&str] = &[
     "wait",
     "lose_next",
     "withhold_acks",
+    "release_acks",
     "stop_broker",
     "start_broker",
     "restart_broker",
@@ -551,6 +554,7 @@ impl Serialize for Step {
             Action::Wait(x) => m.serialize_entry("wait", x)?,
             Action::LoseNext(x) => m.serialize_entry("lose_next", x)?,
             Action::WithholdAcks(x) => m.serialize_entry("withhold_acks", x)?,
+            Action::ReleaseAcks(x) => m.serialize_entry("release_acks", x)?,
             Action::StopBroker(x) => m.serialize_entry("stop_broker", x)?,
             Action::StartBroker(x) => m.serialize_entry("start_broker", x)?,
             Action::RestartBroker(x) => m.serialize_entry("restart_broker", x)?,
@@ -594,6 +598,7 @@ impl<'de> Deserialize<'de> for Step {
                         "wait" => Action::Wait(map.next_value()?),
                         "lose_next" => Action::LoseNext(map.next_value()?),
                         "withhold_acks" => Action::WithholdAcks(map.next_value()?),
+                        "release_acks" => Action::ReleaseAcks(map.next_value()?),
                         "stop_broker" => Action::StopBroker(map.next_value()?),
                         "start_broker" => Action::StartBroker(map.next_value()?),
                         "restart_broker" => Action::RestartBroker(map.next_value()?),
@@ -975,6 +980,9 @@ impl Scenario {
             Action::WithholdAcks(w) => {
                 known(&w.client)?;
             }
+            Action::ReleaseAcks(c) => {
+                known(&c.client)?;
+            }
             Action::Wait(_)
             | Action::StopBroker(_)
             | Action::StartBroker(_)
@@ -1109,6 +1117,11 @@ impl Scenario {
                     world.set_withhold_acks(idx, w.on);
                 }
             }
+            Action::ReleaseAcks(c) => {
+                for idx in self.targets(world, &c.client) {
+                    world.release_acks(idx);
+                }
+            }
             Action::StopBroker(_) => world.stop_broker(),
             Action::StartBroker(_) => world.start_broker(),
             Action::RestartBroker(r) => {
@@ -1192,6 +1205,10 @@ impl Step {
                 "{} {} acknowledging",
                 w.client,
                 if w.on { "stops" } else { "resumes" }
+            ),
+            Action::ReleaseAcks(c) => format!(
+                "{} sends the acknowledgements it held back and keeps holding new ones",
+                c.client
             ),
             Action::StopBroker(_) => "the broker stops".into(),
             Action::StartBroker(_) => "the broker starts".into(),

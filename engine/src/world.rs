@@ -292,6 +292,13 @@ impl World {
         self.pump();
     }
 
+    /// The client sends the acknowledgements it held back and goes on holding new ones.
+    pub fn release_acks(&mut self, idx: usize) {
+        self.clients[idx].release_withheld(self.now);
+        self.touched(idx);
+        self.pump();
+    }
+
     /// Test helper: send the withheld acknowledgements and acknowledge normally from now on.
     pub fn ack_withheld(&mut self, idx: usize) {
         self.set_withhold_acks(idx, false);

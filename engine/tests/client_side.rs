@@ -166,3 +166,36 @@ fn strict_v5_client_without_state_closes_on_session_present_1() {
     s.connect(a, |o| o.clean_start = false);
     assert!(s.w.clients[a].is_online());
 }
+
+/// `release_acks`: the acknowledgements held so far go out, and the client goes on holding
+/// new ones (switching `withhold_acks` off and on would also acknowledge m2 at once).
+#[test]
+fn releasing_held_acks_sends_them_and_keeps_holding_new_ones() {
+    let mut s = Sim::spec();
+    let (sub, publ) = (s.client("sub", V5), s.client("pub", V5));
+    s.connect(sub, |o| o.receive_maximum = Some(1));
+    s.sub(sub, "w/#", 1);
+    s.w.set_withhold_acks(sub, true);
+    s.connect(publ, |_| {});
+    s.publish(publ, "w/1", "m1", 1);
+    s.publish(publ, "w/2", "m2", 1);
+    assert_eq!(s.payloads(sub), vec!["m1"], "the window of one is full");
+    s.mark_now();
+    s.w.release_acks(sub);
+    let sent: Vec<String> = s
+        .last()
+        .iter()
+        .filter_map(|e| match &e.item {
+            session_engine::TraceItem::Packet {
+                from: session_engine::event::Endpoint::Client(c),
+                packet,
+                ..
+            } if c == "sub" => Some(packet.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, vec!["PUBACK id=1"], "m1's PUBACK only; m2's is held");
+    assert_eq!(s.payloads(sub), vec!["m1", "m2"]);
+    s.publish(publ, "w/3", "m3", 1);
+    assert_eq!(s.payloads(sub), vec!["m1", "m2"], "m3 waits behind m2");
+}

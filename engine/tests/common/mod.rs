@@ -137,6 +137,10 @@ impl Sim {
     }
 
     /// Entries since the last action.
+    /// Starts "since the last action" here (for world calls made directly).
+    pub fn mark_now(&mut self) {
+        self.mark = self.w.trace.len();
+    }
     pub fn last(&self) -> &[session_engine::TraceEntry] {
         &self.w.trace[self.mark..]
     }

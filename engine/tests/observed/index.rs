@@ -244,6 +244,16 @@ pub const FIXTURES: &[Fixture] = &[
         observed: include_str!("../../../tests/conformance/48-overlap-311-suppressed-copy-id.observed.jsonl"),
     },
     Fixture {
+        name: "tests/conformance/49-message-expiry-last-second.json",
+        scenario: Scenario::File(include_str!("../../../tests/conformance/49-message-expiry-last-second.json")),
+        observed: include_str!("../../../tests/conformance/49-message-expiry-last-second.observed.jsonl"),
+    },
+    Fixture {
+        name: "tests/conformance/50-release-acks-keep-holding.json",
+        scenario: Scenario::File(include_str!("../../../tests/conformance/50-release-acks-keep-holding.json")),
+        observed: include_str!("../../../tests/conformance/50-release-acks-keep-holding.observed.jsonl"),
+    },
+    Fixture {
         name: "clean-vs-persistent",
         scenario: Scenario::Builtin("clean-vs-persistent"),
         observed: include_str!("../../../tests/observed/clean-vs-persistent.observed.jsonl"),
