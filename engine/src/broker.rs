@@ -1011,7 +1011,7 @@ impl Broker {
                         "[MQTT-3.2.2-12] 5.0",
                     );
                 } else {
-                    // mosquitto closes a 3.1.1 client without a CONNACK here (observed, 5-21).
+                    // mosquitto closes a 3.1.1 client without a CONNACK here (observed with max_qos 1).
                     self.event(BrokerEvent::ConnectRefused {
                         client_id,
                         conn: id,
@@ -1021,7 +1021,7 @@ impl Broker {
                             w.qos.as_u8(),
                             self.profile.max_qos
                         ),
-                        cite: "mosquitto observed (MQTT-SESSIONS.md 5-21)",
+                        cite: "mosquitto observed: a 3.1.1 will QoS above max_qos closes the connection without CONNACK",
                     });
                     self.outputs
                         .push_back(BrokerOutput::Close(id, CloseCause::ConnectRefused));
@@ -2214,7 +2214,7 @@ impl Broker {
             }
         }
         // Shared subscriptions (§4.8.2): one member per group, round robin, offline members
-        // included (both brokers observed, MQTT-SESSIONS.md 5-20).
+        // included (observed on mosquitto and on the Paho test broker).
         for (key, members) in shared {
             let pos = match self.shared_cursor.iter().position(|(k, _)| *k == key) {
                 Some(p) => p,

@@ -1,6 +1,7 @@
 //! Broker profiles: the strict specification, and named brokers with the numbers and behaviours
-//! their own documentation, source or observed traffic shows. Every switch here is a row of the
-//! divergence matrix in `shared/MQTT-SESSIONS.md` §5 or a default from §2.
+//! their own documentation, source or observed traffic shows. Each field's doc names its source:
+//! a statement of the specification, a broker's source file or documentation, or what the
+//! broker was seen doing (for mosquitto 2.0.11: the recordings behind `docs/CONFORMANCE.md`).
 
 use crate::types::NEVER_EXPIRE;
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,7 @@ pub enum Overlap {
     /// One copy per matching subscription (allowed in addition by the same rule).
     CopyPerSubscription,
     /// One copy at the QoS of the subscription met first in the topic tree: mosquitto 2.0.11 with
-    /// 3.1.1 clients (violates [MQTT-3.3.5-1]; MQTT-SESSIONS.md §2.1.6).
+    /// 3.1.1 clients (violates [MQTT-3.3.5-1]; subs.c `sub__search` tree order, conformance 31-32).
     OneCopyFirstMatched,
 }
 
@@ -278,7 +279,7 @@ impl BrokerProfile {
     }
 
     /// mosquitto 2.0.11 (Debian bookworm) with its default configuration
-    /// (`src/conf.c`, `man/mosquitto.conf.5`), behaviours as observed (MQTT-SESSIONS.md §2.1).
+    /// (`src/conf.c`, `man/mosquitto.conf.5`), behaviours as observed (docs/CONFORMANCE.md).
     pub fn mosquitto_2_0_11() -> BrokerProfile {
         BrokerProfile {
             id: "mosquitto-2.0.11".into(),
@@ -327,7 +328,7 @@ impl BrokerProfile {
         }
     }
 
-    /// EMQX defaults (`apps/emqx/src/emqx_schema.erl`, `emqx_mqueue.erl`; MQTT-SESSIONS.md §2.2).
+    /// EMQX defaults (`apps/emqx/src/emqx_schema.erl`, `emqx_mqueue.erl`).
     pub fn emqx() -> BrokerProfile {
         BrokerProfile {
             id: "emqx".into(),
