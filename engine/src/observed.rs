@@ -85,9 +85,7 @@ impl Seen {
                     let _ = write!(s, " expiry={e}");
                 }
                 if !x.subscription_ids.is_empty() {
-                    let ids: Vec<String> =
-                        x.subscription_ids.iter().map(|i| i.to_string()).collect();
-                    let _ = write!(s, " sub_ids={}", ids.join(","));
+                    let _ = write!(s, " sub_ids={}", joined(&x.subscription_ids, ","));
                 }
                 s
             }
@@ -137,9 +135,7 @@ impl Seen {
                     let _ = write!(s, " exp={e}");
                 }
                 if !x.subscription_ids.is_empty() {
-                    let ids: Vec<String> =
-                        x.subscription_ids.iter().map(|i| i.to_string()).collect();
-                    let _ = write!(s, " ids={}", ids.join("+"));
+                    let _ = write!(s, " ids={}", joined(&x.subscription_ids, "+"));
                 }
                 s
             }
@@ -233,6 +229,11 @@ impl Seen {
         }
         out
     }
+}
+
+/// Subscription Identifiers joined by `sep`.
+fn joined(ids: &[u32], sep: &str) -> String {
+    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(sep)
 }
 
 /// The packet with what is not compared cleared: the engine's message names, Message Expiry (compared apart, within 1 s), and the CONNACK's assigned client id
