@@ -2179,7 +2179,7 @@ impl Broker {
                     let copy = make(&[first], first.granted);
                     let best = matched
                         .iter()
-                        .map(|x| make(&[*x], x.granted).qos)
+                        .map(|x| self.copy_qos(p.qos, x.granted))
                         .max()
                         .unwrap_or(copy.qos);
                     if best > copy.qos {
@@ -2203,7 +2203,7 @@ impl Broker {
                     if self.profile.suppressed_copy_ids == SuppressedCopyIds::TakeOne {
                         let n = matched[1..]
                             .iter()
-                            .filter(|x| make(&[**x], x.granted).qos != QoS::AtMostOnce)
+                            .filter(|x| self.copy_qos(p.qos, x.granted) != QoS::AtMostOnce)
                             .count();
                         if n > 0 {
                             skipped_ids.push((idx, n as u16));
@@ -2256,14 +2256,20 @@ impl Broker {
         n
     }
 
+    /// The QoS of a copy: min(published QoS, granted QoS), or the granted QoS under mosquitto's
+    /// non-standard upgrade_outgoing_qos.
+    fn copy_qos(&self, published: QoS, granted: QoS) -> QoS {
+        if self.profile.upgrade_outgoing_qos {
+            granted
+        } else {
+            published.min(granted)
+        }
+    }
+
     fn copy_for(&self, p: &Publish, granted: QoS, subs: &[&Subscription], v5: bool) -> OutMsg {
         // [MQTT-3.8.4-6] 3.1.1 / [MQTT-3.8.4-8] 5.0: min(published QoS, granted QoS);
         // mosquitto's upgrade_outgoing_qos is non-standard.
-        let qos = if self.profile.upgrade_outgoing_qos {
-            granted
-        } else {
-            p.qos.min(granted)
-        };
+        let qos = self.copy_qos(p.qos, granted);
         // 3.1.1 [MQTT-3.3.1-9]: RETAIN = 0 to established subscriptions. 5.0: Retain As Published
         // ([MQTT-3.3.1-12], [MQTT-3.3.1-13]).
         let retain = v5 && p.retain && subs.iter().any(|s| s.options.retain_as_published);
