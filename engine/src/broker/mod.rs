@@ -1,0 +1,243 @@
+//! The broker side: sessions keyed by client id, network connections, routing, timers.
+//!
+//! Sans-IO: feed it [`BrokerInput`]s with the current time, drain [`BrokerOutput`]s with
+//! [`Broker::poll_output`], and call [`Broker::handle_timeout`] when [`Broker::poll_timeout`]'s
+//! instant is reached. It never reads a clock and never blocks.
+
+use crate::event::{BrokerEvent, CloseCause, DropReason};
+use crate::packet::{reason, Connack, Connect, Disconnect, Packet, Publish, SubOptions, Will};
+use crate::profile::{
+    BrokerProfile, DelayedWills, ExpiryRemainder, Overflow, Overlap, Persistence, Qos2Forward,
+    ReceiveMaxExceeded, SuppressedCopyIds, TimerGranularity,
+};
+use crate::topic;
+use crate::types::{
+    ClientId, ConnId, MsgId, PacketId, Payload, QoS, SimTime, Text, Version, NEVER_EXPIRE,
+};
+use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+
+mod close;
+mod connect;
+mod delivery;
+mod persistence;
+mod routing;
+mod session;
+mod subscribe;
+mod timers;
+mod will;
+
+pub use session::{
+    ConnMap, Connection, Fnv, IncomingQos2, LingeringWill, OutMsg, OutState, Retained, Session,
+    SessionMap, Subscription,
+};
+use timers::Timer;
+use will::WillOnClose;
+
+/// What the world tells the broker.
+#[derive(Clone, Debug)]
+pub enum BrokerInput {
+    /// A client opened a network connection.
+    Open(ConnId),
+    /// A packet arrived on a connection.
+    Packet(ConnId, Packet),
+    /// The network connection broke (the broker notices: TCP reset or close without DISCONNECT).
+    ConnectionLost(ConnId),
+    /// The broker process stops (all connections close).
+    Stop,
+    /// The broker process starts again.
+    Start,
+}
+
+/// What the broker asks the world to do, or reports.
+#[derive(Clone, Debug)]
+pub enum BrokerOutput {
+    Send(ConnId, Packet),
+    /// The broker closes the network connection.
+    Close(ConnId, CloseCause),
+    Event(BrokerEvent),
+}
+
+#[derive(Clone, Debug)]
+pub struct Broker {
+    pub(crate) profile: BrokerProfile,
+    pub(crate) now: SimTime,
+    pub(crate) running: bool,
+    pub(crate) sessions: SessionMap,
+    pub(crate) conns: ConnMap,
+    pub(crate) retained: BTreeMap<Text, Retained>,
+    pub(crate) lingering_wills: Vec<(ClientId, LingeringWill)>,
+    outputs: VecDeque<BrokerOutput>,
+    next_msg: u32,
+    seed: u64,
+    assigned: u64,
+    /// Round-robin position of each shared subscription group ("share/filter").
+    shared_cursor: Vec<(String, usize)>,
+    accepts_this_second: (u64, u32),
+    /// Delayed wills added so far (their order for [`DelayedWills::OneListByInterval`]).
+    will_seq: u64,
+    /// When the broker (process) last started: the phase of periodic checks.
+    started_at: SimTime,
+    /// Timers as a min-heap; entries may be stale and are re-validated when they come due.
+    timers: BinaryHeap<Reverse<(SimTime, Timer)>>,
+}
+
+impl Broker {
+    pub fn new(profile: BrokerProfile, seed: u64) -> Broker {
+        Broker {
+            profile,
+            now: SimTime::ZERO,
+            started_at: SimTime::ZERO,
+            running: true,
+            sessions: SessionMap::default(),
+            conns: ConnMap::default(),
+            retained: BTreeMap::new(),
+            lingering_wills: Vec::new(),
+            outputs: VecDeque::new(),
+            next_msg: 1,
+            seed,
+            assigned: 0,
+            shared_cursor: Vec::new(),
+            accepts_this_second: (u64::MAX, 0),
+            will_seq: 0,
+            timers: BinaryHeap::new(),
+        }
+    }
+
+    pub fn profile(&self) -> &BrokerProfile {
+        &self.profile
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// Sessions in the order they were created (deterministic; removal swaps the last one in).
+    pub fn sessions(&self) -> &SessionMap {
+        &self.sessions
+    }
+
+    /// Open connections in the order they were opened.
+    pub fn connections(&self) -> &ConnMap {
+        &self.conns
+    }
+
+    pub fn retained(&self) -> &BTreeMap<Text, Retained> {
+        &self.retained
+    }
+
+    /// Wills that outlive their session (mosquitto with Session Expiry 0 and a Will Delay).
+    pub fn lingering_wills(&self) -> &[(ClientId, LingeringWill)] {
+        &self.lingering_wills
+    }
+
+    /// A fresh id for a new application message (the world uses it for client publishes too, so
+    /// ids are unique per run).
+    pub fn alloc_msg_id(&mut self) -> MsgId {
+        let id = MsgId(self.next_msg);
+        self.next_msg += 1;
+        id
+    }
+
+    pub fn poll_output(&mut self) -> Option<BrokerOutput> {
+        self.outputs.pop_front()
+    }
+
+    fn send(&mut self, conn: ConnId, mut p: Packet) {
+        // 3.1.1 has no properties: a copy for a 3.1.1 subscriber keeps its expiry in the
+        // broker (the copy still expires, [MQTT-3.3.2-5]) but carries none on the wire.
+        if let Packet::Publish(x) = &mut p {
+            if self.conns.get(&conn).is_some_and(|c| !c.version.is_v5()) {
+                x.message_expiry = None;
+                x.subscription_ids.clear();
+            }
+        }
+        self.outputs.push_back(BrokerOutput::Send(conn, p));
+    }
+
+    fn event(&mut self, e: BrokerEvent) {
+        self.outputs.push_back(BrokerOutput::Event(e));
+    }
+
+    /// Feed one input.
+    pub fn handle_input(&mut self, now: SimTime, input: BrokerInput) {
+        self.now = self.now.max(now);
+        match input {
+            BrokerInput::Open(id) => {
+                self.conns.insert(
+                    id,
+                    Connection {
+                        id,
+                        client_id: None,
+                        version: Version::V311,
+                        keep_alive: 0,
+                        last_rx: self.now,
+                        window: u16::MAX,
+                        connect_expiry: 0,
+                    },
+                );
+            }
+            BrokerInput::Packet(id, p) => self.handle_packet(id, p),
+            BrokerInput::ConnectionLost(id) => {
+                if self.conns.contains_key(&id) {
+                    self.end_connection(id, CloseCause::NetworkLost, WillOnClose::Publish);
+                }
+            }
+            BrokerInput::Stop => self.stop(),
+            BrokerInput::Start => self.start(),
+        }
+    }
+
+    fn handle_packet(&mut self, id: ConnId, p: Packet) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        c.last_rx = self.now;
+        let bound = c.client_id.clone();
+        match (p, bound) {
+            (Packet::Connect(c), None) => self.handle_connect(id, c),
+            (Packet::Connect(_), Some(cid)) => {
+                // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation; close.
+                self.protocol_error(
+                    id,
+                    &cid,
+                    "a second CONNECT on one connection [MQTT-3.1.0-2]",
+                );
+            }
+            (_, None) => {
+                // [MQTT-3.1.0-1]: the first packet must be CONNECT.
+                self.outputs
+                    .push_back(BrokerOutput::Close(id, CloseCause::ProtocolError));
+                self.conns.swap_remove(&id);
+            }
+            (Packet::Publish(p), Some(cid)) => self.handle_publish(id, cid, p),
+            (Packet::Puback { packet_id, .. }, Some(cid)) => {
+                self.complete_outgoing(&cid, packet_id, OutState::AwaitPuback)
+            }
+            (
+                Packet::Pubrec {
+                    packet_id,
+                    reason: rc,
+                },
+                Some(cid),
+            ) => self.handle_pubrec(id, &cid, packet_id, rc),
+            (Packet::Pubcomp { packet_id, .. }, Some(cid)) => {
+                self.complete_outgoing(&cid, packet_id, OutState::AwaitPubcomp)
+            }
+            (Packet::Pubrel { packet_id, .. }, Some(cid)) => {
+                self.handle_pubrel(id, &cid, packet_id)
+            }
+            (Packet::Subscribe(s), Some(cid)) => self.handle_subscribe(id, &cid, s),
+            (Packet::Unsubscribe { packet_id, filters }, Some(cid)) => {
+                self.handle_unsubscribe(id, &cid, packet_id, filters)
+            }
+            (Packet::Pingreq, Some(_)) => self.send(id, Packet::Pingresp),
+            (Packet::Disconnect(d), Some(cid)) => self.handle_disconnect(id, &cid, d),
+            (other, Some(cid)) => {
+                let what = format!("a {} packet from a client", other.kind());
+                self.protocol_error(id, &cid, &what);
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The state a broker keeps: sessions, connections, retained messages, lingering wills.
+
+use super::*;
+
+/// Where a message copy is in its delivery to one subscriber.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutState {
+    /// Waiting in the session's queue; not sent yet.
+    Queued,
+    /// QoS 1 PUBLISH sent, waiting for PUBACK.
+    AwaitPuback,
+    /// QoS 2 PUBLISH sent, waiting for PUBREC.
+    AwaitPubrec,
+    /// PUBREL sent, waiting for PUBCOMP.
+    AwaitPubcomp,
+}
+
+/// One copy of an application message on its way to one session.
+#[derive(Clone, Debug, Serialize)]
+pub struct OutMsg {
+    pub msg: MsgId,
+    pub topic: Text,
+    pub payload: Payload,
+    /// The QoS of this copy (after downgrade).
+    pub qos: QoS,
+    pub retain: bool,
+    pub packet_id: Option<PacketId>,
+    pub state: OutState,
+    /// Sent at least once (a resend carries DUP = 1, [MQTT-3.3.1-1]).
+    pub sent: bool,
+    /// When the broker received the original PUBLISH.
+    pub received_at: SimTime,
+    /// The Message Expiry Interval the publisher gave (5.0).
+    pub message_expiry: Option<u32>,
+    pub subscription_ids: Vec<u32>,
+}
+
+/// A subscription held in a session.
+#[derive(Clone, Debug, Serialize)]
+pub struct Subscription {
+    /// The filter as subscribed, including any `$share/name/` prefix.
+    pub filter: String,
+    pub share: Option<String>,
+    /// The filter without the share prefix.
+    pub topic_filter: String,
+    pub options: SubOptions,
+    /// Requested QoS was capped to this.
+    pub granted: QoS,
+    pub subscription_id: Option<u32>,
+}
+
+/// An inbound QoS 2 message waiting for PUBREL.
+#[derive(Clone, Debug, Serialize)]
+pub struct IncomingQos2 {
+    pub packet_id: PacketId,
+    /// The message still to be forwarded at PUBREL (Method A); `None` once forwarded.
+    pub pending: Option<Publish>,
+}
+
+/// Server-side session state (3.1.1 §3.1.2.4 list; 5.0 §4.1 list).
+#[derive(Clone, Debug, Serialize)]
+pub struct Session {
+    pub client_id: ClientId,
+    /// Protocol version of the last connection.
+    pub version: Version,
+    pub conn: Option<ConnId>,
+    /// Clean Start / Clean Session of the last CONNECT.
+    pub clean_start: bool,
+    /// Effective Session Expiry Interval in seconds (`NEVER_EXPIRE` = never).
+    pub expiry: u32,
+    pub subscriptions: BTreeMap<String, Subscription>,
+    /// Sent and not yet completely acknowledged, in send order.
+    pub inflight: Vec<OutMsg>,
+    /// Waiting to be sent, in arrival order.
+    pub queue: VecDeque<OutMsg>,
+    pub incoming_qos2: Vec<IncomingQos2>,
+    pub will: Option<Will>,
+    /// When the stored will is due (after a close, while the Will Delay runs).
+    pub will_due: Option<SimTime>,
+    /// When the delayed will joined the broker's delayed wills (a counter, for the order of
+    /// [`DelayedWills::OneListByInterval`]).
+    #[serde(skip)]
+    pub(crate) will_seq: u64,
+    pub created_at: SimTime,
+    pub disconnected_at: Option<SimTime>,
+    pub expires_at: Option<SimTime>,
+    /// The in-flight window of the current connection (copied from it for speed).
+    pub(crate) window: u16,
+    pub(crate) next_packet_id: PacketId,
+    #[serde(skip)]
+    pub(crate) used_ids: BTreeSet<PacketId>,
+}
+
+impl Session {
+    pub(crate) fn new(client_id: ClientId, version: Version, now: SimTime) -> Session {
+        Session {
+            client_id,
+            version,
+            conn: None,
+            clean_start: true,
+            expiry: 0,
+            subscriptions: BTreeMap::new(),
+            inflight: Vec::new(),
+            queue: VecDeque::new(),
+            incoming_qos2: Vec::new(),
+            will: None,
+            will_due: None,
+            will_seq: 0,
+            created_at: now,
+            disconnected_at: None,
+            expires_at: None,
+            window: u16::MAX,
+            next_packet_id: 1,
+            used_ids: BTreeSet::new(),
+        }
+    }
+
+    pub(crate) fn alloc_packet_id(&mut self) -> PacketId {
+        // Packet ids are 1..=65535 and must not be in use ([MQTT-2.2.1-3] / [MQTT-2.3.1-2]).
+        for _ in 0..=u16::MAX as u32 {
+            let id = self.next_packet_id;
+            self.next_packet_id = if id == u16::MAX { 1 } else { id + 1 };
+            if !self.used_ids.contains(&id) {
+                self.used_ids.insert(id);
+                return id;
+            }
+        }
+        // All 65,535 ids in use: the queue limit of every named profile keeps us far from here.
+        1
+    }
+
+    /// Moves the packet identifier counter on by `n` without using the identifiers
+    /// ([`SuppressedCopyIds::TakeOne`]).
+    pub(crate) fn skip_packet_ids(&mut self, n: u16) {
+        for _ in 0..n {
+            self.next_packet_id = if self.next_packet_id == u16::MAX {
+                1
+            } else {
+                self.next_packet_id + 1
+            };
+        }
+    }
+
+    pub(crate) fn release_packet_id(&mut self, id: Option<PacketId>) {
+        if let Some(id) = id {
+            self.used_ids.remove(&id);
+        }
+    }
+
+    /// Bytes this session holds under the profile's memory model.
+    pub fn bytes(&self, p: &BrokerProfile) -> u64 {
+        let msg = |m: &OutMsg| {
+            (m.topic.len() + m.payload.len()) as u64 + u64::from(p.per_message_overhead)
+        };
+        let msgs: u64 = self.queue.iter().chain(self.inflight.iter()).map(msg).sum();
+        let subs: u64 = self
+            .subscriptions
+            .keys()
+            .map(|f| f.len() as u64 + u64::from(p.per_subscription_bytes))
+            .sum();
+        u64::from(p.per_session_bytes) + msgs + subs
+    }
+}
+
+/// An open network connection.
+#[derive(Clone, Debug, Serialize)]
+pub struct Connection {
+    pub id: ConnId,
+    /// Set once CONNECT has been accepted.
+    pub client_id: Option<ClientId>,
+    pub version: Version,
+    /// Keep alive in force, in seconds (0 = off).
+    pub keep_alive: u16,
+    pub last_rx: SimTime,
+    /// The outgoing in-flight window (client Receive Maximum or the v3 window).
+    pub window: u16,
+    /// Session Expiry Interval given in CONNECT (for the DISCONNECT 0 -> non-zero rule).
+    pub connect_expiry: u32,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Retained {
+    pub msg: MsgId,
+    pub topic: Text,
+    pub payload: Payload,
+    pub qos: QoS,
+    pub received_at: SimTime,
+    pub message_expiry: Option<u32>,
+}
+
+/// A will that outlives its session (mosquitto: Session Expiry 0 with a Will Delay).
+#[derive(Clone, Debug, Serialize)]
+pub struct LingeringWill {
+    pub will: Will,
+    pub due: SimTime,
+    /// When it joined the delayed wills (see [`Session`]'s `will_seq`).
+    #[serde(skip)]
+    pub seq: u64,
+}
+
+/// A small deterministic hasher (FNV-1a) for session lookups by client id: no per-process random
+/// keys, so nothing about the engine depends on the platform.
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Sessions by client id, iterated in creation order.
+pub type SessionMap = indexmap::IndexMap<ClientId, Session, std::hash::BuildHasherDefault<Fnv>>;
+
+/// Open network connections by id, in opening order.
+pub type ConnMap = indexmap::IndexMap<ConnId, Connection, std::hash::BuildHasherDefault<Fnv>>;
