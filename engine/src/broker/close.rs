@@ -60,8 +60,7 @@ impl Broker {
                 });
             }
         }
-        self.outputs
-            .push_back(BrokerOutput::Close(old, CloseCause::TakenOver));
+        self.out.close(old, CloseCause::TakenOver);
         self.conns.swap_remove(&old);
 
         let s = self
@@ -312,8 +311,7 @@ impl Broker {
                                 self.profile.name
                             ),
                         });
-                        self.outputs
-                            .push_back(BrokerOutput::Close(id, CloseCause::ProtocolError));
+                        self.out.close(id, CloseCause::ProtocolError);
                         self.end_connection(id, CloseCause::ProtocolError, WillOnClose::Discard);
                     }
                     return;

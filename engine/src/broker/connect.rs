@@ -20,8 +20,7 @@ impl Broker {
                 }),
             );
         }
-        self.outputs
-            .push_back(BrokerOutput::Close(id, CloseCause::ProtocolError));
+        self.out.close(id, CloseCause::ProtocolError);
         self.end_connection(id, CloseCause::ProtocolError, WillOnClose::Publish);
     }
 
@@ -56,8 +55,7 @@ impl Broker {
             why,
             cite,
         });
-        self.outputs
-            .push_back(BrokerOutput::Close(id, CloseCause::ConnectRefused));
+        self.out.close(id, CloseCause::ConnectRefused);
         self.conns.swap_remove(&id);
     }
 
@@ -173,8 +171,7 @@ impl Broker {
                         ),
                         cite: "mosquitto observed: a 3.1.1 will QoS above max_qos closes the connection without CONNACK",
                     });
-                    self.outputs
-                        .push_back(BrokerOutput::Close(id, CloseCause::ConnectRefused));
+                    self.out.close(id, CloseCause::ConnectRefused);
                     self.conns.swap_remove(&id);
                 }
                 return;

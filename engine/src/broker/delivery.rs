@@ -106,9 +106,7 @@ impl Broker {
     }
 
     pub(super) fn handle_pubrec(&mut self, id: ConnId, cid: &ClientId, pid: PacketId, rc: u8) {
-        let Some(s) = self.sessions.get_mut(cid) else {
-            return;
-        };
+        let s = self.sessions.get_mut(cid).expect("session");
         let Some(pos) = s
             .inflight
             .iter()
@@ -219,11 +217,13 @@ impl Broker {
     }
 
     pub(super) fn enqueue(&mut self, cid: &ClientId, mut m: OutMsg, online: bool) {
-        let limit = self.profile.max_queued_messages;
-        let overflow = self.profile.overflow;
-        let mosquitto_count = self.profile.queue_limit_counts_qos12_with_inflight;
-        let s = self.sessions.get_mut(cid).expect("session");
-        let held = if mosquitto_count {
+        let expiry = self
+            .message_deadline(m.received_at, m.message_expiry)
+            .filter(|_| !self.profile.expired_queued_kept_until_send);
+        let Some(s) = self.sessions.get_mut(cid) else {
+            return;
+        };
+        let held = if self.profile.queue_limit_counts_qos12_with_inflight {
             // mosquitto 2.0 db__ready_for_queue: QoS 1/2 copies queued or in flight
             // (msg_count12), less the in-flight window while the client is online; QoS 0
             // copies never count.
@@ -233,56 +233,53 @@ impl Broker {
         } else {
             s.queue.len()
         };
-        if let Some(limit) = limit {
+        if let Some(limit) = self.profile.max_queued_messages {
             if held as u32 >= limit {
-                match overflow {
+                let cite =
+                    "administrative discard (3.1.1 §4.1 / 5.0 §4.1.1): the broker's queue limit";
+                match self.profile.overflow {
                     Overflow::DropNewest => {
-                        self.event(BrokerEvent::MessageDropped {
+                        self.out.event(BrokerEvent::MessageDropped {
                             client_id: cid.clone(),
                             msg: m.msg,
                             topic: m.topic,
                             qos: m.qos,
                             reason: DropReason::QueueFull { limit },
-                            cite: "administrative discard (3.1.1 §4.1 / 5.0 §4.1.1): the broker's queue limit",
+                            cite,
                         });
                         return;
                     }
                     Overflow::DropOldest => {
                         if let Some(old) = s.queue.pop_front() {
                             s.release_packet_id(old.packet_id);
-                            self.event(BrokerEvent::MessageDropped {
+                            self.out.event(BrokerEvent::MessageDropped {
                                 client_id: cid.clone(),
                                 msg: old.msg,
                                 topic: old.topic,
                                 qos: old.qos,
                                 reason: DropReason::QueueFullOldest { limit },
-                                cite: "administrative discard (3.1.1 §4.1 / 5.0 §4.1.1): the broker's queue limit",
+                                cite,
                             });
                         }
                     }
                 }
             }
         }
-        let s = self.sessions.get_mut(cid).expect("session");
         if m.qos != QoS::AtMostOnce {
             // mosquitto gives a queued message its packet id when it is queued (subs.c).
             m.packet_id = Some(s.alloc_packet_id());
         }
         let (msg, topic, qos) = (m.msg, m.topic.clone(), m.qos);
-        let expiry = self.message_deadline(m.received_at, m.message_expiry);
-        let s = self.sessions.get_mut(cid).expect("session");
         s.queue.push_back(m);
-        if let Some(d) = expiry.filter(|_| !self.profile.expired_queued_kept_until_send) {
+        if let Some(d) = expiry {
             self.timers.push(Reverse((d, Timer::Queue(cid.clone()))));
         }
-        let s = self.sessions.get_mut(cid).expect("session");
-        let len = s.queue.len();
-        self.event(BrokerEvent::MessageQueued {
+        self.out.event(BrokerEvent::MessageQueued {
             client_id: cid.clone(),
             msg,
             topic,
             qos,
-            queue_len: len,
+            queue_len: s.queue.len(),
             online,
         });
     }

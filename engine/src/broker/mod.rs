@@ -59,6 +59,20 @@ pub enum BrokerOutput {
     Event(BrokerEvent),
 }
 
+/// The broker's output queue, in the order the outputs arose.
+#[derive(Clone, Debug, Default)]
+struct Outbox(VecDeque<BrokerOutput>);
+
+impl Outbox {
+    fn event(&mut self, e: BrokerEvent) {
+        self.0.push_back(BrokerOutput::Event(e));
+    }
+
+    fn close(&mut self, conn: ConnId, cause: CloseCause) {
+        self.0.push_back(BrokerOutput::Close(conn, cause));
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Broker {
     pub(crate) profile: BrokerProfile,
@@ -68,7 +82,9 @@ pub struct Broker {
     pub(crate) conns: ConnMap,
     pub(crate) retained: BTreeMap<Text, Retained>,
     pub(crate) lingering_wills: Vec<(ClientId, LingeringWill)>,
-    outputs: VecDeque<BrokerOutput>,
+    /// Outputs not yet drained by [`Broker::poll_output`]. A field of its own, so an event can be
+    /// emitted while a session is borrowed.
+    out: Outbox,
     next_msg: u32,
     seed: u64,
     assigned: u64,
@@ -94,7 +110,7 @@ impl Broker {
             conns: ConnMap::default(),
             retained: BTreeMap::new(),
             lingering_wills: Vec::new(),
-            outputs: VecDeque::new(),
+            out: Outbox::default(),
             next_msg: 1,
             seed,
             assigned: 0,
@@ -141,7 +157,7 @@ impl Broker {
     }
 
     pub fn poll_output(&mut self) -> Option<BrokerOutput> {
-        self.outputs.pop_front()
+        self.out.0.pop_front()
     }
 
     fn send(&mut self, conn: ConnId, mut p: Packet) {
@@ -153,11 +169,11 @@ impl Broker {
                 x.subscription_ids.clear();
             }
         }
-        self.outputs.push_back(BrokerOutput::Send(conn, p));
+        self.out.0.push_back(BrokerOutput::Send(conn, p));
     }
 
     fn event(&mut self, e: BrokerEvent) {
-        self.outputs.push_back(BrokerOutput::Event(e));
+        self.out.event(e);
     }
 
     /// Feed one input.
@@ -207,8 +223,7 @@ impl Broker {
             }
             (_, None) => {
                 // [MQTT-3.1.0-1]: the first packet must be CONNECT.
-                self.outputs
-                    .push_back(BrokerOutput::Close(id, CloseCause::ProtocolError));
+                self.out.close(id, CloseCause::ProtocolError);
                 self.conns.swap_remove(&id);
             }
             (Packet::Publish(p), Some(cid)) => self.handle_publish(id, cid, p),

@@ -38,8 +38,7 @@ impl Broker {
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for c in conns {
             if let Some(conn) = self.conns.swap_remove(&c) {
-                self.outputs
-                    .push_back(BrokerOutput::Close(c, CloseCause::BrokerStopped));
+                self.out.close(c, CloseCause::BrokerStopped);
                 if let Some(cid) = conn.client_id {
                     if let Some(s) = self.sessions.get_mut(&cid) {
                         s.conn = None;

@@ -66,8 +66,7 @@ impl Broker {
                                     session_expiry: None,
                                 }),
                             );
-                            self.outputs
-                                .push_back(BrokerOutput::Close(id, CloseCause::ProtocolError));
+                            self.out.close(id, CloseCause::ProtocolError);
                             self.end_connection(
                                 id,
                                 CloseCause::ProtocolError,

@@ -188,8 +188,7 @@ impl Broker {
                     keep_alive: ka,
                     cite: "[MQTT-3.1.2-24] 3.1.1 / [MQTT-3.1.2-22] 5.0",
                 });
-                self.outputs
-                    .push_back(BrokerOutput::Close(id, CloseCause::KeepAliveTimeout));
+                self.out.close(id, CloseCause::KeepAliveTimeout);
                 self.end_connection(id, CloseCause::KeepAliveTimeout, WillOnClose::Publish);
             }
             Timer::Retained(topic) => {
