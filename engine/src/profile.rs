@@ -112,6 +112,49 @@ pub enum SuppressedCopyIds {
     TakeOne,
 }
 
+/// What becomes of a will when a new connection arrives for its session: a takeover of a
+/// connected session, or a Clean Start connection to a stored session whose will is delayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TakeoverWill {
+    /// As at any other close: the taken-over connection closed without DISCONNECT, so its will
+    /// goes out ([MQTT-3.1.2-8]), unless in 5.0 a Will Delay runs and the new connection resumes
+    /// the session ([MQTT-3.1.3-9]). A session that ends (Session Expiry 0, or Clean Start 1 on
+    /// the new connection) publishes even a delayed will at once (§3.1.4, [MQTT-3.1.2-8] 5.0).
+    AsClose,
+    /// mosquitto 2.0.11 `handle_connect.c`: the will goes out only if the old session ends
+    /// (5.0 Session Expiry 0), the old connection was clean (3.1.1) or the new one has Clean
+    /// Start 1, and only without a Will Delay; a delayed will is removed unpublished
+    /// (`will_delay__remove`), also when a Clean Start connection replaces a stored session.
+    /// With Clean Start 0 the will is sent before the old connection closes (test
+    /// `07-will-takeover.py`).
+    OnlyIfSessionEnds,
+}
+
+/// A 5.0 will with a Will Delay whose session ends with its connection (Session Expiry 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WillAfterSessionEnd {
+    /// Published at once: the Will Delay runs only until the session ends ([MQTT-3.1.2-8] 5.0).
+    AtOnce,
+    /// mosquitto 2.0.11 (`context.c`, test `07-will-delay.py`): the will outlives its session
+    /// and waits the whole Will Delay; a reconnect of the same client id removes it
+    /// (test `07-will-delay-reconnect.py`).
+    AfterDelay,
+}
+
+/// Delayed wills when the broker process stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DelayedWillsAtShutdown {
+    /// They keep waiting in the sessions that persistence keeps (the specification says nothing
+    /// of a stopping server; a session that is lost takes its will with it).
+    KeepWaiting,
+    /// All are published before the broker stops (mosquitto `mosquitto.c` calls
+    /// `will_delay__send_all`).
+    Published,
+}
+
 /// A broker's session behaviour. Field docs name the source of each default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -157,16 +200,10 @@ pub struct BrokerProfile {
     // --- behaviours (divergence matrix rows) ---
     /// Row 1: DISCONNECT 0x8E to the taken-over 5.0 client ([MQTT-3.1.4-3]).
     pub takeover_sends_disconnect: bool,
-    /// Rows 2 and 3 and 3-12: the will on takeover follows mosquitto's rule instead of the spec's.
-    pub mosquitto_takeover_will: bool,
-    /// Row 4: with Session Expiry 0 and Will Delay > 0, wait the Will Delay (mosquitto) instead of
-    /// publishing at once because the session ended (spec).
-    pub will_waits_delay_after_session_end: bool,
-    /// Row 5: a DISCONNECT that raises Session Expiry from 0 gets DISCONNECT 0x82 and the will is
-    /// published. If false, the connection is closed without 0x82 and without the will (Paho).
-    pub invalid_disconnect_expiry_sends_0x82: bool,
-    /// Row 6: DISCONNECT 0x04 publishes the will.
-    pub honour_disconnect_with_will: bool,
+    /// The will of a session a new connection replaces.
+    pub takeover_will: TakeoverWill,
+    /// A delayed will whose session ends with its connection.
+    pub will_after_session_end: WillAfterSessionEnd,
     /// Row 8: an expired, already-sent, unacknowledged message is dropped at resend instead of
     /// being resent ([MQTT-4.3.3-7] says resend for QoS 2).
     pub drop_expired_inflight: bool,
@@ -216,8 +253,8 @@ pub struct BrokerProfile {
     /// Sessions restored from persistence get their expiry timer back (mosquitto gained this in
     /// 2.0.15, "Add clients to session expiry check list when restarting", #2546).
     pub restored_sessions_expire: bool,
-    /// Delayed wills are published when the broker shuts down (mosquitto `will_delay__send_all`).
-    pub send_delayed_wills_at_shutdown: bool,
+    /// Delayed wills when the broker stops.
+    pub delayed_wills_at_shutdown: DelayedWillsAtShutdown,
 
     // --- memory model used for accounting (not a broker number) ---
     /// Bytes a broker spends per queued or in-flight message beyond topic and payload.
@@ -249,10 +286,8 @@ impl BrokerProfile {
             assigned_id_prefix: "auto-".into(),
             max_connections_per_second: None,
             takeover_sends_disconnect: true,
-            mosquitto_takeover_will: false,
-            will_waits_delay_after_session_end: false,
-            invalid_disconnect_expiry_sends_0x82: true,
-            honour_disconnect_with_will: true,
+            takeover_will: TakeoverWill::AsClose,
+            will_after_session_end: WillAfterSessionEnd::AtOnce,
             drop_expired_inflight: false,
             expired_queued_kept_until_send: false,
             queue_limit_counts_qos12_with_inflight: false,
@@ -271,7 +306,7 @@ impl BrokerProfile {
             keep_alive_check_secs: 0,
             persistence: Persistence::AllSessions,
             restored_sessions_expire: true,
-            send_delayed_wills_at_shutdown: false,
+            delayed_wills_at_shutdown: DelayedWillsAtShutdown::KeepWaiting,
             per_message_overhead: 40,
             per_subscription_bytes: 64,
             per_session_bytes: 256,
@@ -301,10 +336,8 @@ impl BrokerProfile {
             assigned_id_prefix: "auto-".into(),
             max_connections_per_second: None,
             takeover_sends_disconnect: false,
-            mosquitto_takeover_will: true,
-            will_waits_delay_after_session_end: true,
-            invalid_disconnect_expiry_sends_0x82: true,
-            honour_disconnect_with_will: true,
+            takeover_will: TakeoverWill::OnlyIfSessionEnds,
+            will_after_session_end: WillAfterSessionEnd::AfterDelay,
             drop_expired_inflight: true,
             expired_queued_kept_until_send: true,
             queue_limit_counts_qos12_with_inflight: true,
@@ -323,7 +356,7 @@ impl BrokerProfile {
             keep_alive_check_secs: 6,
             persistence: Persistence::None,
             restored_sessions_expire: false,
-            send_delayed_wills_at_shutdown: true,
+            delayed_wills_at_shutdown: DelayedWillsAtShutdown::Published,
             ..BrokerProfile::spec()
         }
     }

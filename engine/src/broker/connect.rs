@@ -21,7 +21,7 @@ impl Broker {
             );
         }
         self.out.close(id, CloseCause::ProtocolError);
-        self.end_connection(id, CloseCause::ProtocolError, WillOnClose::Publish);
+        self.end_connection(id, CloseCause::ProtocolError, WillMoment::Closed);
     }
 
     pub(super) fn refuse(
@@ -185,12 +185,19 @@ impl Broker {
 
         // A will outliving its session (mosquitto SEI 0 + Will Delay) is dropped on reconnect
         // (mosquitto test 07-will-delay-reconnect.py).
-        if self.take_lingering(&client_id).is_some() {
-            self.event(BrokerEvent::WillDiscarded {
-                client_id: client_id.clone(),
-                why: "the client reconnected before the will's delay passed".into(),
-                cite: "mosquitto 2.0.11 (test 07-will-delay-reconnect.py)",
-            });
+        if let Some(l) = self.take_lingering(&client_id) {
+            let ctx = WillContext {
+                v5: true,
+                session_expiry: 0,
+                clean_start: c.clean_start,
+                delay: l.will.delay,
+                outlived_session: true,
+            };
+            let moment = WillMoment::Reconnected {
+                clean_start: c.clean_start,
+            };
+            let d = decide_will(&self.profile, moment, ctx);
+            self.carry_out_will(&client_id, l.will, d);
         }
 
         let (expiry, announced) =
@@ -226,24 +233,19 @@ impl Broker {
             if c.clean_start {
                 let mut old = self.sessions.swap_remove(&client_id).expect("exists");
                 // The stored session ends now: a pending delayed will goes out (spec) or is
-                // lost (mosquitto, matrix row 3).
+                // discarded ([`TakeoverWill::OnlyIfSessionEnds`]).
                 if old.will_due.take().is_some() {
                     if let Some(w) = old.will.take() {
-                        if self.profile.mosquitto_takeover_will {
-                            self.event(BrokerEvent::WillDiscarded {
-                                client_id: client_id.clone(),
-                                why: "a Clean Start connection discarded the session while the will waited".into(),
-                                cite: "mosquitto 2.0.11 (handle_connect.c will_delay__remove)",
-                            });
-                            self.event(BrokerEvent::Deviation {
-                                rule: "[MQTT-3.1.2-8] 5.0",
-                                spec: "the session ends, so the delayed will is published at once"
-                                    .into(),
-                                broker: "mosquitto 2.0.11 discards the delayed will".into(),
-                            });
-                        } else {
-                            self.publish_will(client_id.clone(), w, "[MQTT-3.1.2-8] 5.0: the session ended (Clean Start = 1) before the Will Delay passed");
-                        }
+                        let ctx = WillContext {
+                            v5: old.version.is_v5(),
+                            session_expiry: old.expiry,
+                            clean_start: old.clean_start,
+                            delay: w.delay,
+                            outlived_session: false,
+                        };
+                        let moment = WillMoment::Reconnected { clean_start: true };
+                        let d = decide_will(&self.profile, moment, ctx);
+                        self.carry_out_will(&client_id, w, d);
                     }
                 }
                 self.event(BrokerEvent::SessionDiscarded {
@@ -292,7 +294,21 @@ impl Broker {
             .or_insert_with(|| Session::new(client_id.clone(), c.version, now));
         let resumed_queue = s.queue.len();
         let resumed_inflight = s.inflight.len();
-        let will_cancelled = session_present && s.will_due.is_some();
+        // A resumed session's delayed will is cancelled ([MQTT-3.1.3-9] 5.0).
+        let cancelled = if session_present && s.will_due.is_some() {
+            s.will.take().map(|w| {
+                let ctx = WillContext {
+                    v5: s.version.is_v5(),
+                    session_expiry: s.expiry,
+                    clean_start: s.clean_start,
+                    delay: w.delay,
+                    outlived_session: false,
+                };
+                (w, ctx)
+            })
+        } else {
+            None
+        };
         s.version = c.version;
         s.conn = Some(id);
         s.window = window;
@@ -302,12 +318,10 @@ impl Broker {
         s.expires_at = None;
         s.will_due = None;
         s.will = c.will.clone();
-        if will_cancelled {
-            self.event(BrokerEvent::WillDiscarded {
-                client_id: client_id.clone(),
-                why: "the client reconnected before the Will Delay passed".into(),
-                cite: "[MQTT-3.1.3-9] 5.0",
-            });
+        if let Some((w, ctx)) = cancelled {
+            let moment = WillMoment::Reconnected { clean_start: false };
+            let d = decide_will(&self.profile, moment, ctx);
+            self.carry_out_will(&client_id, w, d);
         }
         if session_present {
             self.event(BrokerEvent::SessionResumed {

@@ -7,8 +7,9 @@
 use crate::event::{BrokerEvent, CloseCause, DropReason};
 use crate::packet::{reason, Connack, Connect, Disconnect, Packet, Publish, SubOptions, Will};
 use crate::profile::{
-    BrokerProfile, DelayedWills, ExpiryRemainder, Overflow, Overlap, Persistence, Qos2Forward,
-    ReceiveMaxExceeded, SuppressedCopyIds, TimerGranularity,
+    BrokerProfile, DelayedWills, DelayedWillsAtShutdown, ExpiryRemainder, Overflow, Overlap,
+    Persistence, Qos2Forward, ReceiveMaxExceeded, SuppressedCopyIds, TakeoverWill,
+    TimerGranularity, WillAfterSessionEnd,
 };
 use crate::topic;
 use crate::types::{
@@ -33,7 +34,7 @@ pub use session::{
     SessionMap, Subscription,
 };
 use timers::Timer;
-use will::WillOnClose;
+pub use will::{decide_will, WillContext, WillDecision, WillFate, WillMoment};
 
 /// What the world tells the broker.
 #[derive(Clone, Debug)]
@@ -197,7 +198,7 @@ impl Broker {
             BrokerInput::Packet(id, p) => self.handle_packet(id, p),
             BrokerInput::ConnectionLost(id) => {
                 if self.conns.contains_key(&id) {
-                    self.end_connection(id, CloseCause::NetworkLost, WillOnClose::Publish);
+                    self.end_connection(id, CloseCause::NetworkLost, WillMoment::Closed);
                 }
             }
             BrokerInput::Stop => self.stop(),

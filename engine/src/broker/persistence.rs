@@ -7,32 +7,50 @@ impl Broker {
         if !self.running {
             return;
         }
-        // mosquitto publishes delayed wills at shutdown (mosquitto.c will_delay__send_all).
-        if self.profile.send_delayed_wills_at_shutdown {
-            let ids: Vec<ClientId> = self
-                .sessions
-                .iter()
-                .filter(|(_, s)| s.will_due.is_some())
-                .map(|(k, _)| k.clone())
-                .collect();
-            for id in ids {
-                let s = self.sessions.get_mut(&id).expect("session");
-                s.will_due = None;
-                if let Some(w) = s.will.take() {
-                    self.publish_will(
-                        id,
-                        w,
-                        "mosquitto: delayed wills are sent when the broker shuts down",
-                    );
-                }
+        // Delayed wills first: mosquitto publishes them all at shutdown (mosquitto.c
+        // will_delay__send_all), before it closes any connection.
+        let ids: Vec<ClientId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.will_due.is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for id in ids {
+            let Some(s) = self.sessions.get_mut(&id) else {
+                continue;
+            };
+            let Some(delay) = s.will.as_ref().map(|w| w.delay) else {
+                continue;
+            };
+            let ctx = WillContext {
+                v5: s.version.is_v5(),
+                session_expiry: s.expiry,
+                clean_start: s.clean_start,
+                delay,
+                outlived_session: false,
+            };
+            let d = decide_will(&self.profile, WillMoment::BrokerStopping, ctx);
+            if d.fate == WillFate::KeepWaiting {
+                continue;
             }
-            let lingering = std::mem::take(&mut self.lingering_wills);
-            for (id, w) in lingering {
-                self.publish_will(
-                    id,
-                    w.will,
-                    "mosquitto: delayed wills are sent when the broker shuts down",
-                );
+            s.will_due = None;
+            if let Some(w) = s.will.take() {
+                self.carry_out_will(&id, w, d);
+            }
+        }
+        for (id, l) in std::mem::take(&mut self.lingering_wills) {
+            let ctx = WillContext {
+                v5: true,
+                session_expiry: 0,
+                clean_start: true,
+                delay: l.will.delay,
+                outlived_session: true,
+            };
+            let d = decide_will(&self.profile, WillMoment::BrokerStopping, ctx);
+            if d.fate == WillFate::KeepWaiting {
+                self.lingering_wills.push((id, l));
+            } else {
+                self.carry_out_will(&id, l.will, d);
             }
         }
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
@@ -43,12 +61,16 @@ impl Broker {
                     if let Some(s) = self.sessions.get_mut(&cid) {
                         s.conn = None;
                         s.disconnected_at = Some(self.now);
-                        if s.will.take().is_some() {
-                            self.event(BrokerEvent::WillDiscarded {
-                                client_id: cid.clone(),
-                                why: "the broker stopped; this model publishes no will for connections it closes itself (§3.1.2.5 lets a server defer them)".into(),
-                                cite: "5.0 §3.1.2.5 (MAY defer until restart)",
-                            });
+                        if let Some(w) = s.will.take() {
+                            let ctx = WillContext {
+                                v5: s.version.is_v5(),
+                                session_expiry: s.expiry,
+                                clean_start: s.clean_start,
+                                delay: w.delay,
+                                outlived_session: false,
+                            };
+                            let d = decide_will(&self.profile, WillMoment::ClosedByBrokerStop, ctx);
+                            self.carry_out_will(&cid, w, d);
                         }
                     }
                 }

@@ -67,11 +67,7 @@ impl Broker {
                                 }),
                             );
                             self.out.close(id, CloseCause::ProtocolError);
-                            self.end_connection(
-                                id,
-                                CloseCause::ProtocolError,
-                                WillOnClose::Publish,
-                            );
+                            self.end_connection(id, CloseCause::ProtocolError, WillMoment::Closed);
                         }
                         ReceiveMaxExceeded::Pubrec97 => {
                             self.event(BrokerEvent::Deviation {

@@ -189,7 +189,7 @@ impl Broker {
                     cite: "[MQTT-3.1.2-24] 3.1.1 / [MQTT-3.1.2-22] 5.0",
                 });
                 self.out.close(id, CloseCause::KeepAliveTimeout);
-                self.end_connection(id, CloseCause::KeepAliveTimeout, WillOnClose::Publish);
+                self.end_connection(id, CloseCause::KeepAliveTimeout, WillMoment::Closed);
             }
             Timer::Retained(topic) => {
                 // §3.3.2.3.3: an expired retained message is discarded.
@@ -212,19 +212,35 @@ impl Broker {
             }
             Timer::Will(id) => {
                 // [MQTT-3.1.2-8] 5.0.
-                let s = self.sessions.get_mut(&id).expect("session exists");
+                let Some(s) = self.sessions.get_mut(&id) else {
+                    return;
+                };
                 s.will_due = None;
                 if let Some(w) = s.will.take() {
-                    self.publish_will(id, w, "[MQTT-3.1.2-8] the Will Delay Interval has passed");
+                    let ctx = WillContext {
+                        v5: s.version.is_v5(),
+                        session_expiry: s.expiry,
+                        clean_start: s.clean_start,
+                        delay: w.delay,
+                        outlived_session: false,
+                    };
+                    let d = decide_will(&self.profile, WillMoment::DelayPassed, ctx);
+                    self.carry_out_will(&id, w, d);
                 }
             }
             Timer::Lingering(id) => {
-                let w = self.take_lingering(&id).expect("present");
-                self.publish_will(
-                    id,
-                    w.will,
-                    "mosquitto 2.0.11: the will waited its Will Delay although the session had ended",
-                );
+                let Some(l) = self.take_lingering(&id) else {
+                    return;
+                };
+                let ctx = WillContext {
+                    v5: true,
+                    session_expiry: 0,
+                    clean_start: true,
+                    delay: l.will.delay,
+                    outlived_session: true,
+                };
+                let d = decide_will(&self.profile, WillMoment::DelayPassed, ctx);
+                self.carry_out_will(&id, l.will, d);
             }
         }
     }
@@ -294,11 +310,15 @@ impl Broker {
         // ([MQTT-3.1.2-8] 5.0: "the Will Delay Interval has elapsed or the Session ends").
         if s.will_due.take().is_some() {
             if let Some(w) = s.will.take() {
-                self.publish_will(
-                    id.clone(),
-                    w,
-                    "[MQTT-3.1.2-8] the session ended before the Will Delay passed",
-                );
+                let ctx = WillContext {
+                    v5: s.version.is_v5(),
+                    session_expiry: s.expiry,
+                    clean_start: s.clean_start,
+                    delay: w.delay,
+                    outlived_session: false,
+                };
+                let d = decide_will(&self.profile, WillMoment::SessionExpired, ctx);
+                self.carry_out_will(id, w, d);
             }
         }
         self.event(BrokerEvent::SessionExpired {

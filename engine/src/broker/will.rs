@@ -2,13 +2,250 @@
 
 use super::*;
 
-/// Will handling decided at a close.
+/// The moment at which a will's fate is decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum WillOnClose {
-    /// Close without a valid DISCONNECT 0x00: the will goes out ([MQTT-3.1.2-8]).
+pub enum WillMoment {
+    /// The connection closed without a DISCONNECT that discards the will: a lost link, a
+    /// keep-alive timeout, a protocol error, or DISCONNECT 0x04 (Disconnect with Will Message).
+    Closed,
+    /// DISCONNECT with any other reason code ([MQTT-3.14.4-3]).
+    NormalDisconnect,
+    /// A new connection with the same client id takes over the connected session.
+    TakenOver {
+        /// Clean Start / Clean Session of the new connection.
+        new_clean_start: bool,
+    },
+    /// A connection with the same client id arrives while the will waits (its own connection
+    /// closed earlier).
+    Reconnected {
+        /// Clean Start of the new connection.
+        clean_start: bool,
+    },
+    /// The Will Delay Interval has passed.
+    DelayPassed,
+    /// The session expired while the will waited.
+    SessionExpired,
+    /// The broker stops while the will waits.
+    BrokerStopping,
+    /// The broker stops while the will's connection is open.
+    ClosedByBrokerStop,
+}
+
+/// What is known of the will and its session when its fate is decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WillContext {
+    /// The connection that set the will speaks MQTT 5.0.
+    pub v5: bool,
+    /// The session's Session Expiry Interval in seconds (0: it ends with the connection;
+    /// [`NEVER_EXPIRE`]: never).
+    pub session_expiry: u32,
+    /// Clean Start / Clean Session of the connection that set the will.
+    pub clean_start: bool,
+    /// The Will Delay Interval in seconds (always 0 in 3.1.1).
+    pub delay: u32,
+    /// The session has already ended and the will waits on its own
+    /// ([`WillAfterSessionEnd::AfterDelay`]).
+    pub outlived_session: bool,
+}
+
+/// The fate of a will.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WillFate {
+    /// Published now.
     Publish,
-    /// Normal DISCONNECT: discard the will ([MQTT-3.14.4-3]).
-    Discard,
+    /// Published now, before the taken-over connection is closed, so a subscription of the old
+    /// connection still receives it (mosquitto 2.0.11 with Clean Start 0).
+    PublishBeforeClose,
+    /// Kept in the session and published after `secs` unless the session resumes first.
+    Delay { secs: u32 },
+    /// Kept after its session ended and published after `secs` unless the client reconnects.
+    Linger { secs: u32 },
+    /// Left as it is: it goes on waiting.
+    KeepWaiting,
+    /// Thrown away unpublished.
+    Discard { why: &'static str },
+}
+
+/// A will decision: its fate, the rule that decided it, and where the broker departs from the
+/// specification in deciding it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WillDecision {
+    pub fate: WillFate,
+    /// The statement, section or broker source that decides.
+    pub cite: &'static str,
+    /// `(rule, what the specification says, what this broker does)`.
+    pub deviation: Option<(&'static str, &'static str, String)>,
+}
+
+impl WillDecision {
+    fn new(fate: WillFate, cite: &'static str) -> WillDecision {
+        WillDecision {
+            fate,
+            cite,
+            deviation: None,
+        }
+    }
+
+    fn departs(mut self, rule: &'static str, spec: &'static str, broker: String) -> WillDecision {
+        self.deviation = Some((rule, spec, broker));
+        self
+    }
+}
+
+/// Decides a will's fate. Pure: the same profile, moment and context always give the same
+/// decision; the broker carries it out ([`Broker::carry_out_will`]).
+pub fn decide_will(p: &BrokerProfile, moment: WillMoment, c: WillContext) -> WillDecision {
+    use WillFate::*;
+    let d = WillDecision::new;
+    let mosquitto_takeover = p.takeover_will == TakeoverWill::OnlyIfSessionEnds;
+    match moment {
+        WillMoment::NormalDisconnect => d(
+            Discard {
+                why: "normal DISCONNECT",
+            },
+            "[MQTT-3.14.4-3]",
+        ),
+        WillMoment::Closed if !c.v5 => d(
+            Publish,
+            "[MQTT-3.1.2-8] 3.1.1: the connection closed without DISCONNECT",
+        ),
+        WillMoment::Closed if c.session_expiry == 0 => {
+            if c.delay > 0 && p.will_after_session_end == WillAfterSessionEnd::AfterDelay {
+                d(
+                    Linger { secs: c.delay },
+                    "mosquitto 2.0.11 context.c / test 07-will-delay.py",
+                )
+                .departs(
+                    "[MQTT-3.1.2-8] 5.0",
+                    "the session ended (Session Expiry 0), so the will is published at once",
+                    format!("{} still waits the Will Delay of {} s", p.name, c.delay),
+                )
+            } else {
+                d(
+                    Publish,
+                    "[MQTT-3.1.2-8] 5.0: the connection closed and the session ended",
+                )
+            }
+        }
+        WillMoment::Closed if c.delay == 0 => d(
+            Publish,
+            "[MQTT-3.1.2-8] 5.0: the connection closed and the Will Delay is 0",
+        ),
+        // §3.1.3.2.2: delayed until the Will Delay passes or the session ends.
+        WillMoment::Closed => d(
+            Delay {
+                secs: c.delay.min(c.session_expiry),
+            },
+            "§3.1.3.2.2 Will Delay Interval",
+        ),
+        WillMoment::TakenOver { new_clean_start } if mosquitto_takeover => {
+            let sent = (c.v5 && c.session_expiry == 0)
+                || (!c.v5 && c.clean_start)
+                || new_clean_start;
+            let cite = "mosquitto 2.0.11 handle_connect.c: the old session ends or was clean";
+            if sent && c.delay == 0 {
+                return d(
+                    if new_clean_start {
+                        Publish
+                    } else {
+                        PublishBeforeClose
+                    },
+                    cite,
+                );
+            }
+            let discard = d(
+                Discard {
+                    why: if sent {
+                        "the delayed will was removed during the takeover"
+                    } else {
+                        "both connections are persistent, so the will is cleared"
+                    },
+                },
+                "mosquitto 2.0.11 handle_connect.c (test 07-will-takeover.py)",
+            );
+            let spec = decide_will(&BrokerProfile::spec(), moment, c);
+            if spec.fate == Publish {
+                discard.departs(
+                    if c.v5 {
+                        "[MQTT-3.1.2-8] 5.0, §3.1.4"
+                    } else {
+                        "[MQTT-3.1.2-8] 3.1.1"
+                    },
+                    "the existing connection's will is published on takeover",
+                    format!("{} does not publish it", p.name),
+                )
+            } else {
+                discard
+            }
+        }
+        WillMoment::TakenOver { .. } if !c.v5 => d(
+            Publish,
+            "[MQTT-3.1.2-8] 3.1.1: the connection was closed without DISCONNECT",
+        ),
+        WillMoment::TakenOver { new_clean_start } if c.session_expiry == 0 || new_clean_start => d(
+            Publish,
+            "§3.1.4 / [MQTT-3.1.2-8] 5.0: the takeover ended the old session",
+        ),
+        WillMoment::TakenOver { .. } if c.delay == 0 => d(
+            Publish,
+            "[MQTT-3.1.2-8] 5.0: the old connection closed and the Will Delay is 0",
+        ),
+        WillMoment::TakenOver { .. } => d(
+            Discard {
+                why: "a new connection resumed the session before the Will Delay passed",
+            },
+            "[MQTT-3.1.3-9] 5.0",
+        ),
+        WillMoment::Reconnected { .. } if c.outlived_session => d(
+            Discard {
+                why: "the client reconnected before the will's delay passed",
+            },
+            "mosquitto 2.0.11 (test 07-will-delay-reconnect.py)",
+        ),
+        WillMoment::Reconnected { clean_start: false } => d(
+            Discard {
+                why: "the client reconnected before the Will Delay passed",
+            },
+            "[MQTT-3.1.3-9] 5.0",
+        ),
+        WillMoment::Reconnected { clean_start: true } if mosquitto_takeover => d(
+            Discard {
+                why: "a Clean Start connection discarded the session while the will waited",
+            },
+            "mosquitto 2.0.11 (handle_connect.c will_delay__remove)",
+        )
+        .departs(
+            "[MQTT-3.1.2-8] 5.0",
+            "the session ends, so the delayed will is published at once",
+            format!("{} discards the delayed will", p.name),
+        ),
+        WillMoment::Reconnected { clean_start: true } => d(
+            Publish,
+            "[MQTT-3.1.2-8] 5.0: the session ended (Clean Start = 1) before the Will Delay passed",
+        ),
+        WillMoment::DelayPassed if c.outlived_session => d(
+            Publish,
+            "mosquitto 2.0.11: the will waited its Will Delay although the session had ended",
+        ),
+        WillMoment::DelayPassed => d(Publish, "[MQTT-3.1.2-8] the Will Delay Interval has passed"),
+        WillMoment::SessionExpired => d(
+            Publish,
+            "[MQTT-3.1.2-8] the session ended before the Will Delay passed",
+        ),
+        WillMoment::BrokerStopping => match p.delayed_wills_at_shutdown {
+            DelayedWillsAtShutdown::Published => d(
+                Publish,
+                "mosquitto: delayed wills are sent when the broker shuts down",
+            ),
+            DelayedWillsAtShutdown::KeepWaiting => d(KeepWaiting, "§3.1.3.2.2 Will Delay Interval"),
+        },
+        WillMoment::ClosedByBrokerStop => d(
+            Discard {
+                why: "the broker stopped; this model publishes no will for connections it closes itself (§3.1.2.5 lets a server defer them)",
+            },
+            "5.0 §3.1.2.5 (MAY defer until restart)",
+        ),
+    }
 }
 
 impl Broker {
@@ -83,6 +320,67 @@ impl Broker {
             if let Some(w) = will {
                 self.publish_will(id, w, cite);
             }
+        }
+    }
+
+    /// Carries out a will decision for `client_id`'s will `w`, decided at `self.now`. A
+    /// deviation is reported before the will is scheduled, after it is discarded.
+    pub(super) fn carry_out_will(&mut self, client_id: &ClientId, w: Will, d: WillDecision) {
+        let deviation = d
+            .deviation
+            .map(|(rule, spec, broker)| BrokerEvent::Deviation {
+                rule,
+                spec: spec.into(),
+                broker,
+            });
+        if let WillFate::Discard { why } = d.fate {
+            self.event(BrokerEvent::WillDiscarded {
+                client_id: client_id.clone(),
+                why: why.into(),
+                cite: d.cite,
+            });
+            if let Some(e) = deviation {
+                self.event(e);
+            }
+            return;
+        }
+        if let Some(e) = deviation {
+            self.event(e);
+        }
+        match d.fate {
+            WillFate::Publish | WillFate::PublishBeforeClose => {
+                self.publish_will(client_id.clone(), w, d.cite)
+            }
+            WillFate::Delay { secs } => {
+                let due = self.deadline(self.now, secs);
+                self.will_seq += 1;
+                let seq = self.will_seq;
+                let s = self.sessions.get_mut(client_id).expect("session");
+                s.will = Some(w);
+                s.will_due = Some(due);
+                s.will_seq = seq;
+                self.arm(due, Timer::Will(client_id.clone()));
+                self.event(BrokerEvent::WillScheduled {
+                    client_id: client_id.clone(),
+                    due,
+                    cite: d.cite,
+                });
+            }
+            WillFate::Linger { secs } => {
+                let due = self.deadline(self.now, secs);
+                self.event(BrokerEvent::WillScheduled {
+                    client_id: client_id.clone(),
+                    due,
+                    cite: d.cite,
+                });
+                self.take_lingering(client_id);
+                self.will_seq += 1;
+                let seq = self.will_seq;
+                self.lingering_wills
+                    .push((client_id.clone(), LingeringWill { will: w, due, seq }));
+                self.arm(due, Timer::Lingering(client_id.clone()));
+            }
+            WillFate::KeepWaiting | WillFate::Discard { .. } => {}
         }
     }
 
