@@ -155,6 +155,104 @@ pub enum DelayedWillsAtShutdown {
     Published,
 }
 
+/// What the client of a taken-over 5.0 connection is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TakeoverNotice {
+    /// DISCONNECT 0x8E (Session taken over), then the connection closes ([MQTT-3.1.4-3] 5.0).
+    Disconnect0x8E,
+    /// The connection closes without a DISCONNECT (mosquitto 2.0.11; 0x8E came in 2.0.15).
+    CloseOnly,
+}
+
+/// A message already sent and not yet acknowledged whose Message Expiry has passed, at the
+/// reconnect that would resend it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiredInflight {
+    /// Resent like any unacknowledged PUBLISH ([MQTT-4.3.3-7] / [MQTT-4.4.0-1]).
+    Resent,
+    /// Dropped (mosquitto `db__message_write_inflight_out_single` checks expiry first).
+    Dropped,
+}
+
+/// A queued message whose Message Expiry has passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiredQueued {
+    /// Discarded at its expiry instant, as [MQTT-3.3.2-5] reads.
+    DroppedAtExpiry,
+    /// Kept in the session (still counting against `max_queued_messages`) until the broker next
+    /// tries to send it, and discarded then: mosquitto before 2.0.15 (database.c checks expiry
+    /// only in `db__message_write_inflight_out_single`; 2.0.15 added `db__expire_all_messages`,
+    /// #2609).
+    KeptUntilSend,
+}
+
+/// What `max_queued_messages` counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueLimitCounts {
+    /// The messages waiting in the queue, every QoS.
+    Queued,
+    /// The QoS 1 and 2 copies queued or in flight, less the in-flight window while the client is
+    /// online; QoS 0 copies never count (mosquitto 2.0 `db__ready_for_queue`, `msg_count12`).
+    Qos12BeyondWindow,
+}
+
+/// How queued messages move into the in-flight window after an acknowledgement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowRefill {
+    /// Up to the window ([MQTT-3.3.4-9] 5.0 / [MQTT-4.9.0-2]).
+    UpToWindow,
+    /// While a counter that starts at the acknowledged message's position is below the window,
+    /// which can overfill it (mosquitto 2.0 `db__message_delete_outgoing`).
+    FromAckedPosition,
+}
+
+/// A SUBSCRIBE with a filter the session already has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resubscribe {
+    /// The subscription is replaced whole, options included ([MQTT-3.8.4-3]).
+    Replaces,
+    /// Only its QoS and Subscription Identifier change; No Local and Retain As Published stay as
+    /// first subscribed (mosquitto 2.0 subs.c `sub__add_leaf`, unchanged through 2.0.18).
+    KeepsFlags,
+}
+
+/// Whether a capped 5.0 Session Expiry Interval is announced in CONNACK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionExpiryCap {
+    /// CONNACK carries the Session Expiry Interval the server uses (5.0 §3.2.2.3.2).
+    Announced,
+    /// The cap is applied silently (mosquitto `max_session_expiry_interval`).
+    Silent,
+}
+
+/// Sessions restored from persistence after a restart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestoredSessions {
+    /// Their Session Expiry Interval runs on ([MQTT-4.1.0-2] 5.0).
+    Expire,
+    /// They are not put back on the expiry list and never expire (mosquitto before 2.0.15, "Add
+    /// clients to session expiry check list when restarting", #2546).
+    NeverExpire,
+}
+
+/// The reason code acknowledging a 5.0 QoS 1 or 2 PUBLISH that no subscription matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoSubscribersReply {
+    /// 0x00 Success.
+    Success,
+    /// 0x10 No matching subscribers, which the server MAY send (5.0 §3.4.2.1; mosquitto).
+    NoMatchingSubscribers,
+}
+
 /// A broker's session behaviour. Field docs name the source of each default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,8 +280,8 @@ pub struct BrokerProfile {
     pub v311_session_expiry: Option<u32>,
     /// Cap on a 5.0 Session Expiry Interval; `None` = no cap.
     pub max_session_expiry: Option<u32>,
-    /// Whether the capped value is announced in CONNACK (§3.2.2.3.2). mosquitto caps silently.
-    pub announce_session_expiry_cap: bool,
+    /// Whether a capped value is announced in CONNACK (§3.2.2.3.2).
+    pub session_expiry_cap: SessionExpiryCap,
     /// Highest QoS the server supports (CONNACK Maximum QoS).
     pub max_qos: u8,
     /// Server Keep Alive announced when a 5.0 client asks for keep alive 0 (mosquitto: 65535).
@@ -197,46 +295,33 @@ pub struct BrokerProfile {
     /// Connections accepted per second (listener rate limit); `None` = unlimited.
     pub max_connections_per_second: Option<u32>,
 
-    // --- behaviours (divergence matrix rows) ---
-    /// Row 1: DISCONNECT 0x8E to the taken-over 5.0 client ([MQTT-3.1.4-3]).
-    pub takeover_sends_disconnect: bool,
+    // --- behaviours (each enum's docs name the specification's variant and the broker's) ---
+    /// What a taken-over 5.0 client is told.
+    pub takeover_notice: TakeoverNotice,
     /// The will of a session a new connection replaces.
     pub takeover_will: TakeoverWill,
     /// A delayed will whose session ends with its connection.
     pub will_after_session_end: WillAfterSessionEnd,
-    /// Row 8: an expired, already-sent, unacknowledged message is dropped at resend instead of
-    /// being resent ([MQTT-4.3.3-7] says resend for QoS 2).
-    pub drop_expired_inflight: bool,
-    /// A queued message whose Message Expiry has passed stays in the session (still counting
-    /// against `max_queued_messages`) until the broker next tries to send it, and is discarded
-    /// then. mosquitto before 2.0.15 (database.c: expiry is checked only in
-    /// `db__message_write_inflight_out_single`; 2.0.15 added `db__expire_all_messages`, #2609).
-    /// False: discarded at its expiry instant, as [MQTT-3.3.2-5] reads.
-    pub expired_queued_kept_until_send: bool,
-    /// `max_queued_messages` counts the QoS 1 and 2 copies queued or in flight, less the
-    /// in-flight window while the client is online; QoS 0 copies never count (mosquitto 2.0
-    /// `db__ready_for_queue`, `msg_count12`). False: the queue's length, every QoS.
-    pub queue_limit_counts_qos12_with_inflight: bool,
-    /// After an acknowledgement, queued messages move into flight while a counter starting at
-    /// the acknowledged message's position is below the window, which can overfill it (mosquitto
-    /// 2.0 `db__message_delete_outgoing`). False: refill up to the window.
-    pub refill_counts_before_acked: bool,
-    /// A SUBSCRIBE with a filter the session already has updates only its QoS and Subscription
-    /// Identifier; No Local and Retain As Published stay as first subscribed (mosquitto 2.0 subs.c
-    /// `sub__add_leaf`, unchanged through 2.0.18). False: replaced whole, [MQTT-3.8.4-3].
-    pub resubscribe_keeps_flags: bool,
-    /// Row 9: overlapping subscriptions for 3.1.1 clients.
+    /// An expired message already sent, at the reconnect that would resend it.
+    pub expired_inflight: ExpiredInflight,
+    /// A queued message whose Message Expiry has passed.
+    pub expired_queued: ExpiredQueued,
+    /// What the queue limit counts.
+    pub queue_limit_counts: QueueLimitCounts,
+    /// How the in-flight window refills after an acknowledgement.
+    pub window_refill: WindowRefill,
+    /// A SUBSCRIBE repeating a filter the session has.
+    pub resubscribe: Resubscribe,
+    /// Overlapping subscriptions for 3.1.1 clients.
     pub overlap_v311: Overlap,
     /// Overlapping subscriptions for 5.0 clients.
     pub overlap_v5: Overlap,
-    /// Row 10: DUP = 1 on queued messages sent for the first time at a 3.1.1 reconnect.
-    pub dup_on_first_send_after_resume_v311: bool,
-    /// Row 11: inbound QoS 2 onward delivery.
+    /// Inbound QoS 2 onward delivery.
     pub qos2_forward: Qos2Forward,
     /// Non-standard mosquitto `upgrade_outgoing_qos`.
     pub upgrade_outgoing_qos: bool,
-    /// PUBACK/PUBREC reason 0x10 when a 5.0 QoS 1/2 message has no subscribers (MAY).
-    pub no_subscribers_reason: bool,
+    /// PUBACK/PUBREC reason code when a 5.0 QoS 1/2 message has no subscribers.
+    pub no_subscribers_reply: NoSubscribersReply,
     pub timers: TimerGranularity,
     /// A waiting message's Message Expiry left under one second.
     pub expiry_remainder: ExpiryRemainder,
@@ -250,9 +335,8 @@ pub struct BrokerProfile {
     /// `last_keepalive_check + 5 < db.now_s`): every 6 s. 0: at the instant 1.5 x Keep Alive passes.
     pub keep_alive_check_secs: u32,
     pub persistence: Persistence,
-    /// Sessions restored from persistence get their expiry timer back (mosquitto gained this in
-    /// 2.0.15, "Add clients to session expiry check list when restarting", #2546).
-    pub restored_sessions_expire: bool,
+    /// Whether sessions restored from persistence expire.
+    pub restored_sessions: RestoredSessions,
     /// Delayed wills when the broker stops.
     pub delayed_wills_at_shutdown: DelayedWillsAtShutdown,
 
@@ -278,34 +362,33 @@ impl BrokerProfile {
             receive_max_exceeded: ReceiveMaxExceeded::Disconnect93,
             v311_session_expiry: None,
             max_session_expiry: None,
-            announce_session_expiry_cap: true,
+            session_expiry_cap: SessionExpiryCap::Announced,
             max_qos: 2,
             keep_alive_zero_override: None,
             allow_zero_length_client_id: true,
             empty_id_v5_reject_code: 0x85,
             assigned_id_prefix: "auto-".into(),
             max_connections_per_second: None,
-            takeover_sends_disconnect: true,
+            takeover_notice: TakeoverNotice::Disconnect0x8E,
             takeover_will: TakeoverWill::AsClose,
             will_after_session_end: WillAfterSessionEnd::AtOnce,
-            drop_expired_inflight: false,
-            expired_queued_kept_until_send: false,
-            queue_limit_counts_qos12_with_inflight: false,
-            refill_counts_before_acked: false,
-            resubscribe_keeps_flags: false,
+            expired_inflight: ExpiredInflight::Resent,
+            expired_queued: ExpiredQueued::DroppedAtExpiry,
+            queue_limit_counts: QueueLimitCounts::Queued,
+            window_refill: WindowRefill::UpToWindow,
+            resubscribe: Resubscribe::Replaces,
             overlap_v311: Overlap::OneCopyMaxQos,
             overlap_v5: Overlap::OneCopyMaxQos,
-            dup_on_first_send_after_resume_v311: false,
             qos2_forward: Qos2Forward::AtPubrel,
             upgrade_outgoing_qos: false,
-            no_subscribers_reason: false,
+            no_subscribers_reply: NoSubscribersReply::Success,
             timers: TimerGranularity::Exact,
             expiry_remainder: ExpiryRemainder::RoundUp,
             delayed_wills: DelayedWills::AtDueTime,
             suppressed_copy_ids: SuppressedCopyIds::None,
             keep_alive_check_secs: 0,
             persistence: Persistence::AllSessions,
-            restored_sessions_expire: true,
+            restored_sessions: RestoredSessions::Expire,
             delayed_wills_at_shutdown: DelayedWillsAtShutdown::KeepWaiting,
             per_message_overhead: 40,
             per_subscription_bytes: 64,
@@ -328,34 +411,33 @@ impl BrokerProfile {
             receive_max_exceeded: ReceiveMaxExceeded::Pubrec97,
             v311_session_expiry: None,
             max_session_expiry: None,
-            announce_session_expiry_cap: false,
+            session_expiry_cap: SessionExpiryCap::Silent,
             max_qos: 2,
             keep_alive_zero_override: Some(65535),
             allow_zero_length_client_id: true,
             empty_id_v5_reject_code: 0x80,
             assigned_id_prefix: "auto-".into(),
             max_connections_per_second: None,
-            takeover_sends_disconnect: false,
+            takeover_notice: TakeoverNotice::CloseOnly,
             takeover_will: TakeoverWill::OnlyIfSessionEnds,
             will_after_session_end: WillAfterSessionEnd::AfterDelay,
-            drop_expired_inflight: true,
-            expired_queued_kept_until_send: true,
-            queue_limit_counts_qos12_with_inflight: true,
-            refill_counts_before_acked: true,
-            resubscribe_keeps_flags: true,
+            expired_inflight: ExpiredInflight::Dropped,
+            expired_queued: ExpiredQueued::KeptUntilSend,
+            queue_limit_counts: QueueLimitCounts::Qos12BeyondWindow,
+            window_refill: WindowRefill::FromAckedPosition,
+            resubscribe: Resubscribe::KeepsFlags,
             overlap_v311: Overlap::OneCopyFirstMatched,
             overlap_v5: Overlap::CopyPerSubscription,
-            dup_on_first_send_after_resume_v311: false,
             qos2_forward: Qos2Forward::AtPubrel,
             upgrade_outgoing_qos: false,
-            no_subscribers_reason: true,
+            no_subscribers_reply: NoSubscribersReply::NoMatchingSubscribers,
             timers: TimerGranularity::WholeSecondsStrict,
             expiry_remainder: ExpiryRemainder::OmitProperty,
             delayed_wills: DelayedWills::OneListByInterval,
             suppressed_copy_ids: SuppressedCopyIds::TakeOne,
             keep_alive_check_secs: 6,
             persistence: Persistence::None,
-            restored_sessions_expire: false,
+            restored_sessions: RestoredSessions::NeverExpire,
             delayed_wills_at_shutdown: DelayedWillsAtShutdown::Published,
             ..BrokerProfile::spec()
         }
@@ -372,7 +454,7 @@ impl BrokerProfile {
             queue_qos0_offline: true,
             max_inflight_v311: 32,
             v311_session_expiry: Some(2 * 3600),
-            announce_session_expiry_cap: true,
+            session_expiry_cap: SessionExpiryCap::Announced,
             qos2_forward: Qos2Forward::AtPublish,
             // EMQX has been in-memory by default: "If the broker restarts or crashes, all queued
             // messages will be lost" (emqx_mqueue.erl).
@@ -479,7 +561,8 @@ impl BrokerProfile {
         let asked = requested.unwrap_or(0);
         match self.max_session_expiry {
             Some(cap) if asked > cap => {
-                let announce = self.announce_session_expiry_cap.then_some(cap);
+                let announce =
+                    (self.session_expiry_cap == SessionExpiryCap::Announced).then_some(cap);
                 (cap, announce)
             }
             _ => (asked, None),

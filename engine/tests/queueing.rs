@@ -205,5 +205,8 @@ fn mosquitto_refills_from_the_acknowledged_position_and_overfills_the_window() {
         "{overfilled:?}"
     );
     assert_eq!(s.payloads(sub), vec!["m1", "m2", "m3", "m4", "m5"]);
-    assert!(!BrokerProfile::spec().refill_counts_before_acked);
+    assert_eq!(
+        BrokerProfile::spec().window_refill,
+        session_engine::profile::WindowRefill::UpToWindow
+    );
 }

@@ -47,7 +47,7 @@ impl Broker {
             }
         }
         if old_v5 {
-            if self.profile.takeover_sends_disconnect {
+            if self.profile.takeover_notice == TakeoverNotice::Disconnect0x8E {
                 self.send(
                     old,
                     Packet::Disconnect(Disconnect {

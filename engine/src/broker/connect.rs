@@ -402,7 +402,7 @@ impl Broker {
                 }
                 _ => {
                     if self.is_expired(m.received_at, m.message_expiry)
-                        && self.profile.drop_expired_inflight
+                        && self.profile.expired_inflight == ExpiredInflight::Dropped
                     {
                         {
                             self.event(BrokerEvent::Deviation {
@@ -432,7 +432,6 @@ impl Broker {
         }
         let s = self.sessions.get_mut(client_id).expect("session");
         s.inflight = keep;
-        let dup_first = self.profile.dup_on_first_send_after_resume_v311 && !s.version.is_v5();
-        self.pump_queue(client_id, dup_first);
+        self.pump_queue(client_id);
     }
 }

@@ -23,9 +23,11 @@ impl Broker {
     }
 
     /// Sends queued messages while the in-flight window allows ([MQTT-3.3.4-9], [MQTT-4.9.0-2]).
-    pub(super) fn pump_queue(&mut self, client_id: &ClientId, dup: bool) {
+    pub(super) fn pump_queue(&mut self, client_id: &ClientId) {
         if self.sessions.get(client_id).is_none_or(|s| {
-            s.queue.is_empty() || (s.conn.is_none() && self.profile.expired_queued_kept_until_send)
+            s.queue.is_empty()
+                || (s.conn.is_none()
+                    && (self.profile.expired_queued == ExpiredQueued::KeptUntilSend))
         }) {
             return;
         }
@@ -40,23 +42,19 @@ impl Broker {
             if front.qos != QoS::AtMostOnce && s.inflight.len() >= window {
                 return;
             }
-            self.send_next_queued(client_id, conn, dup);
+            self.send_next_queued(client_id, conn);
         }
     }
 
     /// Sends the session's oldest queued message (QoS 1 and 2 go into flight); false if the
     /// queue is empty.
-    pub(super) fn send_next_queued(
-        &mut self,
-        client_id: &ClientId,
-        conn: ConnId,
-        dup: bool,
-    ) -> bool {
+    pub(super) fn send_next_queued(&mut self, client_id: &ClientId, conn: ConnId) -> bool {
         let s = self.sessions.get_mut(client_id).expect("session");
         let Some(mut m) = s.queue.pop_front() else {
             return false;
         };
-        let p = self.publish_packet(client_id, &m, dup);
+        // A first send carries DUP = 0 ([MQTT-3.3.1-1]).
+        let p = self.publish_packet(client_id, &m, false);
         m.sent = true;
         m.state = match m.qos {
             QoS::AtMostOnce => OutState::Queued,
@@ -85,7 +83,7 @@ impl Broker {
         let window = s.window as usize;
         let mut index = acked_pos;
         let mut moved = 0;
-        while index < window && self.send_next_queued(client_id, conn, false) {
+        while index < window && self.send_next_queued(client_id, conn) {
             index += 1;
             moved += 1;
         }
@@ -118,7 +116,7 @@ impl Broker {
             // [MQTT-4.4.0-2] 5.0: an error PUBREC acknowledges the message; no PUBREL.
             let m = s.inflight.remove(pos);
             s.release_packet_id(m.packet_id);
-            self.pump_queue(cid, false);
+            self.pump_queue(cid);
             return;
         }
         s.inflight[pos].state = OutState::AwaitPubcomp;
@@ -149,10 +147,10 @@ impl Broker {
                 msg: m.msg,
                 packet_id: pid,
             });
-            if has_queue && self.profile.refill_counts_before_acked {
+            if has_queue && self.profile.window_refill == WindowRefill::FromAckedPosition {
                 self.refill_after_ack(cid, pos);
             } else if has_queue {
-                self.pump_queue(cid, false);
+                self.pump_queue(cid);
             }
         }
     }
@@ -219,11 +217,11 @@ impl Broker {
     pub(super) fn enqueue(&mut self, cid: &ClientId, mut m: OutMsg, online: bool) {
         let expiry = self
             .message_deadline(m.received_at, m.message_expiry)
-            .filter(|_| !self.profile.expired_queued_kept_until_send);
+            .filter(|_| self.profile.expired_queued == ExpiredQueued::DroppedAtExpiry);
         let Some(s) = self.sessions.get_mut(cid) else {
             return;
         };
-        let held = if self.profile.queue_limit_counts_qos12_with_inflight {
+        let held = if self.profile.queue_limit_counts == QueueLimitCounts::Qos12BeyondWindow {
             // mosquitto 2.0 db__ready_for_queue: QoS 1/2 copies queued or in flight
             // (msg_count12), less the in-flight window while the client is online; QoS 0
             // copies never count.

@@ -7,9 +7,10 @@
 use crate::event::{BrokerEvent, CloseCause, DropReason};
 use crate::packet::{reason, Connack, Connect, Disconnect, Packet, Publish, SubOptions, Will};
 use crate::profile::{
-    BrokerProfile, DelayedWills, DelayedWillsAtShutdown, ExpiryRemainder, Overflow, Overlap,
-    Persistence, Qos2Forward, ReceiveMaxExceeded, SuppressedCopyIds, TakeoverWill,
-    TimerGranularity, WillAfterSessionEnd,
+    BrokerProfile, DelayedWills, DelayedWillsAtShutdown, ExpiredInflight, ExpiredQueued,
+    ExpiryRemainder, NoSubscribersReply, Overflow, Overlap, Persistence, Qos2Forward,
+    QueueLimitCounts, ReceiveMaxExceeded, RestoredSessions, Resubscribe, SuppressedCopyIds,
+    TakeoverNotice, TakeoverWill, TimerGranularity, WillAfterSessionEnd, WindowRefill,
 };
 use crate::topic;
 use crate::types::{

@@ -98,7 +98,7 @@ impl Broker {
             });
             self.drop_session_messages(s, DropReason::BrokerRestart);
         }
-        let restored_expire = self.profile.restored_sessions_expire;
+        let restored_expire = self.profile.restored_sessions == RestoredSessions::Expire;
         for mut s in kept {
             if !restored_expire {
                 s.expires_at = None;
@@ -127,7 +127,7 @@ impl Broker {
         }
         self.running = true;
         self.started_at = self.now;
-        if !self.profile.restored_sessions_expire {
+        if self.profile.restored_sessions == RestoredSessions::NeverExpire {
             let has_timer = self.sessions.values().any(|s| s.expiry != NEVER_EXPIRE);
             if has_timer {
                 self.event(BrokerEvent::Deviation {

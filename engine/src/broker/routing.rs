@@ -19,7 +19,11 @@ impl Broker {
                         .any(|sub| topic::matches(&sub.topic_filter, &p.topic))
                 });
                 self.route(&cid, p);
-                let rc = if v5 && !subscribed && self.profile.no_subscribers_reason {
+                let rc = if v5
+                    && !subscribed
+                    && (self.profile.no_subscribers_reply
+                        == NoSubscribersReply::NoMatchingSubscribers)
+                {
                     reason::NO_MATCHING_SUBSCRIBERS
                 } else {
                     0
@@ -103,7 +107,12 @@ impl Broker {
                 // A broker that routes at PUBREL has not looked for subscribers yet when it
                 // answers PUBREC: mosquitto 2.0.11 sends PUBREC 0x00 (handle_publish.c), 0x10
                 // only on PUBACK.
-                let rc = if v5 && n == 0 && self.profile.no_subscribers_reason && forward_now {
+                let rc = if v5
+                    && n == 0
+                    && (self.profile.no_subscribers_reply
+                        == NoSubscribersReply::NoMatchingSubscribers)
+                    && forward_now
+                {
                     reason::NO_MATCHING_SUBSCRIBERS
                 } else {
                     0

@@ -36,7 +36,7 @@ impl Broker {
             let mut kept_flags = false;
             if let (Some(old), true) = (
                 s.subscriptions.get(filter),
-                self.profile.resubscribe_keeps_flags && share.is_none(),
+                self.profile.resubscribe == Resubscribe::KeepsFlags && share.is_none(),
             ) {
                 kept_flags = (old.options.no_local, old.options.retain_as_published)
                     != (opts.no_local, opts.retain_as_published);

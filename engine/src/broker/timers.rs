@@ -120,7 +120,7 @@ impl Broker {
                 .retained
                 .get(topic)
                 .and_then(|r| self.message_deadline(r.received_at, r.message_expiry)),
-            Timer::Queue(_) if self.profile.expired_queued_kept_until_send => None,
+            Timer::Queue(_) if self.profile.expired_queued == ExpiredQueued::KeptUntilSend => None,
             Timer::Queue(id) => self.sessions.get(id).and_then(|s| {
                 s.queue
                     .iter()
@@ -275,7 +275,7 @@ impl Broker {
         for m in &dropped {
             s.release_packet_id(m.packet_id);
         }
-        let late = self.profile.expired_queued_kept_until_send;
+        let late = self.profile.expired_queued == ExpiredQueued::KeptUntilSend;
         if late {
             self.event(BrokerEvent::Deviation {
                 rule: "[MQTT-3.3.2-5]",
