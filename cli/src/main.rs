@@ -66,9 +66,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         "profiles" => {
-            for p in session_engine::BrokerProfile::all() {
-                println!("{:<18} {}\n{:<18} {}", p.id, p.name, "", p.source);
-            }
+            print!("{}", profiles_text());
             ExitCode::SUCCESS
         }
         "show" => match args.get(1).and_then(|id| library::text_by_id(id)) {
@@ -324,4 +322,39 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `mqtt-lab profiles`: every broker profile with its departures from the specification and its
+/// choices where the specification leaves one, from the engine's behaviour catalogue.
+fn profiles_text() -> String {
+    use session_engine::behaviour::Standing;
+    let mut out = String::new();
+    for p in session_engine::BrokerProfile::all() {
+        out.push_str(&format!("{}  ({})\n  {}\n", p.name, p.id, p.source));
+        let departures = p.departures();
+        if departures.is_empty() {
+            out.push_str("  The specification's own profile: every behaviour as the specification states it.\n");
+        }
+        let mut heading = None;
+        for d in departures {
+            if heading != Some(d.entry.standing) {
+                heading = Some(d.entry.standing);
+                out.push_str(match d.entry.standing {
+                    Standing::Departs => "  Departs from the specification:\n",
+                    Standing::Choice => "  Chooses where the specification leaves it open:\n",
+                });
+            }
+            let rules = if d.entry.rules.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", d.entry.rules.join("; "))
+            };
+            out.push_str(&format!(
+                "    {} = {}{rules}\n      {} {}.\n      Specification: {}.\n      Source: {}.\n",
+                d.field, d.value, p.name, d.entry.broker, d.entry.spec, d.entry.source
+            ));
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -80,3 +80,25 @@ fn unknown_commands_print_usage() {
     assert_eq!(code, 2);
     assert!(err.contains("USAGE"));
 }
+
+#[test]
+fn profiles_list_each_brokers_departures_before_anything_runs() {
+    let (code, out, _) = lab(&["profiles"]);
+    assert_eq!(code, 0);
+    let mosquitto = out
+        .split("\n\n")
+        .find(|b| b.starts_with("mosquitto 2.0.11"))
+        .expect("a mosquitto block");
+    for line in [
+        "Departs from the specification:",
+        "takeover_will = only_if_session_ends",
+        "delayed_wills = one_list_by_interval",
+        "overlap_v311 = one_copy_first_matched  ([MQTT-3.3.5-1])",
+        "Chooses where the specification leaves it open:",
+    ] {
+        assert!(mosquitto.contains(line), "{line} in:\n{mosquitto}");
+    }
+    let spec = out.split("\n\n").next().expect("a spec block");
+    assert!(spec.starts_with("MQTT specification (strict)  (spec)"));
+    assert!(!spec.contains("Departs"), "{spec}");
+}
