@@ -564,7 +564,9 @@ pub fn overview(o: &Overview) -> String {
     for (k, v) in &o.limits {
         let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
     }
-    out.push_str("</tbody></table><table class=\"all-sessions\"><thead><tr><th>client id</th><th>state</th><th>queued</th><th>in flight</th><th>bytes</th></tr></thead><tbody>");
+    out.push_str("</tbody></table>");
+    departures(&mut out, &o.departures);
+    out.push_str("<table class=\"all-sessions\"><thead><tr><th>client id</th><th>state</th><th>queued</th><th>in flight</th><th>bytes</th></tr></thead><tbody>");
     for (id, st, q, i, b) in o.rows.iter().take(MAX_ROWS) {
         let _ = write!(
             out,
@@ -585,6 +587,77 @@ pub fn overview(o: &Overview) -> String {
         "</tbody><tfoot><tr><th colspan=\"4\">total</th><td>{}</td></tr></tfoot></table>",
         o.total_bytes
     );
+    out
+}
+
+/// One line on how the profile differs from the specification, linking to the full list
+/// (the `Departures` component beside the broker picker).
+fn departures(out: &mut String, list: &[session_engine::behaviour::Departure]) {
+    use session_engine::behaviour::Standing;
+    let d = list
+        .iter()
+        .filter(|d| d.entry.standing == Standing::Departs)
+        .count();
+    let c = list.len() - d;
+    if list.is_empty() {
+        out.push_str(
+            "<p class=\"departures-line\">Every behaviour as the specification states it.</p>",
+        );
+        return;
+    }
+    let _ = write!(
+        out,
+        "<p class=\"departures-line\"><a href=\"#departures\" data-act=\"departures\">{d} departure{} from the specification, {c} choice{} of its own</a></p>",
+        if d == 1 { "" } else { "s" },
+        if c == 1 { "" } else { "s" }
+    );
+}
+
+/// The full list of a profile's departures and choices (inside the `Departures` details).
+pub fn departures_list(list: &[session_engine::behaviour::Departure]) -> String {
+    use session_engine::behaviour::Standing;
+    if list.is_empty() {
+        return "<p>This profile is the specification's reading of every rule, with no server limits and every MAY taken the conservative way.</p>".into();
+    }
+    let mut out = String::new();
+    for (standing, title) in [
+        (Standing::Departs, "Where it departs from the specification"),
+        (
+            Standing::Choice,
+            "Where the specification leaves the choice to it",
+        ),
+    ] {
+        let items: Vec<_> = list
+            .iter()
+            .filter(|d| d.entry.standing == standing)
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        let _ = write!(out, "<h4>{title}</h4><ul>");
+        for d in items {
+            let rules = d.entry.rules.join("; ");
+            // The catalogue's sentences start with an ASCII verb ("closes ...").
+            let mut broker = d.entry.broker.to_string();
+            if let Some(f) = broker.get_mut(..1) {
+                f.make_ascii_uppercase();
+            }
+            let _ = write!(
+                out,
+                "<li data-field=\"{}\">{}{}. <span class=\"spec\">Specification: {}.</span> <span class=\"src\">Source: {}.</span></li>",
+                d.field,
+                if rules.is_empty() {
+                    String::new()
+                } else {
+                    format!("<span class=\"rule\">{}</span> ", esc(&rules))
+                },
+                esc(&broker),
+                esc(d.entry.spec),
+                esc(d.entry.source)
+            );
+        }
+        out.push_str("</ul>");
+    }
     out
 }
 

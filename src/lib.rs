@@ -282,6 +282,11 @@ pub fn App() -> impl IntoView {
             });
         } else if target_attr(&e, "[data-act]", "data-act").as_deref() == Some("close-packet") {
             selected_packet.set(None);
+        } else if target_attr(&e, "[data-act]", "data-act").as_deref() == Some("departures") {
+            // The overview's count of departures opens the list in the picker.
+            if let Some(d) = document().get_element_by_id("departures") {
+                let _ = d.set_attribute("open", "");
+            }
         }
     };
     // The packet inspector: a byte and its field light up together.
@@ -468,7 +473,55 @@ fn Picker(
                     {verified.then(|| view! { " " <a class="verified" href="CONFORMANCE.md" data-testid="verified" title="Its run on the mosquitto 2.0.11 profile matches a real mosquitto 2.0.11, packet for packet (tests/verify.sh)">"✓ verified against mosquitto 2.0.11"</a> })}
                 </p> }
             }))}
+            <Departures player=player />
         </section>
+    }
+}
+
+/// The broker profile's departures from the specification and the choices it makes where the
+/// specification leaves one, listed before anything runs (the engine's behaviour catalogue,
+/// `session_engine::behaviour`). The `<details>` is not rebuilt by steps or broker switches, so
+/// it stays open or closed as the learner left it.
+#[component]
+fn Departures(player: Memo<Result<Shared, String>>) -> impl IntoView {
+    use session_engine::behaviour::Standing;
+    let info = Memo::new(move |_| {
+        player.with(|p| {
+            p.as_ref()
+                .ok()
+                .map(|p| {
+                    let pr = p.at(0).world.broker.profile();
+                    (pr.name.clone(), pr.departures())
+                })
+                .unwrap_or_default()
+        })
+    });
+    let count =
+        move |s: Standing| info.with(|(_, l)| l.iter().filter(|d| d.entry.standing == s).count());
+    let summary = move || {
+        info.with(|(name, l)| {
+            if l.is_empty() {
+                format!("{name}: every behaviour as the specification states it")
+            } else {
+                let (d, c) = (count(Standing::Departs), count(Standing::Choice));
+                let plural = |n: usize, one: &str, many: &str| {
+                    format!("{n} {}", if n == 1 { one } else { many })
+                };
+                format!(
+                    "How {name} differs from the specification: {}, {}",
+                    plural(d, "departure", "departures"),
+                    plural(c, "choice of its own", "choices of its own")
+                )
+            }
+        })
+    };
+    // The list is static text, so one HTML leaf; it is set again only when the profile changes.
+    let list = move || info.with(|(_, l)| html::departures_list(l));
+    view! {
+        <details class="departures" id="departures" data-testid="departures">
+            <summary>{summary}</summary>
+            <div inner_html=list></div>
+        </details>
     }
 }
 

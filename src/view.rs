@@ -1209,6 +1209,9 @@ pub struct Overview {
     pub broker: String,
     pub source: String,
     pub limits: Vec<(String, String)>,
+    /// How this profile differs from the specification's in behaviour, departures first (the
+    /// engine's catalogue, `session_engine::behaviour`).
+    pub departures: Vec<session_engine::behaviour::Departure>,
     pub rows: Vec<(String, String, usize, usize, u64)>,
     pub total_bytes: u64,
 }
@@ -1292,6 +1295,7 @@ pub fn overview(p: &Player, step: usize) -> Overview {
         broker: pr.name.clone(),
         source: pr.source.clone(),
         limits,
+        departures: pr.departures(),
         rows,
         total_bytes,
     }

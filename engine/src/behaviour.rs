@@ -42,6 +42,8 @@ pub trait Behaviour: Copy + PartialEq + std::fmt::Debug + Serialize + 'static {
     const SPEC: Self;
     /// What this variant means; `None` for [`Behaviour::SPEC`].
     fn entry(self) -> Option<Entry>;
+    /// The variant's name in Rust (`OnlyIfSessionEnds`).
+    fn name(self) -> &'static str;
 }
 
 /// One way a profile differs from the specification's profile.
@@ -91,12 +93,14 @@ macro_rules! behaviour {
             const ALL: &'static [Self] = &[$($t::$v),+];
             const SPEC: Self = $t::$spec;
             fn entry(self) -> Option<Entry> {
-                // Every variant is in ALL: this match stops compiling when one is added.
-                match self {
-                    $($t::$v => {})+
-                }
                 let $x = self;
                 $body
+            }
+            fn name(self) -> &'static str {
+                // Every variant is in ALL: this match stops compiling when one is added.
+                match self {
+                    $($t::$v => stringify!($v)),+
+                }
             }
         }
     };
@@ -447,6 +451,23 @@ behaviour!(
     }
 );
 
+/// A variant's name as serde's `rename_all = "snake_case"` spells it in profile JSON
+/// (`OnlyIfSessionEnds` -> `only_if_session_ends`).
+pub fn snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 impl BrokerProfile {
     /// Every way this profile differs from the specification's in behaviour (not in its limits,
     /// which [`BrokerProfile`]'s numeric fields hold), departures first.
@@ -456,10 +477,7 @@ impl BrokerProfile {
             if let Some(entry) = v.entry() {
                 out.push(Departure {
                     field,
-                    value: serde_json::to_value(v)
-                        .ok()
-                        .and_then(|j| j.as_str().map(String::from))
-                        .unwrap_or_else(|| format!("{v:?}")),
+                    value: snake(v.name()),
                     entry,
                 });
             }

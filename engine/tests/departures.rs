@@ -13,6 +13,11 @@ fn check<B: Behaviour>() {
     let mut seen = Vec::new();
     for &v in B::ALL {
         assert!(!seen.contains(&v), "{v:?} listed twice");
+        assert_eq!(
+            serde_json::to_value(v).expect("serializes"),
+            serde_json::Value::String(session_engine::behaviour::snake(v.name())),
+            "the listed name of {v:?} is the one profile JSON uses"
+        );
         seen.push(v);
         match v.entry() {
             None => assert_eq!(

@@ -214,6 +214,28 @@ await test('keyboard-only use: arrows, Home/End, space, ? and Esc', async () => 
   await page.close();
 });
 
+await test("each broker's departures are listed before anything runs and stay open across steps", async () => {
+  const page = await fresh('?s=takeover-v5&broker=mosquitto-2.0.11&step=1');
+  const summary = await page.textContent('[data-testid=departures] summary');
+  expect(/mosquitto 2\.0\.11 differs from the specification: \d+ departures, \d+ choices of its own/.test(summary), summary);
+  expect(!(await page.evaluate(() => document.getElementById('departures').open)), 'closed at first');
+  await page.click('[data-testid=broker] [data-act=departures]');
+  expect(await page.evaluate(() => document.getElementById('departures').open), "the overview's count opens the list");
+  const will = await page.textContent('[data-testid=departures] li[data-field=takeover_will]');
+  expect(will.includes('[MQTT-3.1.2-8]') && will.includes('Source: mosquitto 2.0.11 handle_connect.c'), will);
+  for (let i = 0; i < 3; i++) await page.click('[data-testid=next]');
+  expect(await page.evaluate(() => document.getElementById('departures').open), 'still open three steps later');
+  await page.addScriptTag({ content: axeSource });
+  const res = await page.evaluate(async () => await window.axe.run(document.getElementById('departures'), { resultTypes: ['violations'] }));
+  const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.length === 0, bad.map((v) => `${v.id}: ${v.nodes[0]?.target}`).join('; '));
+  await page.selectOption('[data-testid=broker-select]', 'spec');
+  await page.waitForFunction(() => document.querySelector('[data-testid=departures] summary').textContent.includes('specification (strict)'));
+  const spec = await page.textContent('[data-testid=departures]');
+  expect(spec.includes('every behaviour as the specification states it') && !spec.includes('Where it departs'), spec);
+  await page.close();
+});
+
 await test('axe-core finds no serious or critical problems (light, dark, phone)', async () => {
   for (const [q, opts, shot] of [['?s=takeover-v5&step=5', {}, 'axe-light.png'], ['?s=qos1-redelivered-dup&step=9', { dark: true }, 'axe-dark.png'], ['?s=sleepy-sensor&step=8', { width: 390, height: 844 }, 'phone.png']]) {
     const page = await fresh(q, opts);
