@@ -102,3 +102,18 @@ fn profiles_list_each_brokers_departures_before_anything_runs() {
     assert!(spec.starts_with("MQTT specification (strict)  (spec)"));
     assert!(!spec.contains("Departs"), "{spec}");
 }
+
+#[test]
+fn docs_divergences_is_generated_from_the_catalogue_and_current() {
+    let (code, out, _) = lab(&["profiles", "--markdown"]);
+    assert_eq!(code, 0);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/DIVERGENCES.md");
+    let committed = std::fs::read_to_string(path).expect("docs/DIVERGENCES.md");
+    assert!(
+        committed == out,
+        "docs/DIVERGENCES.md is stale: run `cargo run -p mqtt-lab -- profiles --markdown > docs/DIVERGENCES.md`"
+    );
+    let (code, _, err) = lab(&["profiles", "--html"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown option --html"), "{err}");
+}

@@ -1,6 +1,6 @@
 //! The client's own side: its offline buffer (the broker never queues a client's outgoing
 //! messages), discarding its state when Session Present = 0 ([MQTT-3.2.2-5] 5.0), a 3.1.1 session
-//! resumed over 5.0 (X-01, mosquitto), and a client that exceeds the server's Receive Maximum (5-19).
+//! resumed over 5.0 (mosquitto), and a client that exceeds the server's Receive Maximum.
 mod common;
 use common::*;
 #[cfg(target_arch = "wasm32")]

@@ -1,5 +1,6 @@
 //! Session expiry (5.0): timing, DISCONNECT changes, never. Checks [MQTT-4.1.0-2],
-//! [MQTT-3.1.2-23], §3.14.2.2.2. Scenarios 5-02, 5-03, 5-05; mosquitto granularity (§2.1.4).
+//! [MQTT-3.1.2-23], §3.14.2.2.2.
+//! Also mosquitto's whole-second timers (`TimerGranularity::WholeSecondsStrict`).
 mod common;
 use common::*;
 #[cfg(target_arch = "wasm32")]

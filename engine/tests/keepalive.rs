@@ -1,6 +1,5 @@
 //! Keep alive: client pings, the broker's 1.5 x timeout, Server Keep Alive.
 //! Checks [MQTT-3.1.2-24] (3.1.1) / [MQTT-3.1.2-22] (5.0), [MQTT-3.2.2-21], [MQTT-3.2.2-22].
-//! Scenarios 3-14, 5-26.
 mod common;
 use common::*;
 #[cfg(target_arch = "wasm32")]

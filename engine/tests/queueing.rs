@@ -1,5 +1,5 @@
 //! Offline queueing and its limits. Checks [MQTT-3.1.2-5] (3.1.1), 5.0 §4.1 (QoS 0 optional),
-//! [MQTT-3.3.2-5], [MQTT-3.3.2-6], administrative discard. Scenarios 3-03, 3-04, 3-17, 5-12.
+//! [MQTT-3.3.2-5], [MQTT-3.3.2-6], administrative discard.
 mod common;
 use common::*;
 use session_engine::profile::{BrokerProfile, ProfileOverrides};

@@ -1,6 +1,6 @@
 //! Resending after a resume: unacknowledged PUBLISH with DUP = 1 and PUBREL, original ids and
 //! order, then queued messages with DUP = 0. Checks [MQTT-4.4.0-1], [MQTT-3.3.1-1],
-//! [MQTT-3.3.1-3], [MQTT-4.3.3-1], [MQTT-4.6.0-1], [MQTT-4.3.3-7]. Scenarios 3-06, 3-07, 3-08, 5-11, 5-24.
+//! [MQTT-3.3.1-3], [MQTT-4.3.3-1], [MQTT-4.6.0-1], [MQTT-4.3.3-7].
 mod common;
 use common::*;
 use session_engine::world::Direction;

@@ -1,4 +1,4 @@
-//! Broker restart with and without persistence (broker-specific; 5-25) and the reconnect of
+//! Broker restart with and without persistence (broker-specific: `Persistence` in each profile) and the reconnect of
 //! clients with backoff.
 mod common;
 use common::*;

@@ -1,6 +1,5 @@
 //! Retained messages live outside sessions. Checks [MQTT-3.1.2.7] (3.1.1), 5.0 §4.1,
 //! [MQTT-3.8.4-3], [MQTT-3.3.1-9..11] (5.0 Retain Handling), §4.8.2 (none for shared).
-//! Scenarios 3-15, 3-16, 5-23.
 mod common;
 use common::*;
 use session_engine::packet::SubOptions;

@@ -1,6 +1,6 @@
 //! Session Present and Clean Session / Clean Start.
 //! Checks [MQTT-3.1.2-4], [MQTT-3.1.2-6], [MQTT-3.2.2-1..3] (3.1.1); [MQTT-3.1.2-4..6],
-//! [MQTT-3.2.2-2,3], §3.1.2.11.2 absent expiry = 0 (5.0). Scenarios 3-01, 5-01, 5-06.
+//! [MQTT-3.2.2-2,3], §3.1.2.11.2 absent expiry = 0 (5.0).
 mod common;
 use common::*;
 #[cfg(target_arch = "wasm32")]

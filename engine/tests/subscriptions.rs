@@ -1,7 +1,7 @@
 //! Subscriptions inside the session: QoS downgrade, overlapping subscriptions, options,
 //! identifiers, Receive Maximum, shared subscriptions. Checks [MQTT-3.8.4-6] (3.1.1),
 //! [MQTT-3.8.4-8], [MQTT-3.3.5-1], [MQTT-3.3.4-2..5], [MQTT-3.8.3-3], [MQTT-3.3.1-12,13],
-//! [MQTT-3.3.4-9], §4.8.2. Scenarios 3-05, 3-18, 5-10, 5-18, 5-20, 5-22, 5-27.
+//! [MQTT-3.3.4-9], §4.8.2.
 mod common;
 use common::*;
 use session_engine::packet::SubOptions;

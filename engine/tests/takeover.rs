@@ -1,6 +1,7 @@
 //! Takeover by a second connection with the same client id.
 //! Checks [MQTT-3.1.4-2] (3.1.1), [MQTT-3.1.4-3] (5.0), the will rules of §3.1.4 and
-//! [MQTT-3.1.3-9], and mosquitto 2.0.11's deviations (matrix rows 1-3). Scenarios 3-10..3-12, 5-09, 5-13.
+//! [MQTT-3.1.3-9], and mosquitto 2.0.11's departures (`TakeoverNotice`, `TakeoverWill`;
+//! docs/DIVERGENCES.md).
 mod common;
 use common::*;
 use session_engine::event::{ClientEvent, TraceItem};
@@ -57,9 +58,10 @@ fn v5_takeover_sends_0x8e_in_the_spec_but_not_in_mosquitto_2_0_11_5_09() {
     }
 }
 
-/// The 5-13 matrix: (old SEI, will delay, new clean start) -> (spec will, mosquitto will, SP).
+/// The 5.0 will on takeover, played end to end: (old SEI, will delay, new clean start) ->
+/// (spec will, mosquitto will, SP). `will_decisions.rs` has the same table for the pure decision.
 #[test]
-fn v5_will_on_takeover_matrix_5_13() {
+fn v5_will_on_takeover_table() {
     let rows = [
         (0, 0, false, true, true, false),
         (30, 0, false, true, false, true),

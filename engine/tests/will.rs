@@ -1,6 +1,6 @@
 //! Will messages: close without DISCONNECT, DISCONNECT 0x00 / 0x04, Will Delay vs Session
 //! Expiry. Checks [MQTT-3.1.2-8], [MQTT-3.14.4-3], [MQTT-3.1.3-9], §3.1.3.2.2, §3.14.2.2.2.
-//! Scenarios 3-13, 5-04, 5-14, 5-15, 5-16, 5-17; matrix rows 4-6.
+//! mosquitto's departures: `WillAfterSessionEnd`, `DelayedWills` (docs/DIVERGENCES.md).
 mod common;
 use common::*;
 #[cfg(target_arch = "wasm32")]
