@@ -163,7 +163,7 @@ pub fn decide_will(p: &BrokerProfile, moment: WillMoment, c: WillContext) -> Wil
                 },
                 "mosquitto 2.0.11 handle_connect.c (test 07-will-takeover.py)",
             );
-            let spec = decide_will(&BrokerProfile::spec(), moment, c);
+            let spec = takeover_by_spec(new_clean_start, c);
             if spec.fate == Publish {
                 discard.departs(
                     if c.v5 {
@@ -178,24 +178,7 @@ pub fn decide_will(p: &BrokerProfile, moment: WillMoment, c: WillContext) -> Wil
                 discard
             }
         }
-        WillMoment::TakenOver { .. } if !c.v5 => d(
-            Publish,
-            "[MQTT-3.1.2-8] 3.1.1: the connection was closed without DISCONNECT",
-        ),
-        WillMoment::TakenOver { new_clean_start } if c.session_expiry == 0 || new_clean_start => d(
-            Publish,
-            "§3.1.4 / [MQTT-3.1.2-8] 5.0: the takeover ended the old session",
-        ),
-        WillMoment::TakenOver { .. } if c.delay == 0 => d(
-            Publish,
-            "[MQTT-3.1.2-8] 5.0: the old connection closed and the Will Delay is 0",
-        ),
-        WillMoment::TakenOver { .. } => d(
-            Discard {
-                why: "a new connection resumed the session before the Will Delay passed",
-            },
-            "[MQTT-3.1.3-9] 5.0",
-        ),
+        WillMoment::TakenOver { new_clean_start } => takeover_by_spec(new_clean_start, c),
         WillMoment::Reconnected { .. } if c.outlived_session => d(
             Discard {
                 why: "the client reconnected before the will's delay passed",
@@ -245,6 +228,35 @@ pub fn decide_will(p: &BrokerProfile, moment: WillMoment, c: WillContext) -> Wil
             },
             "5.0 §3.1.2.5 (MAY defer until restart)",
         ),
+    }
+}
+
+/// The specification's will on takeover ([`TakeoverWill::AsClose`]).
+fn takeover_by_spec(new_clean_start: bool, c: WillContext) -> WillDecision {
+    use WillFate::*;
+    let d = WillDecision::new;
+    if !c.v5 {
+        d(
+            Publish,
+            "[MQTT-3.1.2-8] 3.1.1: the connection was closed without DISCONNECT",
+        )
+    } else if c.session_expiry == 0 || new_clean_start {
+        d(
+            Publish,
+            "§3.1.4 / [MQTT-3.1.2-8] 5.0: the takeover ended the old session",
+        )
+    } else if c.delay == 0 {
+        d(
+            Publish,
+            "[MQTT-3.1.2-8] 5.0: the old connection closed and the Will Delay is 0",
+        )
+    } else {
+        d(
+            Discard {
+                why: "a new connection resumed the session before the Will Delay passed",
+            },
+            "[MQTT-3.1.3-9] 5.0",
+        )
     }
 }
 
