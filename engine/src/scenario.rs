@@ -894,7 +894,8 @@ impl Scenario {
                     );
                 }
                 if let Some(w) = &c.will {
-                    topic::validate_topic_name(&w.topic).map_err(|e| format!("will topic: {e}"))?;
+                    topic::validate_topic_name(&w.topic, v.is_v5())
+                        .map_err(|e| format!("will topic: {e}"))?;
                     if w.delay.is_some() {
                         v5_only(v, "will.delay", &c.client)?;
                     }
@@ -905,7 +906,7 @@ impl Scenario {
             }
             Action::Subscribe(s) => {
                 let v = known(&s.client)?;
-                let parsed = topic::parse_filter(&s.filter)?;
+                let parsed = topic::parse_filter(&s.filter, v.is_v5())?;
                 if s.no_local
                     || s.retain_as_published
                     || s.retain_handling != 0
@@ -938,12 +939,12 @@ impl Scenario {
                 }
             }
             Action::Unsubscribe(u) => {
-                known(&u.client)?;
-                topic::validate_filter(&u.filter)?;
+                let v = known(&u.client)?;
+                topic::validate_filter(&u.filter, v.is_v5())?;
             }
             Action::Publish(p) => {
                 let v = known(&p.client)?;
-                topic::validate_topic_name(&p.topic)?;
+                topic::validate_topic_name(&p.topic, v.is_v5())?;
                 if p.message_expiry.is_some() {
                     v5_only(v, "message_expiry", &p.client)?;
                 }
@@ -1257,6 +1258,20 @@ mod tests {
         let e = Scenario::from_json(&bad).unwrap_err();
         assert!(e.message.contains("qso"), "{e}");
         assert_eq!(e.line, Some(8));
+    }
+
+    #[test]
+    fn topic_errors_cite_the_statement_of_the_scenarios_version() {
+        let sub = |v: &str| {
+            MINIMAL.replace("\"5.0\"", v).replace(
+                "{\"wait\": \"1.5s\"}",
+                "{\"subscribe\": {\"client\": \"a\", \"filter\": \"a/#/b\"}}",
+            )
+        };
+        let e5 = Scenario::from_json(&sub("\"5.0\"")).unwrap_err();
+        assert!(e5.message.contains("[MQTT-4.7.1-1]"), "{e5}");
+        let e3 = Scenario::from_json(&sub("\"3.1.1\"")).unwrap_err();
+        assert!(e3.message.contains("[MQTT-4.7.1-2]"), "{e3}");
     }
 
     #[test]

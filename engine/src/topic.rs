@@ -101,14 +101,15 @@ fn check_levels(filter: &str) -> Result<(), TopicError> {
 
 /// Why a topic name is not valid, in words with the statement id (as scenario files are
 /// checked).
-pub fn validate_topic_name(topic: &str) -> Result<(), String> {
+/// A topic name's error as a sentence citing the statement of version 5.0 (`v5`) or 3.1.1.
+pub fn validate_topic_name(topic: &str, v5: bool) -> Result<(), String> {
     check_topic_name(topic).map_err(|e| match e {
         TopicError::Wildcard => format!(
             "the topic name \"{topic}\" {} {}",
             e.rule(),
-            e.statement(false)
+            e.statement(v5)
         ),
-        _ => format!("a topic name {} {}", e.rule(), e.statement(false)),
+        _ => format!("a topic name {} {}", e.rule(), e.statement(v5)),
     })
 }
 
@@ -119,7 +120,8 @@ pub struct ParsedFilter<'a> {
     pub filter: &'a str,
 }
 
-pub fn parse_filter(filter: &str) -> Result<ParsedFilter<'_>, String> {
+/// Parses a filter; an error is a sentence citing the statement of version 5.0 (`v5`) or 3.1.1.
+pub fn parse_filter(filter: &str, v5: bool) -> Result<ParsedFilter<'_>, String> {
     if let Some(rest) = filter.strip_prefix("$share/") {
         // [MQTT-4.8.2-1] ShareName at least one character; [MQTT-4.8.2-2] no '/', '+' or '#',
         // followed by '/' and a Topic Filter.
@@ -131,29 +133,29 @@ pub fn parse_filter(filter: &str) -> Result<ParsedFilter<'_>, String> {
                 "\"{filter}\": the share name must be non-empty and contain no '+' or '#' [MQTT-4.8.2-1]"
             ));
         }
-        validate_filter_body(inner)?;
+        validate_filter_body(inner, v5)?;
         return Ok(ParsedFilter {
             share: Some(name),
             filter: inner,
         });
     }
-    validate_filter_body(filter)?;
+    validate_filter_body(filter, v5)?;
     Ok(ParsedFilter {
         share: None,
         filter,
     })
 }
 
-pub fn validate_filter(filter: &str) -> Result<(), String> {
-    parse_filter(filter).map(|_| ())
+pub fn validate_filter(filter: &str, v5: bool) -> Result<(), String> {
+    parse_filter(filter, v5).map(|_| ())
 }
 
-fn validate_filter_body(filter: &str) -> Result<(), String> {
+fn validate_filter_body(filter: &str, v5: bool) -> Result<(), String> {
     check_levels(filter).map_err(|e| match e {
         TopicError::Empty | TopicError::Null => {
-            format!("a topic filter {} {}", e.rule(), e.statement(false))
+            format!("a topic filter {} {}", e.rule(), e.statement(v5))
         }
-        _ => format!("\"{filter}\": {} {}", e.rule(), e.statement(false)),
+        _ => format!("\"{filter}\": {} {}", e.rule(), e.statement(v5)),
     })
 }
 
@@ -250,22 +252,22 @@ mod tests {
 
     #[test]
     fn invalid_filters_are_rejected_with_the_rule() {
-        assert!(validate_filter("sport/tennis#").is_err());
-        assert!(validate_filter("sport/tennis/#/ranking").is_err());
-        assert!(validate_filter("sport+").is_err());
-        assert!(validate_filter("").is_err());
-        assert!(validate_filter("$share//a").is_err());
-        assert!(validate_filter("$share/g").is_err());
-        assert!(validate_filter("+/tennis/#").is_ok());
-        let p = parse_filter("$share/g1/a/+").unwrap();
+        assert!(validate_filter("sport/tennis#", true).is_err());
+        assert!(validate_filter("sport/tennis/#/ranking", true).is_err());
+        assert!(validate_filter("sport+", true).is_err());
+        assert!(validate_filter("", true).is_err());
+        assert!(validate_filter("$share//a", true).is_err());
+        assert!(validate_filter("$share/g", true).is_err());
+        assert!(validate_filter("+/tennis/#", true).is_ok());
+        let p = parse_filter("$share/g1/a/+", true).unwrap();
         assert_eq!(p.share, Some("g1"));
         assert_eq!(p.filter, "a/+");
     }
 
     #[test]
     fn topic_names_reject_wildcards() {
-        assert!(validate_topic_name("a/+").is_err());
-        assert!(validate_topic_name("").is_err());
-        assert!(validate_topic_name("a/b").is_ok());
+        assert!(validate_topic_name("a/+", false).is_err());
+        assert!(validate_topic_name("", false).is_err());
+        assert!(validate_topic_name("a/b", false).is_ok());
     }
 }

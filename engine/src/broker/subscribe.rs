@@ -13,7 +13,7 @@ impl Broker {
         let mut codes = Vec::new();
         let mut retained_to_send = Vec::new();
         for (filter, opts) in &sub.filters {
-            let parsed = match topic::parse_filter(filter) {
+            let parsed = match topic::parse_filter(filter, v5) {
                 Ok(p) => p,
                 Err(_) => {
                     codes.push(if v5 {
