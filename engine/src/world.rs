@@ -157,6 +157,18 @@ impl World {
         self.clients.iter().find(|c| c.name == name)
     }
 
+    /// The protocol version client `idx` connects with unless told otherwise: the version of
+    /// its last CONNECT, or the one it was created with.
+    pub fn client_version(&self, idx: usize) -> Version {
+        self.clients[idx].version
+    }
+
+    /// Gives client `idx` the client identifier its next CONNECT carries (a second device
+    /// configured with the same id, or an empty id for the broker to assign one).
+    pub fn set_client_id(&mut self, idx: usize, id: ClientId) {
+        self.clients[idx].client_id = id;
+    }
+
     fn push(&mut self, item: TraceItem) {
         self.trace.push(TraceEntry {
             time: self.now,

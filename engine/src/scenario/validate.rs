@@ -1,0 +1,224 @@
+//! The checks a scenario passes before it plays: every error names the step and says what is
+//! wrong, citing the statement of the scenario's own protocol version.
+
+use super::*;
+
+impl Scenario {
+    /// Semantic checks: every error names the step and says what is wrong.
+    pub(super) fn validate(&self) -> Result<(), (&'static str, usize, String)> {
+        let top = |m: String| ("", 0usize, m);
+        if self.format != FORMAT_VERSION {
+            return Err(top(format!(
+                "this is format {}, but this version of the lab reads format {FORMAT_VERSION}",
+                self.format
+            )));
+        }
+        if self.id.is_empty()
+            || !self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(top(format!(
+                "id \"{}\" must be non-empty and use only letters, digits and '-'",
+                self.id
+            )));
+        }
+        self.broker.resolve().map_err(top)?;
+        if self.clients.is_empty() {
+            return Err(top("a scenario needs at least one client".into()));
+        }
+        let total: u64 = self
+            .clients
+            .iter()
+            .map(|c| u64::from(c.count.unwrap_or(1)))
+            .sum();
+        if total > 10_000 {
+            return Err(top(format!(
+                "{total} clients is more than the 10,000 a scenario may simulate"
+            )));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (i, c) in self.clients.iter().enumerate() {
+            if c.name.is_empty() {
+                return Err(("clients", i, "a client needs a name".into()));
+            }
+            if names.contains(&c.name.as_str()) {
+                return Err((
+                    "clients",
+                    i,
+                    format!("two clients are named \"{}\"", c.name),
+                ));
+            }
+            names.push(&c.name);
+            if c.count == Some(0) {
+                return Err(("clients", i, "count must be at least 1".into()));
+            }
+            if let Some(b) = &c.auto_reconnect {
+                let ok = |v: f64| (0.0..=86_400.0).contains(&v);
+                if !ok(b.initial)
+                    || !ok(b.max)
+                    || !b.multiplier.is_finite()
+                    || b.multiplier < 1.0
+                    || b.multiplier > 100.0
+                {
+                    return Err(("clients", i, "auto_reconnect: initial and max are 0..86400 seconds and multiplier is 1..100".into()));
+                }
+            }
+        }
+        // A connect's `version` stays the client's version for its later connects (as the engine
+        // plays it), so 5.0-only fields are checked against the version in force at each step.
+        let mut versions = std::collections::BTreeMap::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            self.validate_step(step, &versions)
+                .map_err(|m| ("steps", i, m))?;
+            if let Action::Connect(c) = &step.action {
+                if let Some(v) = c.version {
+                    versions.insert(c.client.clone(), v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_step(
+        &self,
+        step: &Step,
+        versions: &std::collections::BTreeMap<String, Version>,
+    ) -> Result<(), String> {
+        let known = |name: &str| -> Result<Version, String> {
+            let declared = self.client_version(name);
+            declared
+                .map(|v| versions.get(name).copied().unwrap_or(v))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = self.clients.iter().map(|c| c.name.as_str()).collect();
+                    format!(
+                        "unknown client \"{name}\"; the clients are: {}",
+                        names.join(", ")
+                    )
+                })
+        };
+        let v5_only = |v: Version, what: &str, client: &str| -> Result<(), String> {
+            if v.is_v5() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{what} exists only in MQTT 5.0, and client \"{client}\" speaks 3.1.1 here"
+                ))
+            }
+        };
+        match &step.action {
+            Action::Connect(c) => {
+                let v = c.version.unwrap_or(known(&c.client)?);
+                if c.session_expiry.is_some() {
+                    v5_only(v, "session_expiry", &c.client)?;
+                }
+                if c.receive_maximum.is_some() {
+                    v5_only(v, "receive_maximum", &c.client)?;
+                }
+                if c.receive_maximum == Some(0) {
+                    return Err(
+                        "receive_maximum 0 is a protocol error (§3.1.2.11.3); use 1 to 65535"
+                            .into(),
+                    );
+                }
+                if let Some(w) = &c.will {
+                    topic::validate_topic_name(&w.topic, v.is_v5())
+                        .map_err(|e| format!("will topic: {e}"))?;
+                    if w.delay.is_some() {
+                        v5_only(v, "will.delay", &c.client)?;
+                    }
+                    if w.message_expiry.is_some() {
+                        v5_only(v, "will.message_expiry", &c.client)?;
+                    }
+                }
+            }
+            Action::Subscribe(s) => {
+                let v = known(&s.client)?;
+                let parsed = topic::parse_filter(&s.filter, v.is_v5())?;
+                if s.no_local
+                    || s.retain_as_published
+                    || s.retain_handling != 0
+                    || s.subscription_id.is_some()
+                {
+                    v5_only(
+                        v,
+                        "no_local / retain_as_published / retain_handling / subscription_id",
+                        &s.client,
+                    )?;
+                }
+                if s.retain_handling > 2 {
+                    return Err(format!(
+                        "retain_handling is 0, 1 or 2, not {}",
+                        s.retain_handling
+                    ));
+                }
+                if s.no_local && parsed.share.is_some() {
+                    return Err(
+                        "No Local on a shared subscription is a protocol error [MQTT-3.8.3-4]"
+                            .into(),
+                    );
+                }
+                if let Some(id) = s.subscription_id {
+                    if id == 0 || id > 268_435_455 {
+                        return Err(format!(
+                            "subscription_id must be 1 to 268,435,455, not {id} (§3.8.2.1.2)"
+                        ));
+                    }
+                }
+            }
+            Action::Unsubscribe(u) => {
+                let v = known(&u.client)?;
+                topic::validate_filter(&u.filter, v.is_v5())?;
+            }
+            Action::Publish(p) => {
+                let v = known(&p.client)?;
+                topic::validate_topic_name(&p.topic, v.is_v5())?;
+                if p.message_expiry.is_some() {
+                    v5_only(v, "message_expiry", &p.client)?;
+                }
+                if p.count == 0 || p.count > 100_000 {
+                    return Err(format!("count must be 1 to 100,000, not {}", p.count));
+                }
+            }
+            Action::Disconnect(d) => {
+                let v = known(&d.client)?;
+                if d.reason != 0 {
+                    v5_only(v, "a DISCONNECT reason code", &d.client)?;
+                }
+                if d.session_expiry.is_some() {
+                    v5_only(v, "session_expiry in DISCONNECT", &d.client)?;
+                }
+            }
+            Action::Drop(c) | Action::Cut(c) => {
+                known(&c.client)?;
+            }
+            Action::LoseNext(l) => {
+                known(&l.client)?;
+                if l.count == 0 || l.count > 1000 {
+                    return Err("lose_next.count must be 1 to 1000".into());
+                }
+                if let Some(k) = &l.packet {
+                    if !crate::packet::PACKET_TYPES.contains(&k.as_str()) {
+                        return Err(format!(
+                            "lose_next.packet \"{k}\" is not a packet type; use one of {}",
+                            crate::packet::PACKET_TYPES.join(", ")
+                        ));
+                    }
+                }
+            }
+            Action::WithholdAcks(w) => {
+                known(&w.client)?;
+            }
+            Action::ReleaseAcks(c) => {
+                known(&c.client)?;
+            }
+            Action::Wait(_)
+            | Action::StopBroker(_)
+            | Action::StartBroker(_)
+            | Action::RestartBroker(_)
+            | Action::Say => {}
+        }
+        Ok(())
+    }
+}
