@@ -55,9 +55,11 @@ pub enum BrokerInput {
 /// What the broker asks the world to do, or reports.
 #[derive(Clone, Debug)]
 pub enum BrokerOutput {
+    /// Send this packet on that connection.
     Send(ConnId, Packet),
     /// The broker closes the network connection.
     Close(ConnId, CloseCause),
+    /// What the broker decided, and the rule that decided it.
     Event(BrokerEvent),
 }
 
@@ -75,6 +77,22 @@ impl Outbox {
     }
 }
 
+/// An MQTT broker's sessions, connections, retained messages and timers, as a state machine.
+///
+/// How to drive it (the world in `world.rs` does exactly this):
+/// 1. Give it everything that happens with [`Broker::handle_input`]: a connection opened, a
+///    packet arrived, a connection lost, the process stopped or started; each with the current
+///    simulated time, which never goes back.
+/// 2. After every input and every [`Broker::handle_timeout`], drain [`Broker::poll_output`]
+///    until it returns `None`: packets to send on a connection, connections to close, and the
+///    [`BrokerEvent`]s that explain each decision with the rule that made it. Outputs left in
+///    the queue are not lost, but the packets they hold have not been sent.
+/// 3. Ask [`Broker::poll_timeout`] for the next instant a timer may fire (keep alive, session
+///    expiry, will delay, message expiry), and call [`Broker::handle_timeout`] when that time
+///    comes, or earlier, which is harmless.
+///
+/// It reads no clock, does no IO and draws no OS randomness: the same inputs at the same times
+/// with the same seed give the same outputs.
 #[derive(Clone, Debug)]
 pub struct Broker {
     pub(crate) profile: BrokerProfile,
@@ -102,6 +120,8 @@ pub struct Broker {
 }
 
 impl Broker {
+    /// A running broker with no sessions, behaving as `profile` says; `seed` drives its only
+    /// random choice (client identifiers it assigns).
     pub fn new(profile: BrokerProfile, seed: u64) -> Broker {
         Broker {
             profile,
@@ -123,10 +143,12 @@ impl Broker {
         }
     }
 
+    /// The profile the broker follows.
     pub fn profile(&self) -> &BrokerProfile {
         &self.profile
     }
 
+    /// False between [`BrokerInput::Stop`] and [`BrokerInput::Start`].
     pub fn is_running(&self) -> bool {
         self.running
     }
@@ -158,6 +180,8 @@ impl Broker {
         id
     }
 
+    /// The oldest output not yet taken; call until `None` after every input and timeout.
+    #[must_use = "outputs hold the packets to send and the events that explain them"]
     pub fn poll_output(&mut self) -> Option<BrokerOutput> {
         self.out.0.pop_front()
     }

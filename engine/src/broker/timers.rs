@@ -64,6 +64,7 @@ impl Broker {
     ///
     /// Timers live in an ordered index; an entry can be stale (the connection closed, the client
     /// came back), in which case `handle_timeout` drops it, so a waiting world never spins.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<SimTime> {
         if !self.running {
             return None;

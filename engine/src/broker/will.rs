@@ -94,6 +94,7 @@ impl WillDecision {
 
 /// Decides a will's fate. Pure: the same profile, moment and context always give the same
 /// decision; the broker carries it out ([`Broker::carry_out_will`]).
+#[must_use]
 pub fn decide_will(p: &BrokerProfile, moment: WillMoment, c: WillContext) -> WillDecision {
     use WillFate::*;
     let d = WillDecision::new;
