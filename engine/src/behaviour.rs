@@ -129,7 +129,7 @@ behaviour!(
         match v {
         Overlap::OneCopyMaxQos => None,
         Overlap::CopyPerSubscription => choice(
-            &["[MQTT-3.3.5-1]"],
+            &["[MQTT-3.3.5-1] 3.1.1 / [MQTT-3.3.4-2] 5.0"],
             "one copy at the highest QoS of the matching subscriptions, or one copy per subscription",
             "sends one copy per matching subscription",
             "mosquitto 2.0.11 subs.c; conformance recordings",
