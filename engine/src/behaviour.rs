@@ -297,17 +297,19 @@ behaviour!(
 );
 
 behaviour!(
-    DelayedWillsAtShutdown,
+    WillsAtShutdown,
     spec = KeepWaiting,
-    [KeepWaiting, Published],
-    |v| match v {
-        DelayedWillsAtShutdown::KeepWaiting => None,
-        DelayedWillsAtShutdown::Published => choice(
-            &[],
-            "says nothing of a server that stops",
-            "publishes every delayed will before it stops",
-            "mosquitto mosquitto.c will_delay__send_all",
+    [KeepWaiting, AllPublished],
+    |v| {
+        match v {
+        WillsAtShutdown::KeepWaiting => None,
+        WillsAtShutdown::AllPublished => choice(
+            &["5.0 §3.1.2.5"],
+            "a server that stops may defer the wills of the connections it closes until it restarts",
+            "publishes every connected client's will as it stops, delayed or not, and then every delayed will, before it closes any connection",
+            "mosquitto 2.0.11 mosquitto.c (context__send_will, will_delay__send_all); conformance 51",
         ),
+    }
     }
 );
 
@@ -490,11 +492,7 @@ impl BrokerProfile {
             self.will_after_session_end,
         );
         add(&mut out, "delayed_wills", self.delayed_wills);
-        add(
-            &mut out,
-            "delayed_wills_at_shutdown",
-            self.delayed_wills_at_shutdown,
-        );
+        add(&mut out, "wills_at_shutdown", self.wills_at_shutdown);
         add(&mut out, "session_expiry_cap", self.session_expiry_cap);
         add(&mut out, "restored_sessions", self.restored_sessions);
         add(&mut out, "overlap_v311", self.overlap_v311);

@@ -143,16 +143,20 @@ pub enum WillAfterSessionEnd {
     AfterDelay,
 }
 
-/// Delayed wills when the broker process stops.
+/// Wills when the broker process stops: the delayed ones, and those of the connections it closes
+/// as it stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DelayedWillsAtShutdown {
-    /// They keep waiting in the sessions that persistence keeps (the specification says nothing
-    /// of a stopping server; a session that is lost takes its will with it).
+pub enum WillsAtShutdown {
+    /// Delayed wills keep waiting in the sessions that persistence keeps (a session that is lost
+    /// takes its will with it); the wills of the connections the broker closes are not
+    /// published. 5.0 §3.1.2.5 lets a server defer them until it restarts; this model does not
+    /// publish them then either.
     KeepWaiting,
-    /// All are published before the broker stops (mosquitto `mosquitto.c` calls
-    /// `will_delay__send_all`).
-    Published,
+    /// Every connected client's will is published on the way out, a delayed one too, and then
+    /// every delayed will, before any connection closes: mosquitto 2.0.11 `mosquitto.c` calls
+    /// `context__send_will` for each client and then `will_delay__send_all` (conformance 51).
+    AllPublished,
 }
 
 /// What the client of a taken-over 5.0 connection is told.
@@ -337,8 +341,8 @@ pub struct BrokerProfile {
     pub persistence: Persistence,
     /// Whether sessions restored from persistence expire.
     pub restored_sessions: RestoredSessions,
-    /// Delayed wills when the broker stops.
-    pub delayed_wills_at_shutdown: DelayedWillsAtShutdown,
+    /// Wills when the broker stops.
+    pub wills_at_shutdown: WillsAtShutdown,
 
     // --- memory model used for accounting (not a broker number) ---
     /// Bytes a broker spends per queued or in-flight message beyond topic and payload.
@@ -389,7 +393,7 @@ impl BrokerProfile {
             keep_alive_check_secs: 0,
             persistence: Persistence::AllSessions,
             restored_sessions: RestoredSessions::Expire,
-            delayed_wills_at_shutdown: DelayedWillsAtShutdown::KeepWaiting,
+            wills_at_shutdown: WillsAtShutdown::KeepWaiting,
             per_message_overhead: 40,
             per_subscription_bytes: 64,
             per_session_bytes: 256,
@@ -438,7 +442,7 @@ impl BrokerProfile {
             keep_alive_check_secs: 6,
             persistence: Persistence::None,
             restored_sessions: RestoredSessions::NeverExpire,
-            delayed_wills_at_shutdown: DelayedWillsAtShutdown::Published,
+            wills_at_shutdown: WillsAtShutdown::AllPublished,
             ..BrokerProfile::spec()
         }
     }

@@ -50,7 +50,7 @@ fn every_variant_but_the_specifications_has_an_entry() {
     check::<SuppressedCopyIds>();
     check::<TakeoverWill>();
     check::<WillAfterSessionEnd>();
-    check::<DelayedWillsAtShutdown>();
+    check::<WillsAtShutdown>();
     check::<TakeoverNotice>();
     check::<ExpiredInflight>();
     check::<ExpiredQueued>();

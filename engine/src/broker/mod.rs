@@ -7,10 +7,10 @@
 use crate::event::{BrokerEvent, CloseCause, DropReason};
 use crate::packet::{reason, Connack, Connect, Disconnect, Packet, Publish, SubOptions, Will};
 use crate::profile::{
-    BrokerProfile, DelayedWills, DelayedWillsAtShutdown, ExpiredInflight, ExpiredQueued,
-    ExpiryRemainder, NoSubscribersReply, Overflow, Overlap, Persistence, Qos2Forward,
-    QueueLimitCounts, ReceiveMaxExceeded, RestoredSessions, Resubscribe, SuppressedCopyIds,
-    TakeoverNotice, TakeoverWill, TimerGranularity, WillAfterSessionEnd, WindowRefill,
+    BrokerProfile, DelayedWills, ExpiredInflight, ExpiredQueued, ExpiryRemainder,
+    NoSubscribersReply, Overflow, Overlap, Persistence, Qos2Forward, QueueLimitCounts,
+    ReceiveMaxExceeded, RestoredSessions, Resubscribe, SuppressedCopyIds, TakeoverNotice,
+    TakeoverWill, TimerGranularity, WillAfterSessionEnd, WillsAtShutdown, WindowRefill,
 };
 use crate::topic;
 use crate::types::{

@@ -7,51 +7,8 @@ impl Broker {
         if !self.running {
             return;
         }
-        // Delayed wills first: mosquitto publishes them all at shutdown (mosquitto.c
-        // will_delay__send_all), before it closes any connection.
-        let ids: Vec<ClientId> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.will_due.is_some())
-            .map(|(k, _)| k.clone())
-            .collect();
-        for id in ids {
-            let Some(s) = self.sessions.get_mut(&id) else {
-                continue;
-            };
-            let Some(delay) = s.will.as_ref().map(|w| w.delay) else {
-                continue;
-            };
-            let ctx = WillContext {
-                v5: s.version.is_v5(),
-                session_expiry: s.expiry,
-                clean_start: s.clean_start,
-                delay,
-                outlived_session: false,
-            };
-            let d = decide_will(&self.profile, WillMoment::BrokerStopping, ctx);
-            if d.fate == WillFate::KeepWaiting {
-                continue;
-            }
-            s.will_due = None;
-            if let Some(w) = s.will.take() {
-                self.carry_out_will(&id, w, d);
-            }
-        }
-        for (id, l) in std::mem::take(&mut self.lingering_wills) {
-            let ctx = WillContext {
-                v5: true,
-                session_expiry: 0,
-                clean_start: true,
-                delay: l.will.delay,
-                outlived_session: true,
-            };
-            let d = decide_will(&self.profile, WillMoment::BrokerStopping, ctx);
-            if d.fate == WillFate::KeepWaiting {
-                self.lingering_wills.push((id, l));
-            } else {
-                self.carry_out_will(&id, l.will, d);
-            }
+        if self.profile.wills_at_shutdown == WillsAtShutdown::AllPublished {
+            self.send_all_wills_at_shutdown();
         }
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for c in conns {
@@ -119,6 +76,85 @@ impl Broker {
             sessions_kept: self.sessions.len(),
             sessions_lost: lost.len(),
         });
+    }
+
+    /// mosquitto 2.0.11 on its way out (`mosquitto.c`): `context__send_will` for every client,
+    /// which publishes a will without a Will Delay at once and puts a delayed one on the
+    /// delayed list, then `will_delay__send_all`, which publishes that list in its order (by Will
+    /// Delay, the newest first among equal ones). All before any connection closes, so connected
+    /// subscribers still receive them.
+    fn send_all_wills_at_shutdown(&mut self) {
+        let ctx = |s: &Session, delay: u32, outlived_session: bool| WillContext {
+            v5: s.version.is_v5(),
+            session_expiry: s.expiry,
+            clean_start: s.clean_start,
+            delay,
+            outlived_session,
+        };
+        // (Will Delay, order added, client id, moment) of every will for the delayed list.
+        let mut delayed: Vec<(u32, u64, ClientId, WillMoment)> = Vec::new();
+        let connected: Vec<ClientId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.conn.is_some() && s.will.is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for id in connected {
+            let Some(s) = self.sessions.get_mut(&id) else {
+                continue;
+            };
+            let Some(delay) = s.will.as_ref().map(|w| w.delay) else {
+                continue;
+            };
+            if delay > 0 {
+                self.will_seq += 1;
+                s.will_seq = self.will_seq;
+                delayed.push((delay, s.will_seq, id, WillMoment::ClosedByBrokerStop));
+                continue;
+            }
+            let c = ctx(s, delay, false);
+            if let Some(w) = s.will.take() {
+                let d = decide_will(&self.profile, WillMoment::ClosedByBrokerStop, c);
+                self.carry_out_will(&id, w, d);
+            }
+        }
+        delayed.extend(self.sessions.iter().filter_map(|(id, s)| {
+            let w = s.will.as_ref().filter(|_| s.will_due.is_some())?;
+            Some((w.delay, s.will_seq, id.clone(), WillMoment::BrokerStopping))
+        }));
+        let lingering: Vec<(u32, u64, ClientId, WillMoment)> = self
+            .lingering_wills
+            .iter()
+            .map(|(id, l)| (l.will.delay, l.seq, id.clone(), WillMoment::BrokerStopping))
+            .collect();
+        let lingering_ids: Vec<ClientId> = lingering.iter().map(|x| x.2.clone()).collect();
+        delayed.extend(lingering);
+        delayed.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        for (delay, _, id, moment) in delayed {
+            if moment == WillMoment::BrokerStopping && lingering_ids.contains(&id) {
+                if let Some(l) = self.take_lingering(&id) {
+                    let c = WillContext {
+                        v5: true,
+                        session_expiry: 0,
+                        clean_start: true,
+                        delay,
+                        outlived_session: true,
+                    };
+                    let d = decide_will(&self.profile, moment, c);
+                    self.carry_out_will(&id, l.will, d);
+                }
+                continue;
+            }
+            let Some(s) = self.sessions.get_mut(&id) else {
+                continue;
+            };
+            let c = ctx(s, delay, false);
+            s.will_due = None;
+            if let Some(w) = s.will.take() {
+                let d = decide_will(&self.profile, moment, c);
+                self.carry_out_will(&id, w, d);
+            }
+        }
     }
 
     pub(super) fn start(&mut self) {

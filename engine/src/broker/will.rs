@@ -216,19 +216,25 @@ pub fn decide_will(p: &BrokerProfile, moment: WillMoment, c: WillContext) -> Wil
             Publish,
             "[MQTT-3.1.2-8] the session ended before the Will Delay passed",
         ),
-        WillMoment::BrokerStopping => match p.delayed_wills_at_shutdown {
-            DelayedWillsAtShutdown::Published => d(
+        WillMoment::BrokerStopping => match p.wills_at_shutdown {
+            WillsAtShutdown::AllPublished => d(
                 Publish,
                 "mosquitto: delayed wills are sent when the broker shuts down",
             ),
-            DelayedWillsAtShutdown::KeepWaiting => d(KeepWaiting, "§3.1.3.2.2 Will Delay Interval"),
+            WillsAtShutdown::KeepWaiting => d(KeepWaiting, "§3.1.3.2.2 Will Delay Interval"),
         },
-        WillMoment::ClosedByBrokerStop => d(
-            Discard {
-                why: "the broker stopped; this model publishes no will for connections it closes itself (§3.1.2.5 lets a server defer them)",
-            },
-            "5.0 §3.1.2.5 (MAY defer until restart)",
-        ),
+        WillMoment::ClosedByBrokerStop => match p.wills_at_shutdown {
+            WillsAtShutdown::AllPublished => d(
+                Publish,
+                "mosquitto 2.0.11 mosquitto.c: every connected client's will is sent as the broker stops",
+            ),
+            WillsAtShutdown::KeepWaiting => d(
+                Discard {
+                    why: "the broker stopped; this model publishes no will for connections it closes itself (§3.1.2.5 lets a server defer them)",
+                },
+                "5.0 §3.1.2.5 (MAY defer until restart)",
+            ),
+        },
     }
 }
 

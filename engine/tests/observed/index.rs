@@ -254,6 +254,11 @@ pub const FIXTURES: &[Fixture] = &[
         observed: include_str!("../../../tests/conformance/50-release-acks-keep-holding.observed.jsonl"),
     },
     Fixture {
+        name: "tests/conformance/51-wills-at-shutdown.json",
+        scenario: Scenario::File(include_str!("../../../tests/conformance/51-wills-at-shutdown.json")),
+        observed: include_str!("../../../tests/conformance/51-wills-at-shutdown.observed.jsonl"),
+    },
+    Fixture {
         name: "clean-vs-persistent",
         scenario: Scenario::Builtin("clean-vs-persistent"),
         observed: include_str!("../../../tests/observed/clean-vs-persistent.observed.jsonl"),
