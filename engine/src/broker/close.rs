@@ -26,13 +26,8 @@ impl Broker {
         // (handle_connect.c), while the old session's subscriptions are still attached.
         let decision = self.sessions.get(client_id).and_then(|s| {
             let w = s.will.as_ref()?;
-            let ctx = WillContext {
-                v5: old_v5,
-                session_expiry: s.expiry,
-                clean_start: s.clean_start,
-                delay: w.delay,
-                outlived_session: false,
-            };
+            // The old connection's version is the session's until the new CONNECT is taken.
+            let ctx = WillContext::in_session(s, w.delay);
             let moment = WillMoment::TakenOver {
                 new_clean_start: new_clean,
             };
@@ -116,13 +111,7 @@ impl Broker {
         let v5 = s.version.is_v5();
         let expiry = s.expiry;
         let will = s.will.take().map(|w| {
-            let ctx = WillContext {
-                v5,
-                session_expiry: expiry,
-                clean_start: s.clean_start,
-                delay: w.delay,
-                outlived_session: false,
-            };
+            let ctx = WillContext::in_session(s, w.delay);
             (w, decide_will(&self.profile, moment, ctx))
         });
         // A discarded will is reported with the DISCONNECT that discarded it.

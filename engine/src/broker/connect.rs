@@ -186,13 +186,7 @@ impl Broker {
         // A will outliving its session (mosquitto SEI 0 + Will Delay) is dropped on reconnect
         // (mosquitto test 07-will-delay-reconnect.py).
         if let Some(l) = self.take_lingering(&client_id) {
-            let ctx = WillContext {
-                v5: true,
-                session_expiry: 0,
-                clean_start: c.clean_start,
-                delay: l.will.delay,
-                outlived_session: true,
-            };
+            let ctx = WillContext::outlived(l.will.delay);
             let moment = WillMoment::Reconnected {
                 clean_start: c.clean_start,
             };
@@ -236,13 +230,7 @@ impl Broker {
                 // discarded ([`TakeoverWill::OnlyIfSessionEnds`]).
                 if old.will_due.take().is_some() {
                     if let Some(w) = old.will.take() {
-                        let ctx = WillContext {
-                            v5: old.version.is_v5(),
-                            session_expiry: old.expiry,
-                            clean_start: old.clean_start,
-                            delay: w.delay,
-                            outlived_session: false,
-                        };
+                        let ctx = WillContext::in_session(&old, w.delay);
                         let moment = WillMoment::Reconnected { clean_start: true };
                         let d = decide_will(&self.profile, moment, ctx);
                         self.carry_out_will(&client_id, w, d);
@@ -297,13 +285,7 @@ impl Broker {
         // A resumed session's delayed will is cancelled ([MQTT-3.1.3-9] 5.0).
         let cancelled = if session_present && s.will_due.is_some() {
             s.will.take().map(|w| {
-                let ctx = WillContext {
-                    v5: s.version.is_v5(),
-                    session_expiry: s.expiry,
-                    clean_start: s.clean_start,
-                    delay: w.delay,
-                    outlived_session: false,
-                };
+                let ctx = WillContext::in_session(s, w.delay);
                 (w, ctx)
             })
         } else {

@@ -35,6 +35,7 @@ pub use session::{
     SessionMap, Subscription,
 };
 use timers::Timer;
+use will::Delayed;
 pub use will::{decide_will, WillContext, WillDecision, WillFate, WillMoment};
 
 /// What the world tells the broker.

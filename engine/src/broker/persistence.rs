@@ -19,13 +19,7 @@ impl Broker {
                         s.conn = None;
                         s.disconnected_at = Some(self.now);
                         if let Some(w) = s.will.take() {
-                            let ctx = WillContext {
-                                v5: s.version.is_v5(),
-                                session_expiry: s.expiry,
-                                clean_start: s.clean_start,
-                                delay: w.delay,
-                                outlived_session: false,
-                            };
+                            let ctx = WillContext::in_session(s, w.delay);
                             let d = decide_will(&self.profile, WillMoment::ClosedByBrokerStop, ctx);
                             self.carry_out_will(&cid, w, d);
                         }
@@ -84,15 +78,9 @@ impl Broker {
     /// Delay, the newest first among equal ones). All before any connection closes, so connected
     /// subscribers still receive them.
     fn send_all_wills_at_shutdown(&mut self) {
-        let ctx = |s: &Session, delay: u32, outlived_session: bool| WillContext {
-            v5: s.version.is_v5(),
-            session_expiry: s.expiry,
-            clean_start: s.clean_start,
-            delay,
-            outlived_session,
-        };
-        // (Will Delay, order added, client id, moment) of every will for the delayed list.
-        let mut delayed: Vec<(u32, u64, ClientId, WillMoment)> = Vec::new();
+        // context__send_will: a connected client's will without a delay goes out now, a delayed
+        // one joins the list.
+        let mut joining = Vec::new();
         let connected: Vec<ClientId> = self
             .sessions
             .iter()
@@ -109,50 +97,51 @@ impl Broker {
             if delay > 0 {
                 self.will_seq += 1;
                 s.will_seq = self.will_seq;
-                delayed.push((delay, s.will_seq, id, WillMoment::ClosedByBrokerStop));
+                joining.push(Delayed {
+                    interval: delay,
+                    seq: s.will_seq,
+                    due: self.now,
+                    id,
+                    lingering: false,
+                });
                 continue;
             }
-            let c = ctx(s, delay, false);
+            let c = WillContext::in_session(s, delay);
             if let Some(w) = s.will.take() {
                 let d = decide_will(&self.profile, WillMoment::ClosedByBrokerStop, c);
                 self.carry_out_will(&id, w, d);
             }
         }
-        delayed.extend(self.sessions.iter().filter_map(|(id, s)| {
-            let w = s.will.as_ref().filter(|_| s.will_due.is_some())?;
-            Some((w.delay, s.will_seq, id.clone(), WillMoment::BrokerStopping))
-        }));
-        let lingering: Vec<(u32, u64, ClientId, WillMoment)> = self
-            .lingering_wills
-            .iter()
-            .map(|(id, l)| (l.will.delay, l.seq, id.clone(), WillMoment::BrokerStopping))
+        // will_delay__send_all: the whole list, in its order; a will that joined it now was
+        // decided at its connection's close, the others while they waited.
+        let mut list: Vec<(Delayed, WillMoment)> = self
+            .delayed_list()
+            .into_iter()
+            .map(|d| (d, WillMoment::BrokerStopping))
+            .chain(
+                joining
+                    .into_iter()
+                    .map(|d| (d, WillMoment::ClosedByBrokerStop)),
+            )
             .collect();
-        let lingering_ids: Vec<ClientId> = lingering.iter().map(|x| x.2.clone()).collect();
-        delayed.extend(lingering);
-        delayed.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        for (delay, _, id, moment) in delayed {
-            if moment == WillMoment::BrokerStopping && lingering_ids.contains(&id) {
-                if let Some(l) = self.take_lingering(&id) {
-                    let c = WillContext {
-                        v5: true,
-                        session_expiry: 0,
-                        clean_start: true,
-                        delay,
-                        outlived_session: true,
-                    };
-                    let d = decide_will(&self.profile, moment, c);
-                    self.carry_out_will(&id, l.will, d);
+        list.sort_by(|a, b| Delayed::list_order(&a.0, &b.0));
+        for (entry, moment) in list {
+            if entry.lingering {
+                if let Some(l) = self.take_lingering(&entry.id) {
+                    let d =
+                        decide_will(&self.profile, moment, WillContext::outlived(entry.interval));
+                    self.carry_out_will(&entry.id, l.will, d);
                 }
                 continue;
             }
-            let Some(s) = self.sessions.get_mut(&id) else {
+            let Some(s) = self.sessions.get_mut(&entry.id) else {
                 continue;
             };
-            let c = ctx(s, delay, false);
+            let c = WillContext::in_session(s, entry.interval);
             s.will_due = None;
             if let Some(w) = s.will.take() {
                 let d = decide_will(&self.profile, moment, c);
-                self.carry_out_will(&id, w, d);
+                self.carry_out_will(&entry.id, w, d);
             }
         }
     }

@@ -218,13 +218,7 @@ impl Broker {
                 };
                 s.will_due = None;
                 if let Some(w) = s.will.take() {
-                    let ctx = WillContext {
-                        v5: s.version.is_v5(),
-                        session_expiry: s.expiry,
-                        clean_start: s.clean_start,
-                        delay: w.delay,
-                        outlived_session: false,
-                    };
+                    let ctx = WillContext::in_session(s, w.delay);
                     let d = decide_will(&self.profile, WillMoment::DelayPassed, ctx);
                     self.carry_out_will(&id, w, d);
                 }
@@ -233,13 +227,7 @@ impl Broker {
                 let Some(l) = self.take_lingering(&id) else {
                     return;
                 };
-                let ctx = WillContext {
-                    v5: true,
-                    session_expiry: 0,
-                    clean_start: true,
-                    delay: l.will.delay,
-                    outlived_session: true,
-                };
+                let ctx = WillContext::outlived(l.will.delay);
                 let d = decide_will(&self.profile, WillMoment::DelayPassed, ctx);
                 self.carry_out_will(&id, l.will, d);
             }
@@ -311,13 +299,7 @@ impl Broker {
         // ([MQTT-3.1.2-8] 5.0: "the Will Delay Interval has elapsed or the Session ends").
         if s.will_due.take().is_some() {
             if let Some(w) = s.will.take() {
-                let ctx = WillContext {
-                    v5: s.version.is_v5(),
-                    session_expiry: s.expiry,
-                    clean_start: s.clean_start,
-                    delay: w.delay,
-                    outlived_session: false,
-                };
+                let ctx = WillContext::in_session(&s, w.delay);
                 let d = decide_will(&self.profile, WillMoment::SessionExpired, ctx);
                 self.carry_out_will(id, w, d);
             }

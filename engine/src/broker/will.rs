@@ -48,6 +48,50 @@ pub struct WillContext {
     pub outlived_session: bool,
 }
 
+impl WillContext {
+    /// A will kept in session `s`.
+    pub(super) fn in_session(s: &Session, delay: u32) -> WillContext {
+        WillContext {
+            v5: s.version.is_v5(),
+            session_expiry: s.expiry,
+            clean_start: s.clean_start,
+            delay,
+            outlived_session: false,
+        }
+    }
+
+    /// A 5.0 will that outlived its session ([`WillAfterSessionEnd::AfterDelay`]): the session
+    /// ended with its connection, so what it was no longer matters.
+    pub(super) fn outlived(delay: u32) -> WillContext {
+        WillContext {
+            v5: true,
+            session_expiry: 0,
+            clean_start: true,
+            delay,
+            outlived_session: true,
+        }
+    }
+}
+
+/// One will on mosquitto 2.0.11's delayed list ([`DelayedWills::OneListByInterval`]).
+pub(super) struct Delayed {
+    pub(super) interval: u32,
+    /// When it joined the list (the broker's `will_seq` counter).
+    pub(super) seq: u64,
+    pub(super) due: SimTime,
+    pub(super) id: ClientId,
+    /// It outlived its session (a lingering will) rather than waiting in one.
+    pub(super) lingering: bool,
+}
+
+impl Delayed {
+    /// The list's order (`will_delay.c`): by Will Delay Interval, the newest first among equal
+    /// ones.
+    pub(super) fn list_order(a: &Delayed, b: &Delayed) -> std::cmp::Ordering {
+        a.interval.cmp(&b.interval).then(b.seq.cmp(&a.seq))
+    }
+}
+
 /// The fate of a will.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WillFate {
@@ -273,23 +317,15 @@ impl Broker {
     /// from the head; every will that is due goes out until the first one that is not. Called
     /// when `trigger`'s will comes due.
     pub(super) fn walk_delayed_wills(&mut self, trigger: &ClientId) {
-        // (interval, order added, due, client id, outlived its session)
-        let mut list: Vec<(u32, u64, SimTime, ClientId, bool)> = self
-            .sessions
-            .iter()
-            .filter_map(|(id, s)| {
-                let (w, due) = (s.will.as_ref()?, s.will_due?);
-                Some((w.delay, s.will_seq, due, id.clone(), false))
-            })
-            .chain(
-                self.lingering_wills
-                    .iter()
-                    .map(|(id, l)| (l.will.delay, l.seq, l.due, id.clone(), true)),
-            )
-            .collect();
-        list.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let mut blocking: Option<(ClientId, u32, SimTime)> = None;
-        for (interval, _, due, id, lingering) in list {
+        for Delayed {
+            interval,
+            due,
+            id,
+            lingering,
+            ..
+        } in self.delayed_list()
+        {
             if let Some((head, head_interval, head_due)) = &blocking {
                 if &id == trigger && due <= self.now {
                     self.event(BrokerEvent::Deviation {
@@ -401,6 +437,34 @@ impl Broker {
             }
             WillFate::KeepWaiting | WillFate::Discard { .. } => {}
         }
+    }
+
+    /// Every delayed will, waiting in a session or outliving one, in the list order of
+    /// [`DelayedWills::OneListByInterval`].
+    pub(super) fn delayed_list(&self) -> Vec<Delayed> {
+        let mut list: Vec<Delayed> = self
+            .sessions
+            .iter()
+            .filter_map(|(id, s)| {
+                let (w, due) = (s.will.as_ref()?, s.will_due?);
+                Some(Delayed {
+                    interval: w.delay,
+                    seq: s.will_seq,
+                    due,
+                    id: id.clone(),
+                    lingering: false,
+                })
+            })
+            .chain(self.lingering_wills.iter().map(|(id, l)| Delayed {
+                interval: l.will.delay,
+                seq: l.seq,
+                due: l.due,
+                id: id.clone(),
+                lingering: true,
+            }))
+            .collect();
+        list.sort_by(Delayed::list_order);
+        list
     }
 
     pub(super) fn take_lingering(&mut self, id: &ClientId) -> Option<LingeringWill> {
