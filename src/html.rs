@@ -593,12 +593,7 @@ pub fn overview(o: &Overview) -> String {
 /// One line on how the profile differs from the specification, linking to the full list
 /// (the `Departures` component beside the broker picker).
 fn departures(out: &mut String, list: &[session_engine::behaviour::Departure]) {
-    use session_engine::behaviour::Standing;
-    let d = list
-        .iter()
-        .filter(|d| d.entry.standing == Standing::Departs)
-        .count();
-    let c = list.len() - d;
+    let (d, c) = departure_counts(list);
     if list.is_empty() {
         out.push_str(
             "<p class=\"departures-line\">Every behaviour as the specification states it.</p>",
@@ -611,6 +606,17 @@ fn departures(out: &mut String, list: &[session_engine::behaviour::Departure]) {
         if d == 1 { "" } else { "s" },
         if c == 1 { "" } else { "s" }
     );
+}
+
+/// How many of a profile's differences are departures from the specification, and how many are
+/// choices it leaves open.
+pub fn departure_counts(list: &[session_engine::behaviour::Departure]) -> (usize, usize) {
+    use session_engine::behaviour::Standing;
+    let d = list
+        .iter()
+        .filter(|d| d.entry.standing == Standing::Departs)
+        .count();
+    (d, list.len() - d)
 }
 
 /// The full list of a profile's departures and choices (inside the `Departures` details).

@@ -484,7 +484,6 @@ fn Picker(
 /// it stays open or closed as the learner left it.
 #[component]
 fn Departures(player: Memo<Result<Shared, String>>) -> impl IntoView {
-    use session_engine::behaviour::Standing;
     let info = Memo::new(move |_| {
         player.with(|p| {
             p.as_ref()
@@ -496,14 +495,12 @@ fn Departures(player: Memo<Result<Shared, String>>) -> impl IntoView {
                 .unwrap_or_default()
         })
     });
-    let count =
-        move |s: Standing| info.with(|(_, l)| l.iter().filter(|d| d.entry.standing == s).count());
     let summary = move || {
         info.with(|(name, l)| {
             if l.is_empty() {
                 format!("{name}: every behaviour as the specification states it")
             } else {
-                let (d, c) = (count(Standing::Departs), count(Standing::Choice));
+                let (d, c) = html::departure_counts(l);
                 let plural = |n: usize, one: &str, many: &str| {
                     format!("{n} {}", if n == 1 { one } else { many })
                 };
