@@ -561,36 +561,43 @@ pub fn packet_rows_last(
     for s in (1..=step.min(p.len() - 1)).rev() {
         let rec = p.at(s);
         for (k, e) in p.entries(s).iter().enumerate().rev() {
-            let TraceItem::Packet {
-                from,
-                to,
-                packet,
-                lost,
-                ..
-            } = &e.item
-            else {
-                continue;
-            };
-            let (name, to_broker) = match (from, to) {
-                (Endpoint::Client(c), _) => (c, true),
-                (_, Endpoint::Client(c)) => (c, false),
+            let (name, to_broker, kind_of, lost) = match &e.item {
+                TraceItem::Packet {
+                    from,
+                    to,
+                    packet,
+                    lost,
+                    ..
+                } => match (from, to) {
+                    (Endpoint::Client(c), _) => (c, true, packet.kind(), *lost),
+                    (_, Endpoint::Client(c)) => (c, false, packet.kind(), *lost),
+                    _ => continue,
+                },
+                TraceItem::Undecodable { client, .. } => (client, true, UNDECODABLE, false),
                 _ => continue,
             };
-            if (!client.is_empty() && name != client) || (!kind.is_empty() && packet.kind() != kind)
-            {
+            if (!client.is_empty() && name != client) || (!kind.is_empty() && kind_of != kind) {
                 continue;
             }
             total += 1;
             if rows.len() < limit {
+                let summary = match &e.item {
+                    TraceItem::Packet { packet, raw, .. } => match raw {
+                        Some(_) => format!("{packet} (bytes as given)"),
+                        None => packet.to_string(),
+                    },
+                    TraceItem::Undecodable { raw, .. } => format!("bytes {raw}"),
+                    _ => String::new(),
+                };
                 rows.push(PacketRow {
                     id: rec.start + k,
                     step: s,
                     time: e.time.to_string(),
                     client: name.clone(),
                     to_broker,
-                    kind: packet.kind(),
-                    summary: packet.to_string(),
-                    lost: *lost,
+                    kind: kind_of,
+                    summary,
+                    lost,
                     current: s == step,
                 });
             }
@@ -600,6 +607,9 @@ pub fn packet_rows_last(
     (rows, total)
 }
 
+/// The packet-list kind of bytes a client wrote that are not a packet the broker takes.
+pub const UNDECODABLE: &str = "not a packet";
+
 /// A packet's bytes and which bytes are which field.
 pub type PacketBytes = (Vec<u8>, Vec<session_engine::codec::Field>);
 
@@ -607,11 +617,45 @@ pub type PacketBytes = (Vec<u8>, Vec<session_engine::codec::Field>);
 /// and which bytes are which field (`session_engine::codec`), or why the wire cannot carry it.
 pub fn packet_bytes(p: &Player, id: usize) -> Option<Result<PacketBytes, EncodeError>> {
     let trace = p.trace();
-    let TraceItem::Packet { packet, conn, .. } = &trace.get(id)?.item else {
-        return None;
+    let (packet, conn) = match &trace.get(id)?.item {
+        TraceItem::Packet {
+            raw: Some(raw),
+            conn,
+            ..
+        } => {
+            // Bytes a scenario gave as hex: shown exactly, read as the broker read them.
+            let v = connection_version(p, id, *conn);
+            let fields = session_engine::codec::decode_fields(&raw.0, v)
+                .map(|(_, _, f)| f)
+                .unwrap_or_default();
+            return Some(Ok((raw.0.clone(), fields)));
+        }
+        TraceItem::Undecodable { raw, error, .. } => {
+            return Some(Ok((
+                raw.0.clone(),
+                vec![session_engine::codec::Field {
+                    start: 0,
+                    len: raw.0.len(),
+                    name: "Not a packet".into(),
+                    value: error.clone(),
+                }],
+            )));
+        }
+        TraceItem::Packet { packet, conn, .. } => (packet, conn),
+        _ => return None,
     };
+    Some(session_engine::codec::encode_fields(
+        packet,
+        connection_version(p, id, *conn),
+    ))
+}
+
+/// The MQTT version of connection `conn` at trace entry `id`: that of its CONNECT, which comes
+/// before every other packet on it.
+fn connection_version(p: &Player, id: usize, conn: session_engine::ConnId) -> Version {
+    let trace = p.trace();
     // The version of the connection: from its CONNECT, which comes before every other packet.
-    let version = trace[..=id]
+    trace[..=id]
         .iter()
         .rev()
         .find_map(|e| match &e.item {
@@ -619,21 +663,38 @@ pub fn packet_bytes(p: &Player, id: usize) -> Option<Result<PacketBytes, EncodeE
                 packet: Packet::Connect(c),
                 conn: k,
                 ..
-            } if k == conn => Some(c.version),
+            } if *k == conn => Some(c.version),
             _ => None,
         })
-        .unwrap_or(p.scenario.version);
-    Some(session_engine::codec::encode_fields(packet, version))
+        .unwrap_or(p.scenario.version)
 }
 
 pub fn packet_fields(p: &Player, id: usize) -> Option<(String, Vec<(String, String)>)> {
     let e = p.trace().get(id)?;
+    if let TraceItem::Undecodable {
+        client,
+        conn,
+        raw,
+        error,
+    } = &e.item
+    {
+        let f = vec![
+            ("from".into(), client.clone()),
+            ("to".into(), "broker".into()),
+            ("connection".into(), conn.to_string()),
+            ("time".into(), e.time.to_string()),
+            ("bytes".into(), raw.to_string()),
+            ("why the broker refuses them".into(), error.clone()),
+        ];
+        return Some(("Bytes that are not a packet".into(), f));
+    }
     let TraceItem::Packet {
         packet,
         from,
         to,
         conn,
         lost,
+        raw,
     } = &e.item
     else {
         return None;
@@ -650,6 +711,12 @@ pub fn packet_fields(p: &Player, id: usize) -> Option<(String, Vec<(String, Stri
     ];
     if *lost {
         f.push(("network".into(), "lost before it arrived".into()));
+    }
+    if raw.is_some() {
+        f.push((
+            "bytes".into(),
+            "exactly as the scenario gave them (a send step)".into(),
+        ));
     }
     let yes = |b: bool| if b { "1".to_string() } else { "0".to_string() };
     match packet {

@@ -309,6 +309,15 @@ impl Conn {
         false
     }
 
+    /// Writes bytes exactly as a scenario's `send` step gave them; `decoded` is the packet they
+    /// are, when they are one (a lose rule may take it).
+    fn send_raw(&mut self, bytes: &[u8], decoded: Option<&Packet>) {
+        if decoded.is_some_and(|p| self.loses(Direction::ToBroker, p)) {
+            return;
+        }
+        let _ = self.stream.write_all(bytes);
+    }
+
     fn send(&mut self, p: &Packet) {
         if self.loses(Direction::ToBroker, p) {
             return;
@@ -608,6 +617,8 @@ pub fn observe(p: &Player) -> Result<Vec<Seen>, String> {
         let targets = |n: &str| sc.targets(&p.at(0).world, n);
         // The step's own action, at its start.
         let mut start_at = None;
+        // The clients whose packet of a `send` step went out at the step's start.
+        let mut sent: Vec<usize> = Vec::new();
         match &step.action {
             Action::Drop(c) => {
                 for i in targets(&c.client) {
@@ -653,6 +664,35 @@ pub fn observe(p: &Player) -> Result<Vec<Seen>, String> {
                     }
                 }
             }
+            Action::Send(x) => {
+                // Written on the connection as it stands, whatever the packet (a CONNECT too).
+                for i in targets(&x.client) {
+                    let Some(conn) = &mut cl.conns[i] else {
+                        continue;
+                    };
+                    match (&x.packet, &x.hex) {
+                        (Some(p), _) => {
+                            conn.send(p);
+                            sent.push(i);
+                        }
+                        (None, Some(h)) => {
+                            // Bytes go out exactly as given; those that decode are the step's
+                            // packet in the trace.
+                            let decoded = session_engine::codec::decode(&h.0, conn.version)
+                                .ok()
+                                .and_then(|(f, _)| match f {
+                                    session_engine::codec::Frame::Packet(p) => Some(p),
+                                    _ => None,
+                                });
+                            conn.send_raw(&h.0, decoded.as_ref());
+                            if decoded.is_some() {
+                                sent.push(i);
+                            }
+                        }
+                        (None, None) => {}
+                    }
+                }
+            }
             Action::StopBroker(_) => broker.stop()?,
             Action::StartBroker(_) => broker.start()?,
             Action::RestartBroker(r) => {
@@ -669,6 +709,16 @@ pub fn observe(p: &Player) -> Result<Vec<Seen>, String> {
                 start_at = None;
             }
             let (c, packet) = match &e.item {
+                TraceItem::Packet {
+                    from: Endpoint::Client(c),
+                    to: Endpoint::Broker,
+                    ..
+                } if index(c).is_some_and(|i| sent.contains(&i)) => {
+                    // The packet of the step's `send`, already written at the step's start.
+                    let i = index(c).unwrap_or(usize::MAX);
+                    sent.retain(|x| *x != i);
+                    continue;
+                }
                 TraceItem::Packet {
                     from: Endpoint::Client(c),
                     to: Endpoint::Broker,

@@ -453,6 +453,57 @@ behaviour!(
     }
 );
 
+behaviour!(
+    ErrorNotice,
+    spec = Disconnect,
+    [Disconnect, ByPacketType],
+    |v| {
+        match v {
+        ErrorNotice::Disconnect => None,
+        ErrorNotice::ByPacketType => choice(
+            &["5.0 §4.13.1"],
+            "before closing over a Malformed Packet or Protocol Error, the server should send DISCONNECT with the reason code",
+            "sends that DISCONNECT only for a faulty PUBLISH, SUBSCRIBE or UNSUBSCRIBE (and a DISCONNECT raising Session Expiry from 0); other faults close the connection without one",
+            "mosquitto 2.0.11 read_handle.c, handle_disconnect.c; conformance 53-54",
+        ),
+    }
+    }
+);
+
+behaviour!(
+    SecondConnect,
+    spec = ProtocolError,
+    [ProtocolError, ForgetsWillAndSession],
+    |v| {
+        match v {
+        SecondConnect::ProtocolError => None,
+        SecondConnect::ForgetsWillAndSession => departs(
+            &["[MQTT-3.1.2-8]", "[MQTT-3.1.2-4] 3.1.1 / [MQTT-3.1.2-23] 5.0"],
+            "a second CONNECT is a Protocol Error: the connection closes, the will is published and the session is kept as its Session Expiry Interval says",
+            "closes the connection without publishing the will, and ends the session with it",
+            "mosquitto 2.0.11 handle_connect.c (handle_connect_error clears the will and the session expiry); conformance 55",
+        ),
+    }
+    }
+);
+
+behaviour!(
+    UnknownPubrel,
+    spec = PacketIdNotFound,
+    [PacketIdNotFound, Success],
+    |v| {
+        match v {
+        UnknownPubrel::PacketIdNotFound => None,
+        UnknownPubrel::Success => choice(
+            &["5.0 §3.7.2.1"],
+            "a PUBCOMP for a packet identifier the session does not hold can say 0x92 (Packet Identifier not found)",
+            "answers every PUBREL with PUBCOMP 0x00, known identifier or not",
+            "mosquitto 2.0.11 handle_pubrel.c; conformance 52",
+        ),
+    }
+    }
+);
+
 /// A variant's name as serde's `rename_all = "snake_case"` spells it in profile JSON
 /// (`OnlyIfSessionEnds` -> `only_if_session_ends`).
 pub fn snake(name: &str) -> String {
@@ -486,6 +537,7 @@ impl BrokerProfile {
         }
         add(&mut out, "takeover_notice", self.takeover_notice);
         add(&mut out, "takeover_will", self.takeover_will);
+        add(&mut out, "second_connect", self.second_connect);
         add(
             &mut out,
             "will_after_session_end",
@@ -502,6 +554,8 @@ impl BrokerProfile {
         add(&mut out, "qos2_forward", self.qos2_forward);
         add(&mut out, "receive_max_exceeded", self.receive_max_exceeded);
         add(&mut out, "no_subscribers_reply", self.no_subscribers_reply);
+        add(&mut out, "unknown_pubrel", self.unknown_pubrel);
+        add(&mut out, "error_notice", self.error_notice);
         add(&mut out, "window_refill", self.window_refill);
         add(&mut out, "queue_limit_counts", self.queue_limit_counts);
         add(&mut out, "overflow", self.overflow);

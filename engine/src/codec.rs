@@ -227,6 +227,24 @@ impl DecodeError {
         })
     }
 
+    /// The 5.0 reason code a server gives these bytes (§4.13.1, §2.4): 0x82 (Protocol Error)
+    /// where the specification calls the fault a Protocol Error, 0x81 (Malformed Packet)
+    /// otherwise. `None` for [`DecodeError::Incomplete`].
+    pub fn reason_code(&self) -> Option<u8> {
+        use crate::packet::reason;
+        Some(match self {
+            DecodeError::Incomplete => return None,
+            // 5.0 §2.2.2.2; §3.1.2.11.10; "It is a Protocol Error" for a Receive Maximum, Maximum
+            // Packet Size, Topic Alias or Subscription Identifier of 0 (§3.1.2.11.3, §3.1.2.11.4,
+            // §3.3.2.3.4, §3.8.2.1.2); Retain Handling 3 (§3.8.3.1).
+            DecodeError::DuplicateProperty(_)
+            | DecodeError::AuthDataWithoutMethod
+            | DecodeError::PropertyValue(0x21 | 0x27 | 0x23 | 0x0B) => reason::PROTOCOL_ERROR,
+            DecodeError::SubOptions(b) if (b >> 4) & 3 == 3 => reason::PROTOCOL_ERROR,
+            _ => reason::MALFORMED_PACKET,
+        })
+    }
+
     /// What is wrong, with the statement it breaks on a connection of version `v`.
     pub fn describe(&self, v: Version) -> String {
         match self.statement(v) {
@@ -1252,6 +1270,22 @@ fn kind_name(t: u8) -> &'static str {
         15 => "AUTH",
         _ => "reserved",
     }
+}
+
+/// How many bytes the packet at the front of `bytes` takes, from its fixed header alone (the same
+/// in 3.1.1 and 5.0, whatever the rest holds): `Err(Incomplete)` when `bytes` end first,
+/// `Err(VarInt)` when the Remaining Length runs past four bytes (a receiver refuses the packet
+/// there).
+pub fn frame_len(bytes: &[u8]) -> Result<usize, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Incomplete);
+    }
+    let (len, n) = get_varint(&bytes[1..])?;
+    let total = 1 + n + len as usize;
+    if bytes.len() < total {
+        return Err(DecodeError::Incomplete);
+    }
+    Ok(total)
 }
 
 /// Reads one packet from the front of `bytes` on a connection of version `v`: the frame and the

@@ -4,7 +4,7 @@ use crate::packet::{reason, Packet};
 use crate::types::{
     format_duration_ms, format_expiry, ClientId, ConnId, MsgId, PacketId, QoS, SimTime,
 };
-use crate::types::{Payload, Text};
+use crate::types::{Payload, Text, WireBytes};
 use serde::Serialize;
 
 /// Why a network connection ended.
@@ -170,6 +170,10 @@ pub enum BrokerEvent {
         client_id: ClientId,
         conn: ConnId,
         what: String,
+        /// The 5.0 reason code of the fault (0x81, 0x82, 0x93).
+        code: u8,
+        /// What the client is told before the close.
+        notice: Notice,
     },
     Subscribed {
         client_id: ClientId,
@@ -280,6 +284,11 @@ impl BrokerEvent {
             | BrokerEvent::WillDiscarded { cite, .. }
             | BrokerEvent::Note { cite, .. } => Some(cite),
             BrokerEvent::Deviation { rule, .. } => Some(rule),
+            BrokerEvent::ProtocolError { notice, .. } => Some(match notice {
+                Notice::V311 => "[MQTT-4.8.0-1] 3.1.1",
+                Notice::Disconnect => "[MQTT-4.13.1-1] 5.0, §4.13.1",
+                Notice::CloseOnly => "[MQTT-4.13.1-1] 5.0",
+            }),
             _ => None,
         }
     }
@@ -330,8 +339,18 @@ impl BrokerEvent {
             BrokerEvent::KeepAliveTimeout { client_id, keep_alive, .. } => format!(
                 "No packet from \"{client_id}\" for 1.5 x {keep_alive} s: the broker closes the connection."
             ),
-            BrokerEvent::ProtocolError { client_id, what, .. } => {
-                format!("Protocol error by \"{client_id}\": {what}.")
+            BrokerEvent::ProtocolError { client_id, what, code, notice, .. } => {
+                let head = if *code == reason::MALFORMED_PACKET {
+                    format!("Malformed packet from \"{client_id}\": {what}.")
+                } else {
+                    format!("Protocol error by \"{client_id}\": {what}.")
+                };
+                let code = format!("0x{code:02X} ({})", reason::name(*code, true));
+                match notice {
+                    Notice::V311 => format!("{head} The broker closes the connection (a 3.1.1 server has no DISCONNECT to say why)."),
+                    Notice::Disconnect => format!("{head} The broker sends DISCONNECT {code} and closes the connection."),
+                    Notice::CloseOnly => format!("{head} The broker closes the connection without first sending the DISCONNECT {code} that 5.0 §4.13.1 says it should."),
+                }
             }
             BrokerEvent::Subscribed { client_id, filter, granted, replaced } => format!(
                 "\"{client_id}\" {} {filter} (granted {granted}).",
@@ -516,6 +535,19 @@ pub enum Endpoint {
     Client(String),
 }
 
+/// What a client is told before the broker closes its connection over a protocol error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// A 3.1.1 connection: 3.1.1 has no DISCONNECT from the server, the close is all
+    /// ([MQTT-4.8.0-1]).
+    V311,
+    /// DISCONNECT with the reason code, then the close (5.0 §4.13.1).
+    Disconnect,
+    /// The close alone, though 5.0 §4.13.1 says the server should send DISCONNECT first.
+    CloseOnly,
+}
+
 /// One entry of the trace.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -526,6 +558,19 @@ pub enum TraceItem {
         conn: ConnId,
         packet: Packet,
         lost: bool,
+        /// The bytes exactly as the client wrote them, for a packet a scenario's `send` step
+        /// gave as hex (other packets are written by the codec from the model packet).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        raw: Option<WireBytes>,
+    },
+    /// Bytes a client wrote (a `send` step's hex) that are not a packet the broker can take:
+    /// they do not decode on the connection's version, or they are an AUTH packet.
+    Undecodable {
+        client: String,
+        conn: ConnId,
+        raw: WireBytes,
+        /// What is wrong with them, with the statement it breaks.
+        error: String,
     },
     Broker {
         event: BrokerEvent,
@@ -568,6 +613,11 @@ impl TraceEntry {
                     name(to),
                     if *lost { "  [LOST on the network]" } else { "" }
                 )
+            }
+            TraceItem::Undecodable {
+                client, raw, error, ..
+            } => {
+                format!("{client} -> broker: bytes {raw}, which are not a packet: {error}")
             }
             TraceItem::Broker { event } => event.describe(),
             TraceItem::Client { client, event } => event.describe(client),

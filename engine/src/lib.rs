@@ -33,14 +33,14 @@ pub mod trace;
 pub mod types;
 pub mod world;
 
-pub use broker::{Broker, BrokerInput, BrokerOutput, Session};
+pub use broker::{Broker, BrokerInput, BrokerOutput, Refusal, Session};
 pub use client::{ConnectOptions, SimClient};
 pub use event::{BrokerEvent, ClientEvent, DropReason, TraceEntry, TraceItem};
 pub use packet::Packet;
 pub use player::Player;
 pub use profile::BrokerProfile;
 pub use scenario::{Scenario, ScenarioError};
-pub use types::{ClientId, ConnId, MsgId, QoS, SimTime, Version};
+pub use types::{ClientId, ConnId, MsgId, QoS, SimTime, Version, WireBytes};
 pub use world::World;
 
 #[cfg(all(test, target_arch = "wasm32"))]

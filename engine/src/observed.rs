@@ -282,6 +282,9 @@ pub fn compared(p: &Packet) -> bool {
 /// What the engine predicts each client sees.
 pub fn predicted(p: &Player) -> Vec<Seen> {
     let mut out = Vec::new();
+    // Clients the broker sent DISCONNECT: the close that follows is not news (a real client
+    // that reads a DISCONNECT expects the close, as `mqtt-lab verify`'s clients do).
+    let mut told: Vec<&str> = Vec::new();
     for w in p.steps().windows(2) {
         let (before, rec) = (&w[0], &w[1]);
         let timed = rec.time > before.time;
@@ -292,7 +295,14 @@ pub fn predicted(p: &Player) -> Vec<Seen> {
                     packet,
                     lost: false,
                     ..
-                } if compared(packet) => (c, Some(packet.clone())),
+                } if compared(packet) => {
+                    match packet {
+                        Packet::Disconnect(_) => told.push(c),
+                        Packet::Connack(_) => told.retain(|x| x != c),
+                        _ => {}
+                    }
+                    (c, Some(packet.clone()))
+                }
                 TraceItem::Client {
                     client,
                     event:
@@ -301,7 +311,13 @@ pub fn predicted(p: &Player) -> Vec<Seen> {
                             reason_code: None,
                             ..
                         },
-                } => (client, None),
+                } => {
+                    if told.contains(&client.as_str()) {
+                        told.retain(|x| x != client);
+                        continue;
+                    }
+                    (client, None)
+                }
                 _ => continue,
             };
             out.push(Seen {

@@ -12,6 +12,7 @@ pub mod reason {
     pub const NO_MATCHING_SUBSCRIBERS: u8 = 0x10;
     pub const NO_SUBSCRIPTION_EXISTED: u8 = 0x11;
     pub const UNSPECIFIED_ERROR: u8 = 0x80;
+    pub const MALFORMED_PACKET: u8 = 0x81;
     pub const PROTOCOL_ERROR: u8 = 0x82;
     pub const CLIENT_ID_NOT_VALID: u8 = 0x85;
     pub const SERVER_UNAVAILABLE: u8 = 0x88;
@@ -51,6 +52,7 @@ pub mod reason {
             0x10 => "No matching subscribers",
             0x11 => "No subscription existed",
             0x80 => "Unspecified error",
+            0x81 => "Malformed Packet",
             0x82 => "Protocol Error",
             0x85 => "Client Identifier not valid",
             0x88 => "Server unavailable",
@@ -143,7 +145,9 @@ pub struct Publish {
     pub message_expiry: Option<u32>,
     /// 5.0 Subscription Identifiers (server to client only).
     pub subscription_ids: Vec<u32>,
-    /// The engine's trace id of the application message (not on the wire).
+    /// The engine's trace id of the application message (not on the wire; a scenario's `send`
+    /// step may leave it out: the world gives the message a fresh one).
+    #[serde(default)]
     pub msg: MsgId,
 }
 

@@ -257,6 +257,69 @@ pub enum NoSubscribersReply {
     NoMatchingSubscribers,
 }
 
+/// What a 5.0 client is told before the broker closes its connection over a Malformed Packet or a
+/// Protocol Error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorNotice {
+    /// DISCONNECT with the reason code, then the close (5.0 §4.13.1: the server SHOULD send it).
+    Disconnect,
+    /// mosquitto 2.0.11 `read_handle.c`: DISCONNECT only when the faulty packet is a PUBLISH,
+    /// SUBSCRIBE or UNSUBSCRIBE, or of the reserved type 0, and for a DISCONNECT that raises the
+    /// Session Expiry Interval from 0 (`handle_disconnect.c` sends 0x82 itself); every other
+    /// fault (a second CONNECT, a PUBREL, PUBACK, PINGREQ, DISCONNECT or AUTH that does not
+    /// parse, a Remaining Length over four bytes) closes the connection without a word.
+    ByPacketType,
+}
+
+impl ErrorNotice {
+    /// Whether a 5.0 client gets a DISCONNECT before the close. `packet_type` is the faulty
+    /// packet's type (the high nibble of its first byte); `disconnect_expiry_rule` marks the
+    /// DISCONNECT that raises the Session Expiry Interval from 0 (§3.14.2.2.2);
+    /// `in_fixed_header` marks a fault found before the packet's type is handled (a Remaining
+    /// Length of more than four bytes).
+    pub fn sends_disconnect(
+        self,
+        packet_type: u8,
+        disconnect_expiry_rule: bool,
+        in_fixed_header: bool,
+    ) -> bool {
+        match self {
+            ErrorNotice::Disconnect => true,
+            ErrorNotice::ByPacketType => {
+                !in_fixed_header
+                    && (matches!(packet_type, 0 | 3 | 8 | 10) || disconnect_expiry_rule)
+            }
+        }
+    }
+}
+
+/// A second CONNECT on a connection that already has one ([MQTT-3.1.0-2]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondConnect {
+    /// A Protocol Error like any other: the connection closes, the will is published
+    /// ([MQTT-3.1.2-8]) and the session stays as its Session Expiry Interval says.
+    ProtocolError,
+    /// The connection closes with no will and the session ends with it, whatever its Session
+    /// Expiry Interval or Clean Session: mosquitto 2.0.11 `handle_connect.c` leaves through its
+    /// error path, which clears `context->will` and sets `session_expiry_interval` to 0
+    /// (conformance 55).
+    ForgetsWillAndSession,
+}
+
+/// The PUBCOMP that answers a 5.0 PUBREL for a packet identifier the session does not hold (a
+/// PUBREL sent again after the exchange completed, or after a clean start dropped the session).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownPubrel {
+    /// PUBCOMP 0x92 (Packet Identifier not found), the code 5.0 §3.7.2.1 has for it.
+    PacketIdNotFound,
+    /// PUBCOMP 0x00 (Success): mosquitto 2.0.11 `handle_pubrel.c` ("Still send a PUBCOMP anyway")
+    /// sends the same PUBCOMP as for a known identifier.
+    Success,
+}
+
 /// A broker's session behaviour. Field docs name the source of each default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -326,6 +389,12 @@ pub struct BrokerProfile {
     pub upgrade_outgoing_qos: bool,
     /// PUBACK/PUBREC reason code when a 5.0 QoS 1/2 message has no subscribers.
     pub no_subscribers_reply: NoSubscribersReply,
+    /// What a 5.0 client is told before a close over a Malformed Packet or Protocol Error.
+    pub error_notice: ErrorNotice,
+    /// The PUBCOMP for a 5.0 PUBREL of an identifier the session does not hold.
+    pub unknown_pubrel: UnknownPubrel,
+    /// A second CONNECT on one connection.
+    pub second_connect: SecondConnect,
     pub timers: TimerGranularity,
     /// A waiting message's Message Expiry left under one second.
     pub expiry_remainder: ExpiryRemainder,
@@ -386,6 +455,9 @@ impl BrokerProfile {
             qos2_forward: Qos2Forward::AtPubrel,
             upgrade_outgoing_qos: false,
             no_subscribers_reply: NoSubscribersReply::Success,
+            error_notice: ErrorNotice::Disconnect,
+            unknown_pubrel: UnknownPubrel::PacketIdNotFound,
+            second_connect: SecondConnect::ProtocolError,
             timers: TimerGranularity::Exact,
             expiry_remainder: ExpiryRemainder::RoundUp,
             delayed_wills: DelayedWills::AtDueTime,
@@ -435,6 +507,9 @@ impl BrokerProfile {
             qos2_forward: Qos2Forward::AtPubrel,
             upgrade_outgoing_qos: false,
             no_subscribers_reply: NoSubscribersReply::NoMatchingSubscribers,
+            error_notice: ErrorNotice::ByPacketType,
+            unknown_pubrel: UnknownPubrel::Success,
+            second_connect: SecondConnect::ForgetsWillAndSession,
             timers: TimerGranularity::WholeSecondsStrict,
             expiry_remainder: ExpiryRemainder::OmitProperty,
             delayed_wills: DelayedWills::OneListByInterval,

@@ -47,6 +47,7 @@ pub fn records(player: &Player) -> Vec<Value> {
                     conn,
                     packet,
                     lost,
+                    raw,
                 } => {
                     let name = |p: &Endpoint| match p {
                         Endpoint::Broker => "broker".to_string(),
@@ -60,6 +61,23 @@ pub fn records(player: &Player) -> Vec<Value> {
                     v["summary"] = json!(packet.to_string());
                     v["fields"] = serde_json::to_value(packet).unwrap_or(Value::Null);
                     v["lost"] = json!(lost);
+                    if let Some(raw) = raw {
+                        v["raw"] = json!(raw.to_string());
+                    }
+                    v
+                }
+                TraceItem::Undecodable {
+                    client,
+                    conn,
+                    raw,
+                    error,
+                } => {
+                    let mut v = base("undecodable");
+                    v["from"] = json!(client);
+                    v["to"] = json!("broker");
+                    v["conn"] = json!(conn.0);
+                    v["raw"] = json!(raw.to_string());
+                    v["error"] = json!(error);
                     v
                 }
                 TraceItem::Client { client, event } => match event {

@@ -118,7 +118,10 @@ impl<'de> Deserialize<'de> for Payload {
                         return Err(A::Error::unknown_field(&k, &["hex"]));
                     }
                     let hex: String = m.next_value()?;
-                    bytes = Some(from_hex(&hex).map_err(A::Error::custom)?);
+                    bytes = Some(
+                        from_hex(&hex)
+                            .map_err(|e| A::Error::custom(format!("hex payload: {e}")))?,
+                    );
                 }
                 bytes
                     .map(Payload::from)
@@ -130,17 +133,55 @@ impl<'de> Deserialize<'de> for Payload {
 }
 
 /// Bytes from hex digits (whitespace ignored).
-fn from_hex(hex: &str) -> Result<Vec<u8>, &'static str> {
+pub fn from_hex(hex: &str) -> Result<Vec<u8>, &'static str> {
     let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     if !digits.len().is_multiple_of(2) {
-        return Err("hex payload: an odd number of digits");
+        return Err("an odd number of hex digits");
     }
     let nibble = |c: u8| (c as char).to_digit(16).map(|n| n as u8);
     digits
         .chunks(2)
         .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
         .collect::<Option<Vec<u8>>>()
-        .ok_or("hex payload: not a hex digit")
+        .ok_or("a character that is not a hex digit")
+}
+
+/// Bytes as a client put them on the wire, exactly (a scenario's `send` step with `hex`).
+/// Written in traces and shown as upper-case hex pairs separated by spaces (`E0 00`).
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct WireBytes(pub Vec<u8>);
+
+impl fmt::Display for WireBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{b:02X}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for WireBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WireBytes({self})")
+    }
+}
+
+impl Serialize for WireBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for WireBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<WireBytes, D::Error> {
+        let s = String::deserialize(d)?;
+        from_hex(&s)
+            .map(WireBytes)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// Simulated time in milliseconds since the start of a run.
@@ -246,7 +287,9 @@ pub type PacketId = u16;
 
 /// The engine's own identity for one application message as published, so every copy of it can be
 /// traced (it is not on the wire).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct MsgId(pub u32);
 

@@ -5,16 +5,27 @@
 //! only when the world is told to advance, and every timer of the broker and the clients fires at
 //! its exact instant, in order.
 
-use crate::broker::{Broker, BrokerInput, BrokerOutput};
+use crate::broker::{Broker, BrokerInput, BrokerOutput, Refusal};
 use crate::client::{ClientOutput, ConnectOptions, SimClient};
 use crate::event::{BrokerEvent, ClientEvent, CloseCause, Endpoint, TraceEntry, TraceItem};
 use crate::packet::{Packet, SubOptions};
 use crate::profile::BrokerProfile;
 use crate::rng::Rng;
-use crate::types::{ClientId, ConnId, MsgId, QoS, SimTime, Version};
+use crate::types::{ClientId, ConnId, MsgId, QoS, SimTime, Version, WireBytes};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
+
+/// What a client puts on the wire of its own choosing (a scenario's `send` step), outside its
+/// session state: the client's own bookkeeping (packet identifiers, in-flight messages) does not
+/// learn of it, while what the broker answers reaches the client as usual.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    /// A model packet, written on the wire by the codec.
+    Packet(Packet),
+    /// Bytes exactly as given: one whole packet by its fixed header, valid or not.
+    Bytes(Vec<u8>),
+}
 
 /// Direction of a packet on a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -42,6 +53,8 @@ enum Transit {
         dir: Direction,
         packet: Packet,
     },
+    /// Bytes the broker will refuse (see [`World::send`]).
+    Refused { conn: ConnId, refusal: Refusal },
     /// The broker closed the connection.
     BrokerClose { conn: ConnId, cause: CloseCause },
     /// The client closed the connection.
@@ -284,6 +297,83 @@ impl World {
         self.pump();
     }
 
+    /// The client writes a packet of its own choosing on its connection. Bytes are read as the
+    /// broker reads them, by the connection's version: a packet it takes goes to it as that
+    /// packet; anything else reaches it as a [`BrokerInput::Refused`].
+    pub fn send(&mut self, idx: usize, out: Outgoing) {
+        if !self.require_online(idx, "send a packet") {
+            return;
+        }
+        let Some(conn) = self.clients[idx].conn() else {
+            return;
+        };
+        match out {
+            Outgoing::Packet(mut p) => {
+                if let Packet::Publish(x) = &mut p {
+                    x.msg = self.broker.alloc_msg_id();
+                }
+                self.put_on_wire(conn, Direction::ToBroker, p, None);
+            }
+            Outgoing::Bytes(bytes) => {
+                let v = self.clients[idx].version;
+                let refused = match crate::codec::decode(&bytes, v) {
+                    Ok((crate::codec::Frame::Packet(mut p), n)) if n == bytes.len() => {
+                        if let Packet::Publish(x) = &mut p {
+                            x.msg = self.broker.alloc_msg_id();
+                        }
+                        self.put_on_wire(conn, Direction::ToBroker, p, Some(bytes.clone()));
+                        None
+                    }
+                    Ok((crate::codec::Frame::Packet(_), n)) => Some(Refusal {
+                        packet_type: bytes[0] >> 4,
+                        what: format!(
+                            "{} bytes after the packet's {n}: a send step carries one packet",
+                            bytes.len() - n
+                        ),
+                        code: crate::packet::reason::MALFORMED_PACKET,
+                        in_fixed_header: false,
+                    }),
+                    // 5.0 §4.12: AUTH belongs to an enhanced authentication that CONNECT started
+                    // with an Authentication Method; the model's CONNECT never does.
+                    Ok((crate::codec::Frame::Auth { .. }, _)) => Some(Refusal {
+                        packet_type: 15,
+                        what:
+                            "an AUTH packet, but CONNECT named no Authentication Method (5.0 §4.12)"
+                                .into(),
+                        code: crate::packet::reason::PROTOCOL_ERROR,
+                        in_fixed_header: false,
+                    }),
+                    Err(crate::codec::DecodeError::Incomplete) => {
+                        self.client_event(
+                            idx,
+                            ClientEvent::ConnectFailed {
+                                why: "it cannot send the bytes: they end before the packet their fixed header announces".into(),
+                            },
+                        );
+                        return;
+                    }
+                    Err(e) => Some(Refusal::of(&bytes, &e, v)),
+                };
+                if let Some(r) = refused {
+                    if self.record {
+                        let client = self.clients[idx].name.clone();
+                        self.push(TraceItem::Undecodable {
+                            client,
+                            conn,
+                            raw: WireBytes(bytes),
+                            error: r.what.clone(),
+                        });
+                    }
+                    if !self.links.get(&conn).is_some_and(|l| l.dead) {
+                        self.wire.push_back(Transit::Refused { conn, refusal: r });
+                    }
+                }
+            }
+        }
+        self.touched(idx);
+        self.pump();
+    }
+
     fn require_online(&mut self, idx: usize, what: &str) -> bool {
         if self.clients[idx].is_online() {
             return true;
@@ -337,6 +427,7 @@ impl World {
         };
         self.wire.retain(|t| match t {
             Transit::Packet { conn: c, .. }
+            | Transit::Refused { conn: c, .. }
             | Transit::BrokerClose { conn: c, .. }
             | Transit::ClientClose { conn: c } => *c != conn,
         });
@@ -480,7 +571,7 @@ impl World {
             match out {
                 ClientOutput::Event(e) => self.client_event(idx, e),
                 ClientOutput::Send(conn, packet) => {
-                    self.put_on_wire(conn, Direction::ToBroker, packet)
+                    self.put_on_wire(conn, Direction::ToBroker, packet, None)
                 }
                 ClientOutput::Close(conn) => self.wire.push_back(Transit::ClientClose { conn }),
             }
@@ -493,7 +584,7 @@ impl World {
             while let Some(o) = self.broker.poll_output() {
                 match o {
                     BrokerOutput::Send(conn, packet) => {
-                        self.put_on_wire(conn, Direction::ToClient, packet)
+                        self.put_on_wire(conn, Direction::ToClient, packet, None)
                     }
                     BrokerOutput::Close(conn, cause) => {
                         self.wire.push_back(Transit::BrokerClose { conn, cause })
@@ -512,7 +603,7 @@ impl World {
     }
 
     /// A packet leaves its sender: it is traced now, and lost now if the link loses it.
-    fn put_on_wire(&mut self, conn: ConnId, dir: Direction, packet: Packet) {
+    fn put_on_wire(&mut self, conn: ConnId, dir: Direction, packet: Packet, raw: Option<Vec<u8>>) {
         let Some(link) = self.links.get_mut(&conn) else {
             return;
         };
@@ -542,6 +633,7 @@ impl World {
                 conn,
                 packet: packet.clone(),
                 lost,
+                raw: raw.map(WireBytes),
             });
         }
         if !lost {
@@ -566,6 +658,12 @@ impl World {
                             self.touched(idx);
                         }
                     }
+                }
+            }
+            Transit::Refused { conn, refusal } => {
+                if self.links.get(&conn).is_some() {
+                    self.broker
+                        .handle_input(self.now, BrokerInput::Refused(conn, refusal));
                 }
             }
             Transit::BrokerClose { conn, cause } => {

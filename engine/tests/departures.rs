@@ -60,6 +60,9 @@ fn every_variant_but_the_specifications_has_an_entry() {
     check::<SessionExpiryCap>();
     check::<RestoredSessions>();
     check::<NoSubscribersReply>();
+    check::<ErrorNotice>();
+    check::<UnknownPubrel>();
+    check::<SecondConnect>();
 }
 
 #[test]

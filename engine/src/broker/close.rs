@@ -176,6 +176,10 @@ impl Broker {
                         id,
                         cid,
                         "DISCONNECT raised the Session Expiry Interval from 0 (§3.14.2.2.2)",
+                        Fault {
+                            disconnect_expiry_rule: true,
+                            ..Fault::rule(14)
+                        },
                     );
                     return;
                 }

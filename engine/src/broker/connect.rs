@@ -3,25 +3,63 @@
 use super::*;
 
 impl Broker {
-    pub(super) fn protocol_error(&mut self, id: ConnId, cid: &ClientId, what: &str) {
+    /// Closes a connection over a Malformed Packet or Protocol Error ([MQTT-4.13.1-1]), telling
+    /// a 5.0 client why first where the profile does (5.0 §4.13.1), and ends it as a close that
+    /// was not a normal DISCONNECT, so its will is published ([MQTT-3.1.2-8]).
+    pub(super) fn protocol_error(&mut self, id: ConnId, cid: &ClientId, what: &str, f: Fault) {
         let v5 = self.conns.get(&id).is_some_and(|c| c.version.is_v5());
+        let notice = v5
+            && self.profile.error_notice.sends_disconnect(
+                f.packet_type,
+                f.disconnect_expiry_rule,
+                f.in_fixed_header,
+            );
         self.event(BrokerEvent::ProtocolError {
             client_id: cid.clone(),
             conn: id,
             what: what.to_string(),
+            code: f.code,
+            notice: if !v5 {
+                Notice::V311
+            } else if notice {
+                Notice::Disconnect
+            } else {
+                Notice::CloseOnly
+            },
         });
-        if v5 {
-            // 5.0 §4.13: the server sends DISCONNECT 0x82 before closing.
+        if notice {
             self.send(
                 id,
                 Packet::Disconnect(Disconnect {
-                    reason: reason::PROTOCOL_ERROR,
+                    reason: f.code,
                     session_expiry: None,
                 }),
             );
         }
         self.out.close(id, CloseCause::ProtocolError);
         self.end_connection(id, CloseCause::ProtocolError, WillMoment::Closed);
+    }
+
+    /// Bytes that are not a packet the broker takes: a close over a Malformed Packet or a
+    /// Protocol Error, as for a rule a decoded packet breaks.
+    pub(super) fn handle_refused(&mut self, id: ConnId, r: Refusal) {
+        let Some(c) = self.conns.get_mut(&id) else {
+            return;
+        };
+        c.last_rx = self.now;
+        let Some(cid) = c.client_id.clone() else {
+            // [MQTT-3.1.0-1]: the first packet must be CONNECT.
+            self.out.close(id, CloseCause::ProtocolError);
+            self.conns.swap_remove(&id);
+            return;
+        };
+        let f = Fault {
+            packet_type: r.packet_type,
+            code: r.code,
+            disconnect_expiry_rule: false,
+            in_fixed_header: r.in_fixed_header,
+        };
+        self.protocol_error(id, &cid, &r.what, f);
     }
 
     pub(super) fn refuse(

@@ -4,13 +4,14 @@
 //! [`Broker::poll_output`], and call [`Broker::handle_timeout`] when [`Broker::poll_timeout`]'s
 //! instant is reached. It never reads a clock and never blocks.
 
-use crate::event::{BrokerEvent, CloseCause, DropReason};
+use crate::event::{BrokerEvent, CloseCause, DropReason, Notice};
 use crate::packet::{reason, Connack, Connect, Disconnect, Packet, Publish, SubOptions, Will};
 use crate::profile::{
     BrokerProfile, DelayedWills, ExpiredInflight, ExpiredQueued, ExpiryRemainder,
     NoSubscribersReply, Overflow, Overlap, Persistence, Qos2Forward, QueueLimitCounts,
-    ReceiveMaxExceeded, RestoredSessions, Resubscribe, SuppressedCopyIds, TakeoverNotice,
-    TakeoverWill, TimerGranularity, WillAfterSessionEnd, WillsAtShutdown, WindowRefill,
+    ReceiveMaxExceeded, RestoredSessions, Resubscribe, SecondConnect, SuppressedCopyIds,
+    TakeoverNotice, TakeoverWill, TimerGranularity, UnknownPubrel, WillAfterSessionEnd,
+    WillsAtShutdown, WindowRefill,
 };
 use crate::topic;
 use crate::types::{
@@ -45,12 +46,63 @@ pub enum BrokerInput {
     Open(ConnId),
     /// A packet arrived on a connection.
     Packet(ConnId, Packet),
+    /// Bytes arrived on a connection that are not a packet the broker can take (they do not
+    /// decode, or they are an AUTH packet, which the session model does not use).
+    Refused(ConnId, Refusal),
     /// The network connection broke (the broker notices: TCP reset or close without DISCONNECT).
     ConnectionLost(ConnId),
     /// The broker process stops (all connections close).
     Stop,
     /// The broker process starts again.
     Start,
+}
+
+/// Bytes a broker refuses: what the decoder found wrong with them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The packet type in the first byte's high nibble (0 to 15).
+    pub packet_type: u8,
+    /// What is wrong, with the statement it breaks.
+    pub what: String,
+    /// 0x81 (Malformed Packet) or 0x82 (Protocol Error), for a 5.0 DISCONNECT.
+    pub code: u8,
+    /// The fault is in the fixed header (a Remaining Length over four bytes), before the
+    /// packet's type is handled.
+    pub in_fixed_header: bool,
+}
+
+impl Refusal {
+    /// The refusal of bytes that failed to decode on a connection of version `v`.
+    pub fn of(bytes: &[u8], e: &crate::codec::DecodeError, v: Version) -> Refusal {
+        Refusal {
+            packet_type: bytes.first().map_or(0, |b| b >> 4),
+            what: e.describe(v),
+            code: e.reason_code().unwrap_or(reason::MALFORMED_PACKET),
+            in_fixed_header: matches!(e, crate::codec::DecodeError::VarInt),
+        }
+    }
+}
+
+/// Where a Malformed Packet or Protocol Error was found, which decides whether a profile with
+/// [`crate::profile::ErrorNotice::ByPacketType`] tells the client.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Fault {
+    packet_type: u8,
+    code: u8,
+    disconnect_expiry_rule: bool,
+    in_fixed_header: bool,
+}
+
+impl Fault {
+    /// A decoded packet of type `packet_type` that breaks a rule: a Protocol Error.
+    fn rule(packet_type: u8) -> Fault {
+        Fault {
+            packet_type,
+            code: reason::PROTOCOL_ERROR,
+            disconnect_expiry_rule: false,
+            in_fixed_header: false,
+        }
+    }
 }
 
 /// What the broker asks the world to do, or reports.
@@ -222,6 +274,7 @@ impl Broker {
                 );
             }
             BrokerInput::Packet(id, p) => self.handle_packet(id, p),
+            BrokerInput::Refused(id, r) => self.handle_refused(id, r),
             BrokerInput::ConnectionLost(id) => {
                 if self.conns.contains_key(&id) {
                     self.end_connection(id, CloseCause::NetworkLost, WillMoment::Closed);
@@ -242,10 +295,32 @@ impl Broker {
             (Packet::Connect(c), None) => self.handle_connect(id, c),
             (Packet::Connect(_), Some(cid)) => {
                 // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation; close.
+                if self.profile.second_connect == SecondConnect::ForgetsWillAndSession {
+                    if let Some(s) = self.sessions.get_mut(&cid) {
+                        let had_will = s.will.take().is_some();
+                        let kept = s.expiry > 0;
+                        s.expiry = 0;
+                        if had_will || kept {
+                            self.event(BrokerEvent::Deviation {
+                                rule: "[MQTT-3.1.2-8]",
+                                spec: "a Protocol Error closes the connection: the will is published and the session kept as its Session Expiry Interval says".into(),
+                                broker: format!(
+                                    "the second CONNECT clears {}: the connection closes with nothing published and the session ends with it",
+                                    match (had_will, kept) {
+                                        (true, true) => "the will and the session's expiry",
+                                        (true, false) => "the will",
+                                        _ => "the session's expiry",
+                                    }
+                                ),
+                            });
+                        }
+                    }
+                }
                 self.protocol_error(
                     id,
                     &cid,
                     "a second CONNECT on one connection [MQTT-3.1.0-2]",
+                    Fault::rule(1),
                 );
             }
             (_, None) => {
@@ -278,7 +353,11 @@ impl Broker {
             (Packet::Disconnect(d), Some(cid)) => self.handle_disconnect(id, &cid, d),
             (other, Some(cid)) => {
                 let what = format!("a {} packet from a client", other.kind());
-                self.protocol_error(id, &cid, &what);
+                let t = crate::packet::PACKET_TYPES
+                    .iter()
+                    .position(|k| *k == other.kind())
+                    .map_or(0, |i| i as u8 + 1);
+                self.protocol_error(id, &cid, &what, Fault::rule(t));
             }
         }
     }

@@ -62,6 +62,8 @@ impl Broker {
                                 client_id: cid.clone(),
                                 conn: id,
                                 what: format!("more than Receive Maximum ({limit}) QoS 2 messages awaiting PUBREL"),
+                                code: reason::RECEIVE_MAXIMUM_EXCEEDED,
+                                notice: Notice::Disconnect,
                             });
                             self.send(
                                 id,
@@ -149,7 +151,30 @@ impl Broker {
                 );
             }
             None => {
-                let rc = if v5 { reason::PACKET_ID_NOT_FOUND } else { 0 };
+                // [MQTT-4.3.3-2] 3.1.1 / [MQTT-4.3.3-11] 5.0: every PUBREL gets a PUBCOMP with
+                // its packet identifier; 5.0 §3.7.2.1 has a code for an identifier not held.
+                let not_found =
+                    v5 && self.profile.unknown_pubrel == UnknownPubrel::PacketIdNotFound;
+                let rc = if not_found {
+                    reason::PACKET_ID_NOT_FOUND
+                } else {
+                    0
+                };
+                let text = if not_found {
+                    format!("PUBREL for packet id {pid}, but \"{cid}\" has no QoS 2 message waiting under that id: PUBCOMP 0x92 (Packet Identifier not found).")
+                } else if v5 {
+                    format!("PUBREL for packet id {pid}, but \"{cid}\" has no QoS 2 message waiting under that id: PUBCOMP 0x00 all the same, as for a known id (not 0x92, Packet Identifier not found).")
+                } else {
+                    format!("PUBREL for packet id {pid}, but \"{cid}\" has no QoS 2 message waiting under that id: a 3.1.1 PUBCOMP has no code to say so, so it is the same PUBCOMP as for a known id.")
+                };
+                self.event(BrokerEvent::Note {
+                    text,
+                    cite: if v5 {
+                        "[MQTT-4.3.3-11] 5.0, §3.7.2.1"
+                    } else {
+                        "[MQTT-4.3.3-2] 3.1.1"
+                    },
+                });
                 self.send(
                     id,
                     Packet::Pubcomp {

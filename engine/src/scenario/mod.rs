@@ -3,11 +3,11 @@
 //! expected.
 
 use crate::client::{Backoff, ConnectOptions, SimClient};
-use crate::packet::{SubOptions, Will};
+use crate::packet::{Packet, SubOptions, Will};
 use crate::profile::{BrokerProfile, ProfileOverrides};
 use crate::topic;
-use crate::types::{format_duration_ms, ClientId, QoS, Version, NEVER_EXPIRE};
-use crate::world::{Direction, World};
+use crate::types::{format_duration_ms, ClientId, QoS, Version, WireBytes, NEVER_EXPIRE};
+use crate::world::{Direction, Outgoing, World};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -482,6 +482,22 @@ pub struct WithholdStep {
     pub on: bool,
 }
 
+/// A packet of the client's own choosing: a model packet, or bytes exactly as they go on the
+/// wire (one whole packet by its fixed header, valid or not). The client's own session does not
+/// learn of it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendStep {
+    pub client: String,
+    /// A model packet in the form traces write it (`{"type": "PUBREL", "packet_id": 7,
+    /// "reason": 0}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packet: Option<Packet>,
+    /// Bytes in hex, spaces allowed (`"E0 00"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<WireBytes>,
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestartStep {
@@ -507,6 +523,8 @@ pub enum Action {
     WithholdAcks(WithholdStep),
     /// The client sends the acknowledgements it held back and keeps holding new ones.
     ReleaseAcks(ClientOnly),
+    /// The client sends a packet of its own choosing.
+    Send(SendStep),
     StopBroker(RestartStep),
     StartBroker(RestartStep),
     RestartBroker(RestartStep),
@@ -526,6 +544,7 @@ const ACTIONS: &[&str] = &[
     "lose_next",
     "withhold_acks",
     "release_acks",
+    "send",
     "stop_broker",
     "start_broker",
     "restart_broker",
@@ -558,6 +577,7 @@ impl Serialize for Step {
             Action::LoseNext(x) => m.serialize_entry("lose_next", x)?,
             Action::WithholdAcks(x) => m.serialize_entry("withhold_acks", x)?,
             Action::ReleaseAcks(x) => m.serialize_entry("release_acks", x)?,
+            Action::Send(x) => m.serialize_entry("send", x)?,
             Action::StopBroker(x) => m.serialize_entry("stop_broker", x)?,
             Action::StartBroker(x) => m.serialize_entry("start_broker", x)?,
             Action::RestartBroker(x) => m.serialize_entry("restart_broker", x)?,
@@ -602,6 +622,7 @@ impl<'de> Deserialize<'de> for Step {
                         "lose_next" => Action::LoseNext(map.next_value()?),
                         "withhold_acks" => Action::WithholdAcks(map.next_value()?),
                         "release_acks" => Action::ReleaseAcks(map.next_value()?),
+                        "send" => Action::Send(map.next_value()?),
                         "stop_broker" => Action::StopBroker(map.next_value()?),
                         "start_broker" => Action::StartBroker(map.next_value()?),
                         "restart_broker" => Action::RestartBroker(map.next_value()?),
@@ -852,6 +873,11 @@ impl Step {
                 "{} sends the acknowledgements it held back and keeps holding new ones",
                 c.client
             ),
+            Action::Send(x) => match (&x.packet, &x.hex) {
+                (Some(p), _) => format!("{} sends {p}", x.client),
+                (None, Some(h)) => format!("{} sends the bytes {h}", x.client),
+                (None, None) => format!("{} sends nothing", x.client),
+            },
             Action::StopBroker(_) => "the broker stops".into(),
             Action::StartBroker(_) => "the broker starts".into(),
             Action::RestartBroker(_) => "the broker restarts".into(),

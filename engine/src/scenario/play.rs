@@ -133,6 +133,16 @@ impl Scenario {
                     world.release_acks(idx);
                 }
             }
+            Action::Send(x) => {
+                for idx in self.targets(world, &x.client) {
+                    let out = match (&x.packet, &x.hex) {
+                        (Some(p), _) => Outgoing::Packet(p.clone()),
+                        (None, Some(h)) => Outgoing::Bytes(h.0.clone()),
+                        (None, None) => continue,
+                    };
+                    world.send(idx, out);
+                }
+            }
             Action::StopBroker(_) => world.stop_broker(),
             Action::StartBroker(_) => world.start_broker(),
             Action::RestartBroker(r) => {

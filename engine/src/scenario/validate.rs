@@ -213,6 +213,38 @@ impl Scenario {
             Action::ReleaseAcks(c) => {
                 known(&c.client)?;
             }
+            Action::Send(x) => {
+                let v = known(&x.client)?;
+                match (&x.packet, &x.hex) {
+                    (Some(_), Some(_)) | (None, None) => {
+                        return Err("send needs exactly one of \"packet\" (a model packet) and \"hex\" (bytes)".into());
+                    }
+                    (Some(p), None) => {
+                        if let Err(e) = crate::codec::encode(p, v) {
+                            return Err(format!(
+                                "send.packet cannot be written on a {v} connection: {e} (give bytes that break a rule as \"hex\")"
+                            ));
+                        }
+                    }
+                    (None, Some(h)) => match crate::codec::frame_len(&h.0) {
+                        Ok(n) if n < h.0.len() => {
+                            return Err(format!(
+                                "send.hex holds {} bytes after the packet's {n}: give each packet its own send step",
+                                h.0.len() - n
+                            ));
+                        }
+                        Err(crate::codec::DecodeError::Incomplete) => {
+                            return Err(if h.0.is_empty() {
+                                "send.hex holds no bytes".to_string()
+                            } else {
+                                format!("send.hex ends before the packet its fixed header announces ({} bytes given): the broker would wait for the rest", h.0.len())
+                            });
+                        }
+                        // A Remaining Length over four bytes: the broker refuses the packet there.
+                        Ok(_) | Err(_) => {}
+                    },
+                }
+            }
             Action::Wait(_)
             | Action::StopBroker(_)
             | Action::StartBroker(_)

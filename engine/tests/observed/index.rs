@@ -259,6 +259,26 @@ pub const FIXTURES: &[Fixture] = &[
         observed: include_str!("../../../tests/conformance/51-wills-at-shutdown.observed.jsonl"),
     },
     Fixture {
+        name: "tests/conformance/52-pubrel-unknown-id.json",
+        scenario: Scenario::File(include_str!("../../../tests/conformance/52-pubrel-unknown-id.json")),
+        observed: include_str!("../../../tests/conformance/52-pubrel-unknown-id.observed.jsonl"),
+    },
+    Fixture {
+        name: "tests/conformance/53-disconnect-property-not-allowed.json",
+        scenario: Scenario::File(include_str!("../../../tests/conformance/53-disconnect-property-not-allowed.json")),
+        observed: include_str!("../../../tests/conformance/53-disconnect-property-not-allowed.observed.jsonl"),
+    },
+    Fixture {
+        name: "tests/conformance/54-publish-qos3-malformed.json",
+        scenario: Scenario::File(include_str!("../../../tests/conformance/54-publish-qos3-malformed.json")),
+        observed: include_str!("../../../tests/conformance/54-publish-qos3-malformed.observed.jsonl"),
+    },
+    Fixture {
+        name: "tests/conformance/55-second-connect.json",
+        scenario: Scenario::File(include_str!("../../../tests/conformance/55-second-connect.json")),
+        observed: include_str!("../../../tests/conformance/55-second-connect.observed.jsonl"),
+    },
+    Fixture {
         name: "clean-vs-persistent",
         scenario: Scenario::Builtin("clean-vs-persistent"),
         observed: include_str!("../../../tests/observed/clean-vs-persistent.observed.jsonl"),
