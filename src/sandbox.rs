@@ -31,11 +31,13 @@ pub struct StepForm {
     pub duration: String,
     pub direction: String,
     pub packet: String,
+    /// Bytes in hex for a `send` step.
+    pub hex: String,
     pub say: String,
 }
 
 /// The actions the sandbox offers, with labels.
-pub const ACTIONS: [(&str, &str); 13] = [
+pub const ACTIONS: [(&str, &str); 14] = [
     ("connect", "connect"),
     ("subscribe", "subscribe"),
     ("unsubscribe", "unsubscribe"),
@@ -48,6 +50,7 @@ pub const ACTIONS: [(&str, &str); 13] = [
     ("withhold_acks", "stop acknowledging"),
     ("resume_acks", "resume acknowledging"),
     ("release_acks", "send held acknowledgements, keep holding"),
+    ("send", "send bytes of its own choosing (hex)"),
     ("restart_broker", "restart the broker"),
 ];
 
@@ -183,6 +186,21 @@ pub fn step_json(f: &StepForm) -> Result<String, String> {
             }
             "lose_next"
         }
+        "send" => {
+            let t = f.hex.trim();
+            if t.is_empty() {
+                return Err(
+                    "Give the bytes to send in hex, one whole packet (e.g. C0 00 for PINGREQ)"
+                        .into(),
+                );
+            }
+            if let Err(e) = session_engine::types::from_hex(t) {
+                return Err(format!("The bytes to send: {e}"));
+            }
+            body.push(("client", client));
+            body.push(("hex", js(t)));
+            "send"
+        }
         "withhold_acks" | "resume_acks" => {
             body.push(("client", client));
             body.push(("on", (f.action == "withhold_acks").to_string()));
@@ -287,7 +305,7 @@ pub fn form_html(clients: &[String]) -> String {
         let _ = write!(out, "<option value=\"{0}\">{0}</option>", esc(c));
     }
     out.push_str("</select></label>");
-    let fields: [(&str, &str, &str, &str); 13] = [
+    let fields: [(&str, &str, &str, &str); 14] = [
         ("f-connect", "keep_alive", "Keep alive (s)", ""),
         ("f-connect", "will_topic", "Will topic (optional)", ""),
         ("f-connect", "will_delay", "Will Delay (s, 5.0)", ""),
@@ -310,6 +328,7 @@ pub fn form_html(clients: &[String]) -> String {
             "Only this packet type (e.g. PUBACK)",
             "",
         ),
+        ("f-hex", "hex", "Bytes in hex, one packet (e.g. E0 00)", ""),
         ("f-all", "say", "Narration (optional)", ""),
     ];
     out.push_str("<label class=\"f f-connect check\"><input type=\"checkbox\" name=\"clean_start\" checked> Clean Start / Clean Session</label>");
@@ -352,6 +371,7 @@ pub fn form_from_pairs(pairs: &[(String, String)]) -> StepForm {
         duration: get("duration"),
         direction: get("direction"),
         packet: get("packet"),
+        hex: get("hex"),
         say: get("say"),
     }
 }
@@ -420,6 +440,27 @@ mod tests {
         assert!(e.contains("unknown client \"nobody\""), "{e}");
     }
 
+    /// Bytes the sandbox sends: a clear message for bad hex or a partial packet, and a trace
+    /// entry with the bytes for bytes that are not a packet.
+    #[test]
+    fn send_steps_take_hex_and_say_what_is_wrong() {
+        let text = library::text_by_id("session-expiry-v5").unwrap();
+        let mut f = form("send");
+        assert!(step_json(&f).unwrap_err().contains("in hex"));
+        f.hex = "E0 0".into();
+        assert!(step_json(&f).unwrap_err().contains("odd number"));
+        f.hex = "62 02 00".into();
+        let e = branch(text, 3, &step_json(&f).unwrap(), None).unwrap_err();
+        assert!(e.starts_with("The new step: send.hex ends before"), "{e}");
+        f.hex = "E0 05 00 03 23 00 01".into();
+        let out = branch(text, 3, &step_json(&f).unwrap(), None).unwrap();
+        let p = Player::from_json(&out).unwrap();
+        assert!(p.entries(4).iter().any(|e| matches!(
+            &e.item,
+            session_engine::TraceItem::Undecodable { raw, .. } if raw.to_string() == "E0 05 00 03 23 00 01"
+        )));
+    }
+
     #[test]
     fn every_action_builds_a_valid_step() {
         let text = library::text_by_id("session-expiry-v5").unwrap();
@@ -429,6 +470,7 @@ mod tests {
             f.topic = "x/y".into();
             f.duration = "5s".into();
             f.session_expiry = "60".into();
+            f.hex = "C0 00".into();
             let out = branch(text, 3, &step_json(&f).unwrap(), None)
                 .unwrap_or_else(|e| panic!("{a}: {e}"));
             Player::from_json(&out).unwrap_or_else(|e| panic!("{a}: {e}"));
