@@ -166,6 +166,25 @@ await test('sandbox branches the history and rejects bad values', async () => {
   await page.close();
 });
 
+await test('sandbox sends bytes that are not a packet and the inspector says why', async () => {
+  const page = await fresh('?s=takeover-v5&step=2');
+  await page.selectOption('[data-testid=sb-action]', 'send');
+  await page.selectOption('[data-testid=sb-client]', 'ops');
+  const hex = page.locator('[data-testid=sandbox] label:has-text("Bytes in hex") input');
+  await hex.fill('E0 0');
+  await page.click('[data-testid=sb-add]');
+  const err = await page.textContent('[data-testid=sb-error]');
+  expect(err.includes('odd number of hex digits'), err);
+  await hex.fill('E0 05 00 03 23 00 01');
+  await page.click('[data-testid=sb-add]');
+  expect((await stepLabel(page)) === 'Step 3 of 3', await stepLabel(page));
+  const body = await page.textContent('body');
+  expect(body.includes('bytes E0 05 00 03 23 00 01'), 'the bytes are in the packet list');
+  expect(body.includes('Malformed packet from'), 'the broker explains what it refused');
+  expect(page.errors.length === 0, page.errors.join(' | '));
+  await page.close();
+});
+
 await test('the run exports as SVG and Mermaid, and the scenario saves as a file that loads again', async () => {
   const page = await fresh('?s=qos2-interrupted&step=7');
   const got = {};
