@@ -229,24 +229,30 @@ pub enum Packet {
 }
 
 impl Packet {
+    /// The control packet type number of the fixed header (§2.1.2): 1 for CONNECT to 14 for
+    /// DISCONNECT.
+    pub fn type_code(&self) -> u8 {
+        match self {
+            Packet::Connect(_) => 1,
+            Packet::Connack(_) => 2,
+            Packet::Publish(_) => 3,
+            Packet::Puback { .. } => 4,
+            Packet::Pubrec { .. } => 5,
+            Packet::Pubrel { .. } => 6,
+            Packet::Pubcomp { .. } => 7,
+            Packet::Subscribe(_) => 8,
+            Packet::Suback { .. } => 9,
+            Packet::Unsubscribe { .. } => 10,
+            Packet::Unsuback { .. } => 11,
+            Packet::Pingreq => 12,
+            Packet::Pingresp => 13,
+            Packet::Disconnect(_) => 14,
+        }
+    }
+
     /// The packet type name as the specification writes it.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Packet::Connect(_) => "CONNECT",
-            Packet::Connack(_) => "CONNACK",
-            Packet::Publish(_) => "PUBLISH",
-            Packet::Puback { .. } => "PUBACK",
-            Packet::Pubrec { .. } => "PUBREC",
-            Packet::Pubrel { .. } => "PUBREL",
-            Packet::Pubcomp { .. } => "PUBCOMP",
-            Packet::Subscribe(_) => "SUBSCRIBE",
-            Packet::Suback { .. } => "SUBACK",
-            Packet::Unsubscribe { .. } => "UNSUBSCRIBE",
-            Packet::Unsuback { .. } => "UNSUBACK",
-            Packet::Pingreq => "PINGREQ",
-            Packet::Pingresp => "PINGRESP",
-            Packet::Disconnect(_) => "DISCONNECT",
-        }
+        PACKET_TYPES[usize::from(self.type_code()) - 1]
     }
 }
 

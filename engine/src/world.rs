@@ -308,20 +308,12 @@ impl World {
             return;
         };
         match out {
-            Outgoing::Packet(mut p) => {
-                if let Packet::Publish(x) = &mut p {
-                    x.msg = self.broker.alloc_msg_id();
-                }
-                self.put_on_wire(conn, Direction::ToBroker, p, None);
-            }
+            Outgoing::Packet(p) => self.put_sent(conn, p, None),
             Outgoing::Bytes(bytes) => {
                 let v = self.clients[idx].version;
                 let refused = match crate::codec::decode(&bytes, v) {
-                    Ok((crate::codec::Frame::Packet(mut p), n)) if n == bytes.len() => {
-                        if let Packet::Publish(x) = &mut p {
-                            x.msg = self.broker.alloc_msg_id();
-                        }
-                        self.put_on_wire(conn, Direction::ToBroker, p, Some(bytes.clone()));
+                    Ok((crate::codec::Frame::Packet(p), n)) if n == bytes.len() => {
+                        self.put_sent(conn, p, Some(bytes.clone()));
                         None
                     }
                     Ok((crate::codec::Frame::Packet(_), n)) => Some(Refusal {
@@ -372,6 +364,15 @@ impl World {
         }
         self.touched(idx);
         self.pump();
+    }
+
+    /// Puts a packet of a send step on the wire; a PUBLISH is a new message in the world's
+    /// accounting, so it gets a message id here.
+    fn put_sent(&mut self, conn: ConnId, mut p: Packet, raw: Option<Vec<u8>>) {
+        if let Packet::Publish(x) = &mut p {
+            x.msg = self.broker.alloc_msg_id();
+        }
+        self.put_on_wire(conn, Direction::ToBroker, p, raw);
     }
 
     fn require_online(&mut self, idx: usize, what: &str) -> bool {

@@ -250,6 +250,7 @@ fn every_packet_round_trips_and_every_prefix_is_incomplete() {
                 decode_fields(&bytes, v).unwrap_or_else(|e| panic!("{p} ({v}): {e}"));
             assert_eq!(n, bytes.len());
             assert_eq!(frame, Frame::Packet(p.clone()), "{v}");
+            assert_eq!(bytes[0] >> 4, p.type_code(), "{p} ({v}): fixed header type");
             for k in 0..bytes.len() {
                 assert_eq!(
                     decode(&bytes[..k], v),

@@ -353,11 +353,7 @@ impl Broker {
             (Packet::Disconnect(d), Some(cid)) => self.handle_disconnect(id, &cid, d),
             (other, Some(cid)) => {
                 let what = format!("a {} packet from a client", other.kind());
-                let t = crate::packet::PACKET_TYPES
-                    .iter()
-                    .position(|k| *k == other.kind())
-                    .map_or(0, |i| i as u8 + 1);
-                self.protocol_error(id, &cid, &what, Fault::rule(t));
+                self.protocol_error(id, &cid, &what, Fault::rule(other.type_code()));
             }
         }
     }
