@@ -22,6 +22,7 @@ pub enum Standing {
 /// What one variant of a behaviour means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Entry {
+    /// How this variant stands against the specification.
     pub standing: Standing,
     /// The statements or sections concerned, spelled as the engine's events spell them.
     pub rules: &'static [&'static str],
@@ -53,6 +54,8 @@ pub struct Departure {
     pub field: &'static str,
     /// Its value, as a scenario file or profile JSON spells it.
     pub value: String,
+    /// The variant's meaning: its standing, rules, what the specification says and what the broker
+    /// does.
     #[serde(flatten)]
     pub entry: Entry,
 }

@@ -16,11 +16,13 @@ use std::collections::VecDeque;
 pub struct Backoff {
     /// First delay in seconds.
     pub initial: f64,
+    /// Factor each delay is multiplied by for the next attempt (default 2).
     #[serde(default = "default_multiplier")]
     pub multiplier: f64,
     /// Longest delay in seconds.
     #[serde(default = "default_max_delay")]
     pub max: f64,
+    /// How the delay is randomised (default none).
     #[serde(default)]
     pub jitter: Jitter,
 }
@@ -37,6 +39,7 @@ fn default_max_delay() -> f64 {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Jitter {
+    /// No jitter: the delay is exactly min(max, initial x multiplier^(attempt - 1)).
     #[default]
     None,
     /// Uniform in [0, delay].
@@ -51,6 +54,7 @@ pub enum Jitter {
 }
 
 impl Jitter {
+    /// Every strategy.
     pub const ALL: [Jitter; 5] = [
         Jitter::None,
         Jitter::Full,
@@ -70,6 +74,7 @@ impl Jitter {
         }
     }
 
+    /// The strategy with this scenario-file name, if any.
     pub fn from_key(k: &str) -> Option<Jitter> {
         Jitter::ALL.into_iter().find(|j| j.key() == k)
     }
@@ -117,11 +122,17 @@ impl Backoff {
 /// Connection options a client uses for CONNECT.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConnectOptions {
+    /// Protocol version of the CONNECT.
     pub version: Version,
+    /// Clean Start (5.0) / Clean Session (3.1.1).
     pub clean_start: bool,
+    /// Keep Alive, seconds (0 turns it off).
     pub keep_alive: u16,
+    /// Session Expiry Interval, seconds (5.0; `None` leaves the property out, which means 0).
     pub session_expiry: Option<u32>,
+    /// Receive Maximum (5.0; `None` leaves the property out, which means 65,535).
     pub receive_maximum: Option<u16>,
+    /// The Will Message, if any.
     pub will: Option<Will>,
 }
 
@@ -129,13 +140,18 @@ pub struct ConnectOptions {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum LinkState {
+    /// No network connection.
     Offline,
     /// CONNECT sent, waiting for CONNACK.
     Connecting {
+        /// The connection the CONNECT went out on.
         conn: ConnId,
     },
+    /// CONNACK with code 0 arrived: the connection is up.
     Online {
+        /// The connection.
         conn: ConnId,
+        /// Session Present flag of the CONNACK.
         session_present: bool,
     },
 }
@@ -144,24 +160,35 @@ pub enum LinkState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientOutStage {
+    /// QoS 1 PUBLISH sent, waiting for PUBACK.
     AwaitPuback,
+    /// QoS 2 PUBLISH sent, waiting for PUBREC.
     AwaitPubrec,
+    /// PUBREL sent, waiting for PUBCOMP.
     AwaitPubcomp,
 }
 
+/// One of the client's own QoS 1/2 publishes, kept until it is completely acknowledged.
 #[derive(Clone, Debug, Serialize)]
 pub struct ClientOut {
+    /// The PUBLISH as first sent (resent with DUP = 1 after a resume).
     pub publish: Publish,
+    /// How far its acknowledgement has got.
     pub stage: ClientOutStage,
 }
 
 /// A message the application asks its client to publish.
 #[derive(Clone, Debug, Serialize)]
 pub struct AppMessage {
+    /// The engine's id of the message.
     pub msg: MsgId,
+    /// Topic Name.
     pub topic: Text,
+    /// Payload.
     pub payload: Payload,
+    /// QoS to publish at.
     pub qos: QoS,
+    /// RETAIN flag.
     pub retain: bool,
     /// 5.0 Message Expiry Interval, seconds.
     pub message_expiry: Option<u32>,
@@ -170,39 +197,57 @@ pub struct AppMessage {
 /// A publish the application made while offline, held in the client's own buffer.
 #[derive(Clone, Debug, Serialize)]
 pub struct Buffered {
+    /// The message to publish when the client is online again.
     pub message: AppMessage,
+    /// When the application published it, simulated time.
     pub at: SimTime,
 }
 
 /// A message the application received.
 #[derive(Clone, Debug, Serialize)]
 pub struct Received {
+    /// When it arrived, simulated time.
     pub at: SimTime,
+    /// The engine's id of the message.
     pub msg: MsgId,
+    /// Topic Name of the PUBLISH.
     pub topic: Text,
+    /// Payload of the PUBLISH.
     pub payload: Payload,
+    /// QoS of the PUBLISH.
     pub qos: QoS,
+    /// DUP flag of the PUBLISH.
     pub dup: bool,
+    /// RETAIN flag of the PUBLISH.
     pub retain: bool,
     /// The application had already seen this message.
     pub duplicate: bool,
 }
 
+/// What a client asks the world to do, or reports, in the order it arose.
 #[derive(Clone, Debug)]
 pub enum ClientOutput {
+    /// Send this packet on that connection.
     Send(ConnId, Packet),
     /// The client closes its network connection (after DISCONNECT, or on a ping timeout).
     Close(ConnId),
+    /// What the client did or saw.
     Event(ClientEvent),
 }
 
+/// A simulated MQTT client: its connection, the session state it keeps, and the application on top,
+/// as a sans-IO state machine.
 #[derive(Clone, Debug, Serialize)]
 pub struct SimClient {
+    /// Name in the scenario and the trace.
     pub name: String,
     /// The id this client connects with (the assigned one after an empty-id CONNECT in 5.0).
     pub client_id: ClientId,
+    /// Protocol version of the last CONNECT (or the one it was created with).
     pub version: Version,
+    /// State of its network connection.
     pub link: LinkState,
+    /// Options of the last CONNECT (reused by automatic reconnects).
     pub options: Option<ConnectOptions>,
     /// Own QoS 1/2 publishes not yet completely acknowledged, in send order.
     pub outgoing: Vec<ClientOut>,
@@ -210,20 +255,28 @@ pub struct SimClient {
     pub incoming_qos2: Vec<PacketId>,
     /// Offline buffer; `None` capacity = the client has no buffer and loses offline publishes.
     pub buffer: VecDeque<Buffered>,
+    /// How many publishes the offline buffer holds; `None` or 0: no buffer.
     pub buffer_capacity: Option<usize>,
+    /// Acknowledgements (PUBACK, PUBREC, PUBCOMP) are held back instead of sent.
     pub withhold_acks: bool,
     /// Acknowledgements held back while `withhold_acks` is on (sent when it is turned off, lost
     /// with the connection).
     pub withheld: Vec<Packet>,
+    /// Every message the application received, in order.
     pub received: Vec<Received>,
+    /// Reconnect automatically after the connection is lost, with this backoff; `None`: never.
     pub auto_reconnect: Option<Backoff>,
+    /// When the next automatic reconnect attempt is due, simulated time.
     pub reconnect_at: Option<SimTime>,
+    /// Reconnect attempts scheduled since the last accepted CONNACK.
     pub attempt: u32,
     /// The reconnect delay drawn last (decorrelated jitter grows from it).
     pub last_delay_ms: u64,
     /// The client noticed nothing yet, but its link no longer carries packets.
     pub keep_alive_in_force: u16,
+    /// When the client last sent a packet, simulated time (its keep-alive counts from here).
     pub last_tx: SimTime,
+    /// When the unanswered PINGREQ went out, simulated time; `None` when none is outstanding.
     pub ping_sent_at: Option<SimTime>,
     /// The last CONNECT of this client asked the broker to keep the session.
     pub wants_session: bool,
@@ -242,6 +295,7 @@ pub struct SimClient {
 }
 
 impl SimClient {
+    /// An offline client named `name` that connects as `client_id` with `version`.
     pub fn new(name: impl Into<String>, client_id: ClientId, version: Version) -> SimClient {
         SimClient {
             name: name.into(),
@@ -283,10 +337,12 @@ impl SimClient {
         before
     }
 
+    /// The oldest output not yet taken; call until `None` after every input and timeout.
     pub fn poll_output(&mut self) -> Option<ClientOutput> {
         self.outputs.pop_front()
     }
 
+    /// The connection being opened or open, if any.
     pub fn conn(&self) -> Option<ConnId> {
         match self.link {
             LinkState::Offline => None,
@@ -294,6 +350,7 @@ impl SimClient {
         }
     }
 
+    /// True once CONNACK with code 0 has arrived on the current connection.
     pub fn is_online(&self) -> bool {
         matches!(self.link, LinkState::Online { .. })
     }
@@ -449,6 +506,8 @@ impl SimClient {
         self.send(now, Packet::Publish(p));
     }
 
+    /// Sends SUBSCRIBE for `filters`, with a fresh packet identifier and an optional 5.0
+    /// Subscription Identifier.
     pub fn subscribe(
         &mut self,
         now: SimTime,
@@ -466,11 +525,14 @@ impl SimClient {
         );
     }
 
+    /// Sends UNSUBSCRIBE for `filters`, with a fresh packet identifier.
     pub fn unsubscribe(&mut self, now: SimTime, filters: Vec<String>) {
         let packet_id = self.alloc_packet_id();
         self.send(now, Packet::Unsubscribe { packet_id, filters });
     }
 
+    /// Sends DISCONNECT (its reason code and Session Expiry Interval only in 5.0), closes the
+    /// connection and reports it.
     pub fn disconnect(&mut self, now: SimTime, reason: u8, session_expiry: Option<u32>) {
         let reason = if self.version.is_v5() { reason } else { 0 };
         let session_expiry = if self.version.is_v5() {
@@ -520,6 +582,8 @@ impl SimClient {
         self.schedule_reconnect(now, rng);
     }
 
+    /// With automatic reconnect on, counts the next attempt, draws its delay and sets
+    /// `reconnect_at`; otherwise does nothing.
     pub fn schedule_reconnect(&mut self, now: SimTime, rng: &mut Rng) {
         if let Some(b) = self.auto_reconnect.clone() {
             self.attempt += 1;

@@ -16,9 +16,13 @@ use std::fmt;
 /// One field of an encoded packet: bytes `start..start + len`, its name and its value in words.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Field {
+    /// Offset of the field's first byte from the start of the packet.
     pub start: usize,
+    /// Length of the field, in bytes.
     pub len: usize,
+    /// The field's name, as the specification names it (e.g. "Remaining Length").
     pub name: String,
+    /// The field's value, in words.
     pub value: String,
 }
 
@@ -33,24 +37,32 @@ pub enum DecodeError {
     PacketType(u8),
     /// Fixed-header flags that are reserved for this packet type ([MQTT-2.2.2-1], [MQTT-2.2.2-2]).
     Flags {
+        /// The packet type's name (e.g. "PUBREL").
         kind: &'static str,
+        /// The flags nibble as received.
         flags: u8,
     },
     /// PUBLISH with QoS 3 ([MQTT-3.3.1-4]) or DUP = 1 with QoS 0 ([MQTT-3.3.1-2]), or a Will QoS of 3.
     Qos(u8),
+    /// PUBLISH with DUP = 1 at QoS 0 ([MQTT-3.3.1-2]).
     DupWithQos0,
     /// A field runs past the end of the packet.
     Truncated {
+        /// The packet type's name.
         kind: &'static str,
+        /// The field that runs past the end.
         field: &'static str,
     },
     /// Bytes left over after the last field.
     Trailing {
+        /// The packet type's name.
         kind: &'static str,
+        /// How many bytes are left over.
         bytes: usize,
     },
     /// A UTF-8 string that is not well-formed UTF-8 or contains U+0000 ([MQTT-1.5.3-1], [MQTT-1.5.3-2] 5.0 / [MQTT-1.5.3-2] 3.1.1).
     Utf8 {
+        /// The field holding the bad string.
         field: &'static str,
     },
     /// CONNECT with a protocol name other than "MQTT" ([MQTT-3.1.2-1]).
@@ -62,7 +74,9 @@ pub enum DecodeError {
     ConnectFlags(u8),
     /// A property identifier that does not exist or is not allowed in this packet (5.0 §2.2.2.2).
     Property {
+        /// The packet type's name ("WILL" for the will properties of CONNECT).
         kind: &'static str,
+        /// The property identifier as read.
         id: u32,
     },
     /// A property that may appear once, twice (5.0 §2.2.2.2: a Protocol Error).
@@ -73,6 +87,7 @@ pub enum DecodeError {
     PacketIdZero,
     /// SUBSCRIBE or UNSUBSCRIBE without a topic filter.
     NoTopicFilter {
+        /// "SUBSCRIBE" or "UNSUBSCRIBE".
         kind: &'static str,
     },
     /// Subscription options with reserved bits set or Retain Handling 3 ([MQTT-3.8.3-5]).
@@ -84,14 +99,18 @@ pub enum DecodeError {
     VarIntNotMinimal,
     /// A reason or return code that is not in the packet's table.
     ReasonCode {
+        /// The packet type's name.
         kind: &'static str,
+        /// The code as read.
         code: u8,
     },
     /// Authentication Data without an Authentication Method (5.0 §3.1.2.11.10, a Protocol Error).
     AuthDataWithoutMethod,
     /// A topic name or topic filter the specification does not allow (§4.7, §4.8.2).
     Topic {
+        /// The field holding the topic ("Topic Name", "Topic Filter" or "Will Topic").
         field: &'static str,
+        /// The rule the topic breaks.
         error: crate::topic::TopicError,
     },
 }
@@ -261,14 +280,27 @@ impl std::error::Error for DecodeError {}
 pub enum EncodeError {
     /// A string or binary field longer than a Two Byte Integer length can say (65,535 bytes,
     /// §1.5.4 5.0 / §1.5.3 3.1.1).
-    TooLong { field: &'static str, len: usize },
+    TooLong {
+        /// The field's name.
+        field: &'static str,
+        /// Its length, in bytes.
+        len: usize,
+    },
     /// A Variable Byte Integer above 268,435,455 (5.0 §1.5.5): a Subscription Identifier, or
     /// the Remaining Length of a packet that large.
-    TooLarge { field: &'static str, value: u64 },
+    TooLarge {
+        /// The field's name.
+        field: &'static str,
+        /// The value that does not fit.
+        value: u64,
+    },
     /// The bytes would not be a valid packet: the rule the decoder applies.
     Invalid(DecodeError),
     /// A field this version cannot carry (e.g. Message Expiry on a 3.1.1 PUBLISH).
-    NotInVersion { field: &'static str },
+    NotInVersion {
+        /// The field's name.
+        field: &'static str,
+    },
 }
 
 impl fmt::Display for EncodeError {
@@ -296,8 +328,15 @@ impl std::error::Error for EncodeError {}
 /// the session model does not use).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame {
+    /// A packet of the session model.
     Packet(Packet),
-    Auth { reason: u8, method: Option<String> },
+    /// An AUTH packet (5.0 §3.15).
+    Auth {
+        /// Authenticate Reason Code (0 when the packet has none).
+        reason: u8,
+        /// Authentication Method property, if present.
+        method: Option<String>,
+    },
 }
 
 /// The property identifiers (5.0 §2.2.2.2) and their names.

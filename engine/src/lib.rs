@@ -16,6 +16,8 @@
 //!   real mosquitto 2.0.11 is in `docs/CONFORMANCE.md`). Broker profiles ([`BrokerProfile`]) switch between the
 //!   specification and what a named broker really does.
 
+#![warn(missing_docs)]
+
 pub mod behaviour;
 pub mod broker;
 pub mod client;

@@ -99,6 +99,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
 /// out of date).
 pub const VERIFIED: &str = include_str!("../scenarios/verified.txt");
 
+/// True if built-in scenario `id` is listed in `VERIFIED`.
 pub fn verified_against_mosquitto(id: &str) -> bool {
     VERIFIED.lines().any(|l| l.trim() == id)
 }
@@ -111,10 +112,12 @@ pub fn all() -> Vec<Scenario> {
         .collect()
 }
 
+/// The built-in scenario with this id, parsed, if any.
 pub fn by_id(id: &str) -> Option<Scenario> {
     all().into_iter().find(|s| s.id == id)
 }
 
+/// The file text of the built-in scenario with this id, if any.
 pub fn text_by_id(id: &str) -> Option<&'static str> {
     BUILT_IN
         .iter()

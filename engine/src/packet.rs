@@ -7,27 +7,47 @@ use std::fmt;
 
 /// Reason codes used by the engine (MQTT 5.0 §2.4; 3.1.1 CONNACK return codes are separate).
 pub mod reason {
+    /// 0x00 Success (also Normal disconnection, and Granted QoS 0 in SUBACK).
     pub const SUCCESS: u8 = 0x00;
+    /// 0x04 Disconnect with Will Message: a client's DISCONNECT that still wants its will
+    /// published.
     pub const DISCONNECT_WITH_WILL: u8 = 0x04;
+    /// 0x10 No matching subscribers, in PUBACK or PUBREC.
     pub const NO_MATCHING_SUBSCRIBERS: u8 = 0x10;
+    /// 0x11 No subscription existed, in UNSUBACK.
     pub const NO_SUBSCRIPTION_EXISTED: u8 = 0x11;
+    /// 0x80 Unspecified error.
     pub const UNSPECIFIED_ERROR: u8 = 0x80;
+    /// 0x81 Malformed Packet.
     pub const MALFORMED_PACKET: u8 = 0x81;
+    /// 0x82 Protocol Error.
     pub const PROTOCOL_ERROR: u8 = 0x82;
+    /// 0x85 Client Identifier not valid, in CONNACK.
     pub const CLIENT_ID_NOT_VALID: u8 = 0x85;
+    /// 0x88 Server unavailable, in CONNACK.
     pub const SERVER_UNAVAILABLE: u8 = 0x88;
+    /// 0x89 Server busy, in CONNACK or DISCONNECT.
     pub const SERVER_BUSY: u8 = 0x89;
+    /// 0x8D Keep Alive timeout, in DISCONNECT.
     pub const KEEP_ALIVE_TIMEOUT: u8 = 0x8D;
+    /// 0x8E Session taken over: DISCONNECT to the old connection when another takes its session.
     pub const SESSION_TAKEN_OVER: u8 = 0x8E;
+    /// 0x8F Topic Filter invalid, in SUBACK, UNSUBACK or DISCONNECT.
     pub const TOPIC_FILTER_INVALID: u8 = 0x8F;
+    /// 0x92 Packet Identifier not found, in PUBREL or PUBCOMP.
     pub const PACKET_ID_NOT_FOUND: u8 = 0x92;
+    /// 0x93 Receive Maximum exceeded, in DISCONNECT.
     pub const RECEIVE_MAXIMUM_EXCEEDED: u8 = 0x93;
+    /// 0x97 Quota exceeded.
     pub const QUOTA_EXCEEDED: u8 = 0x97;
+    /// 0x9B QoS not supported, in CONNACK or DISCONNECT.
     pub const QOS_NOT_SUPPORTED: u8 = 0x9B;
+    /// 0x8B Server shutting down, in DISCONNECT.
     pub const SERVER_SHUTTING_DOWN: u8 = 0x8B;
 
     /// 3.1.1 CONNACK return codes (§3.2.2.3).
     pub const V311_IDENTIFIER_REJECTED: u8 = 0x02;
+    /// 0x03 Server unavailable (3.1.1 CONNACK return code).
     pub const V311_SERVER_UNAVAILABLE: u8 = 0x03;
 
     /// A short name for a reason code, for traces and the page.
@@ -91,9 +111,13 @@ pub const PACKET_TYPES: [&str; 14] = [
 /// A Will Message as given in CONNECT (§3.1.2.5 / §3.1.3.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Will {
+    /// Will Topic: the topic the will is published on.
     pub topic: Text,
+    /// Will Message (3.1.1) / Will Payload (5.0): the bytes published as the will.
     pub payload: Payload,
+    /// Will QoS from the CONNECT flags: the QoS the will is published with.
     pub qos: QoS,
+    /// Will Retain from the CONNECT flags: the will is published with RETAIN = 1.
     pub retain: bool,
     /// Will Delay Interval in seconds (5.0 only; 0 when absent).
     pub delay: u32,
@@ -101,22 +125,29 @@ pub struct Will {
     pub message_expiry: Option<u32>,
 }
 
+/// A CONNECT packet (§3.1): how a client asks for its connection and session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connect {
+    /// Protocol version, from the Protocol Level byte (4 for 3.1.1, 5 for 5.0).
     pub version: Version,
+    /// Client Identifier; empty asks the broker to assign one.
     pub client_id: ClientId,
     /// Clean Session (3.1.1) or Clean Start (5.0).
     pub clean_start: bool,
+    /// Keep Alive, seconds; 0 turns the keep-alive mechanism off.
     pub keep_alive: u16,
     /// 5.0 Session Expiry Interval property; `None` when absent (which means 0).
     pub session_expiry: Option<u32>,
     /// 5.0 Receive Maximum property; `None` when absent (which means 65,535).
     pub receive_maximum: Option<u16>,
+    /// The Will Message, present when the Will Flag is set.
     pub will: Option<Will>,
 }
 
+/// A CONNACK packet (§3.2): the broker's answer to CONNECT.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connack {
+    /// Session Present flag: the broker resumed a session it had stored for this Client Identifier.
     pub session_present: bool,
     /// 3.1.1 return code or 5.0 reason code.
     pub code: u8,
@@ -132,14 +163,21 @@ pub struct Connack {
     pub maximum_qos: Option<QoS>,
 }
 
+/// A PUBLISH packet (§3.3): an application message, client to broker or broker to client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Publish {
+    /// DUP flag: this may be a resend of an earlier attempt (never set at QoS 0).
     pub dup: bool,
+    /// QoS level of this PUBLISH.
     pub qos: QoS,
+    /// RETAIN flag: client to broker, store as the topic's retained message; broker to client, a
+    /// retained message (or one forwarded with Retain As Published).
     pub retain: bool,
+    /// Topic Name.
     pub topic: Text,
     /// Present for QoS 1 and 2.
     pub packet_id: Option<PacketId>,
+    /// Payload: the application message's bytes.
     pub payload: Payload,
     /// 5.0 Message Expiry Interval in seconds.
     pub message_expiry: Option<u32>,
@@ -154,13 +192,20 @@ pub struct Publish {
 /// Subscription options of one topic filter (§3.8.3.1; 3.1.1 has only the QoS).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubOptions {
+    /// Maximum QoS the client asks for (3.1.1 Requested QoS).
     pub qos: QoS,
+    /// No Local (5.0): messages this client publishes are not forwarded to it on this subscription.
     pub no_local: bool,
+    /// Retain As Published (5.0): forwarded messages keep the RETAIN flag they were published with.
     pub retain_as_published: bool,
+    /// Retain Handling (5.0): 0 sends retained messages at subscribe, 1 only for a new
+    /// subscription, 2 never.
     pub retain_handling: u8,
 }
 
 impl SubOptions {
+    /// Options with QoS `qos` and the 5.0 options at 0 (No Local off, Retain As Published off,
+    /// Retain Handling 0): all 3.1.1 has.
     pub fn qos(qos: QoS) -> SubOptions {
         SubOptions {
             qos,
@@ -171,14 +216,18 @@ impl SubOptions {
     }
 }
 
+/// A SUBSCRIBE packet (§3.8).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscribe {
+    /// Packet Identifier, echoed in the SUBACK.
     pub packet_id: PacketId,
+    /// Topic filters with their subscription options, in packet order.
     pub filters: Vec<(String, SubOptions)>,
     /// 5.0 Subscription Identifier.
     pub subscription_id: Option<u32>,
 }
 
+/// A DISCONNECT packet (§3.14), from a client, or in 5.0 also from the broker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Disconnect {
     /// 5.0 reason code (3.1.1 DISCONNECT has none: always 0 here).
@@ -191,40 +240,70 @@ pub struct Disconnect {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "UPPERCASE")]
 pub enum Packet {
+    /// CONNECT, client to broker.
     Connect(Connect),
+    /// CONNACK, broker to client.
     Connack(Connack),
+    /// PUBLISH, in either direction.
     Publish(Publish),
+    /// PUBACK: acknowledges a QoS 1 PUBLISH.
     Puback {
+        /// Packet Identifier of the PUBLISH acknowledged.
         packet_id: PacketId,
+        /// 5.0 Reason Code; 0 (Success) on 3.1.1, which has none.
         reason: u8,
     },
+    /// PUBREC: the first acknowledgement of a QoS 2 PUBLISH.
     Pubrec {
+        /// Packet Identifier of the PUBLISH received.
         packet_id: PacketId,
+        /// 5.0 Reason Code (0x80 or above ends the exchange); 0 on 3.1.1, which has none.
         reason: u8,
     },
+    /// PUBREL: the sender of a QoS 2 PUBLISH releases it after PUBREC.
     Pubrel {
+        /// Packet Identifier of the QoS 2 exchange.
         packet_id: PacketId,
+        /// 5.0 Reason Code; 0 on 3.1.1, which has none.
         reason: u8,
     },
+    /// PUBCOMP: completes a QoS 2 exchange.
     Pubcomp {
+        /// Packet Identifier of the QoS 2 exchange.
         packet_id: PacketId,
+        /// 5.0 Reason Code; 0 on 3.1.1, which has none.
         reason: u8,
     },
+    /// SUBSCRIBE, client to broker.
     Subscribe(Subscribe),
+    /// SUBACK: the broker's answer to SUBSCRIBE.
     Suback {
+        /// Packet Identifier of the SUBSCRIBE answered.
         packet_id: PacketId,
+        /// One code per topic filter, in order: the granted QoS, or 0x80 and above for a refused
+        /// filter (3.1.1 return codes, 5.0 reason codes).
         codes: Vec<u8>,
     },
+    /// UNSUBSCRIBE, client to broker.
     Unsubscribe {
+        /// Packet Identifier, echoed in the UNSUBACK.
         packet_id: PacketId,
+        /// Topic filters to remove, exactly as they were subscribed.
         filters: Vec<String>,
     },
+    /// UNSUBACK: the broker's answer to UNSUBSCRIBE.
     Unsuback {
+        /// Packet Identifier of the UNSUBSCRIBE answered.
         packet_id: PacketId,
+        /// 5.0: one reason code per topic filter (0x00 Success, 0x11 No subscription existed);
+        /// empty on 3.1.1, whose UNSUBACK has no payload.
         codes: Vec<u8>,
     },
+    /// PINGREQ: the client's keep-alive ping.
     Pingreq,
+    /// PINGRESP: the broker's answer to PINGREQ.
     Pingresp,
+    /// DISCONNECT, from a client, or in 5.0 also from the broker.
     Disconnect(Disconnect),
 }
 

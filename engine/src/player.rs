@@ -11,12 +11,15 @@ use crate::world::World;
 pub struct StepRecord {
     /// 0 is the start, before any step.
     pub index: usize,
+    /// Short label of the step (`"start"` for index 0).
     pub label: String,
+    /// The step's narration (the scenario's summary for index 0).
     pub say: String,
     /// Simulated time after the step.
     pub time: SimTime,
     /// This step's entries are `trace[start..end]` of the full trace.
     pub start: usize,
+    /// End (exclusive) of this step's entries in the full trace.
     pub end: usize,
     /// The world after the step (its own trace left empty; see [`Player::trace`]).
     pub world: World,
@@ -25,12 +28,15 @@ pub struct StepRecord {
 /// A scenario played to the end, with every step's state kept.
 #[derive(Clone, Debug)]
 pub struct Player {
+    /// The scenario being played.
     pub scenario: Scenario,
     steps: Vec<StepRecord>,
     trace: Vec<TraceEntry>,
 }
 
 impl Player {
+    /// Plays `scenario` to the end, keeping the world after every step; an error names the broker
+    /// setting or the step that failed.
     pub fn new(scenario: Scenario) -> Result<Player, ScenarioError> {
         let mut world = scenario.build_world().map_err(|m| ScenarioError {
             line: None,
@@ -78,6 +84,7 @@ impl Player {
         })
     }
 
+    /// Parses, validates and plays a scenario file.
     pub fn from_json(text: &str) -> Result<Player, ScenarioError> {
         Player::new(Scenario::from_json(text)?)
     }
@@ -87,6 +94,7 @@ impl Player {
         self.steps.len()
     }
 
+    /// Always false: a player holds at least the start.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
@@ -96,6 +104,7 @@ impl Player {
         &self.steps[index.min(self.steps.len() - 1)]
     }
 
+    /// Every step's record, the start first.
     pub fn steps(&self) -> &[StepRecord] {
         &self.steps
     }

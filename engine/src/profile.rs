@@ -33,7 +33,9 @@ pub enum Overlap {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Qos2Forward {
+    /// Passed on when the PUBLISH arrives, before PUBREC (Method B).
     AtPublish,
+    /// Held until PUBREL arrives, then passed on (Method A; mosquitto).
     AtPubrel,
 }
 
@@ -334,6 +336,7 @@ pub struct BrokerProfile {
     // --- limits ---
     /// Messages queued per session beyond those in flight; `None` = unlimited.
     pub max_queued_messages: Option<u32>,
+    /// What a full queue drops (only matters with `max_queued_messages`).
     pub overflow: Overflow,
     /// Queue QoS 0 messages for offline sessions ([MQTT-3.1.2-5] MAY).
     pub queue_qos0_offline: bool,
@@ -341,6 +344,7 @@ pub struct BrokerProfile {
     pub max_inflight_v311: u16,
     /// Receive Maximum the server announces in CONNACK (its inbound QoS 2 limit); `None` = 65,535.
     pub server_receive_maximum: Option<u16>,
+    /// What the broker does when a 5.0 client exceeds `server_receive_maximum`.
     pub receive_max_exceeded: ReceiveMaxExceeded,
     /// Lifetime of a 3.1.1 Clean Session = 0 session after disconnect; `None` = forever.
     /// (Administrative discard, MQTT 3.1.1 §4.1 non-normative; EMQX `session_expiry_interval`.)
@@ -395,6 +399,7 @@ pub struct BrokerProfile {
     pub unknown_pubrel: UnknownPubrel,
     /// A second CONNECT on one connection.
     pub second_connect: SecondConnect,
+    /// How session, will and message expiry timers count seconds.
     pub timers: TimerGranularity,
     /// A waiting message's Message Expiry left under one second.
     pub expiry_remainder: ExpiryRemainder,
@@ -407,6 +412,7 @@ pub struct BrokerProfile {
     /// Keep Alive x 3 / 2 (integer division). mosquitto 2.0 (keepalive.c `keepalive__check`:
     /// `last_keepalive_check + 5 < db.now_s`): every 6 s. 0: at the instant 1.5 x Keep Alive passes.
     pub keep_alive_check_secs: u32,
+    /// Which sessions (and whether retained messages) survive a broker restart.
     pub persistence: Persistence,
     /// Whether sessions restored from persistence expire.
     pub restored_sessions: RestoredSessions,
@@ -416,7 +422,9 @@ pub struct BrokerProfile {
     // --- memory model used for accounting (not a broker number) ---
     /// Bytes a broker spends per queued or in-flight message beyond topic and payload.
     pub per_message_overhead: u32,
+    /// Bytes a broker spends per subscription beyond its filter's length.
     pub per_subscription_bytes: u32,
+    /// Bytes a broker spends per session beyond its messages and subscriptions.
     pub per_session_bytes: u32,
 }
 
@@ -614,6 +622,7 @@ impl BrokerProfile {
         ]
     }
 
+    /// The named profile with this `id` (as in [`BrokerProfile::all`]), if any.
     pub fn by_id(id: &str) -> Option<BrokerProfile> {
         BrokerProfile::all().into_iter().find(|p| p.id == id)
     }
@@ -662,28 +671,45 @@ impl BrokerProfile {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileOverrides {
+    /// Replaces `max_queued_messages`; 0 means unlimited.
     pub max_queued_messages: Option<u32>,
+    /// Replaces `overflow`.
     pub overflow: Option<Overflow>,
+    /// Replaces `queue_qos0_offline`.
     pub queue_qos0_offline: Option<bool>,
+    /// Replaces `max_inflight_v311` (at least 1).
     pub max_inflight_v311: Option<u16>,
+    /// Replaces `server_receive_maximum` (1 to 65,535).
     pub server_receive_maximum: Option<u16>,
+    /// Replaces `v311_session_expiry`, seconds; 0 means sessions are kept forever.
     pub v311_session_expiry: Option<u32>,
+    /// Replaces `max_session_expiry`, seconds; 0 means no cap.
     pub max_session_expiry: Option<u32>,
+    /// Replaces `max_qos` (0, 1 or 2).
     pub max_qos: Option<u8>,
+    /// Replaces `upgrade_outgoing_qos`.
     pub upgrade_outgoing_qos: Option<bool>,
+    /// Replaces `persistence`.
     pub persistence: Option<Persistence>,
+    /// Replaces `allow_zero_length_client_id`.
     pub allow_zero_length_client_id: Option<bool>,
+    /// Replaces `max_connections_per_second`; 0 means unlimited.
     pub max_connections_per_second: Option<u32>,
+    /// Replaces `per_message_overhead`, bytes.
     pub per_message_overhead: Option<u32>,
+    /// Replaces `per_subscription_bytes`, bytes.
     pub per_subscription_bytes: Option<u32>,
+    /// Replaces `per_session_bytes`, bytes.
     pub per_session_bytes: Option<u32>,
 }
 
 impl ProfileOverrides {
+    /// True when nothing is overridden.
     pub fn is_empty(&self) -> bool {
         self == &ProfileOverrides::default()
     }
 
+    /// Writes every override that is set into `p` (0 clears the limits that take it as unlimited).
     pub fn apply(&self, p: &mut BrokerProfile) {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { p.$f = v; } )* };
@@ -715,6 +741,8 @@ impl ProfileOverrides {
         }
     }
 
+    /// Refuses values no broker can have: `max_qos` above 2, `server_receive_maximum` 0,
+    /// `max_inflight_v311` 0.
     pub fn validate(&self) -> Result<(), String> {
         if let Some(q) = self.max_qos {
             if q > 2 {

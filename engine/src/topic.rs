@@ -116,7 +116,9 @@ pub fn validate_topic_name(topic: &str, v5: bool) -> Result<(), String> {
 /// A parsed subscription filter: plain or shared (`$share/{ShareName}/{filter}`, 5.0 §4.8.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedFilter<'a> {
+    /// The share name of a shared subscription; `None` for an ordinary filter.
     pub share: Option<&'a str>,
+    /// The topic filter that is matched against topic names (the share prefix removed).
     pub filter: &'a str,
 }
 
@@ -146,6 +148,8 @@ pub fn parse_filter(filter: &str, v5: bool) -> Result<ParsedFilter<'_>, String> 
     })
 }
 
+/// Checks a topic filter (plain or shared); an error is a sentence citing the statement of version
+/// 5.0 (`v5`) or 3.1.1.
 pub fn validate_filter(filter: &str, v5: bool) -> Result<(), String> {
     parse_filter(filter, v5).map(|_| ())
 }

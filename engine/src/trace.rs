@@ -7,6 +7,7 @@ use crate::types::{ClientId, QoS};
 use crate::world::World;
 use serde_json::{json, Value};
 
+/// Schema name written in every trace's header line.
 pub const SCHEMA: &str = "mqtt-session-lab/trace@1";
 
 /// The scenario client name that currently uses `id`, or the id itself.

@@ -194,12 +194,15 @@ impl<'de> Deserialize<'de> for WireBytes {
 pub struct SimTime(pub u64);
 
 impl SimTime {
+    /// The start of a run.
     pub const ZERO: SimTime = SimTime(0);
 
+    /// `s` whole seconds, as milliseconds (saturating).
     pub fn from_secs(s: u64) -> SimTime {
         SimTime(s.saturating_mul(1000))
     }
 
+    /// The time in milliseconds since the start of the run.
     pub fn millis(self) -> u64 {
         self.0
     }
@@ -209,14 +212,17 @@ impl SimTime {
         self.0 / 1000
     }
 
+    /// This time plus `ms` milliseconds (saturating).
     pub fn plus_millis(self, ms: u64) -> SimTime {
         SimTime(self.0.saturating_add(ms))
     }
 
+    /// This time plus `s` seconds (saturating).
     pub fn plus_secs(self, s: u64) -> SimTime {
         self.plus_millis(s.saturating_mul(1000))
     }
 
+    /// Milliseconds from `earlier` to this time; zero when `earlier` is later.
     pub fn since(self, earlier: SimTime) -> u64 {
         self.0.saturating_sub(earlier.0)
     }
@@ -254,12 +260,15 @@ pub fn format_duration_ms(ms: u64) -> String {
 pub struct ClientId(pub Text);
 
 impl ClientId {
+    /// A Client Identifier from any string.
     pub fn new(s: impl AsRef<str>) -> ClientId {
         ClientId(Arc::from(s.as_ref()))
     }
+    /// The Client Identifier as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// True for a zero-length Client Identifier (one the client asks the broker to assign).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -303,12 +312,16 @@ impl fmt::Display for MsgId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u8", into = "u8")]
 pub enum QoS {
+    /// QoS 0: delivered at most once, with no acknowledgement.
     AtMostOnce = 0,
+    /// QoS 1: delivered at least once, acknowledged with PUBACK.
     AtLeastOnce = 1,
+    /// QoS 2: delivered exactly once, with the PUBREC / PUBREL / PUBCOMP exchange.
     ExactlyOnce = 2,
 }
 
 impl QoS {
+    /// The QoS for a wire value 0, 1 or 2; `None` for any other value.
     pub fn from_u8(v: u8) -> Option<QoS> {
         match v {
             0 => Some(QoS::AtMostOnce),
@@ -317,6 +330,7 @@ impl QoS {
             _ => None,
         }
     }
+    /// The wire value: 0, 1 or 2.
     pub fn as_u8(self) -> u8 {
         self as u8
     }
@@ -344,19 +358,23 @@ impl fmt::Display for QoS {
 /// The protocol level of a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Version {
+    /// MQTT 3.1.1 (protocol level 4); written `"3.1.1"` in scenarios and traces.
     #[serde(rename = "3.1.1")]
     V311,
+    /// MQTT 5.0 (protocol level 5); written `"5.0"` in scenarios and traces.
     #[serde(rename = "5.0")]
     V5,
 }
 
 impl Version {
+    /// The version as written in scenarios and traces: `"3.1.1"` or `"5.0"`.
     pub fn label(self) -> &'static str {
         match self {
             Version::V311 => "3.1.1",
             Version::V5 => "5.0",
         }
     }
+    /// True for MQTT 5.0.
     pub fn is_v5(self) -> bool {
         self == Version::V5
     }

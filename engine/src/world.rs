@@ -31,12 +31,16 @@ pub enum Outgoing {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
+    /// From the client to the broker.
     ToBroker,
+    /// From the broker to the client.
     ToClient,
 }
 
+/// An open network connection between one client and the broker.
 #[derive(Clone, Debug, Serialize)]
 pub struct Link {
+    /// The connection's id.
     pub conn: ConnId,
     /// Index of the client in [`World::clients`].
     pub client: usize,
@@ -67,6 +71,7 @@ enum Transit {
 pub struct LinkTable(Vec<Option<Link>>);
 
 impl LinkTable {
+    /// Records `link` as the open link of connection `conn`.
     pub fn insert(&mut self, conn: ConnId, link: Link) {
         let i = conn.0 as usize;
         if self.0.len() <= i {
@@ -74,12 +79,15 @@ impl LinkTable {
         }
         self.0[i] = Some(link);
     }
+    /// Removes and returns the link of `conn`, if it is open.
     pub fn remove(&mut self, conn: &ConnId) -> Option<Link> {
         self.0.get_mut(conn.0 as usize).and_then(Option::take)
     }
+    /// The open link of `conn`, if any.
     pub fn get(&self, conn: &ConnId) -> Option<&Link> {
         self.0.get(conn.0 as usize).and_then(Option::as_ref)
     }
+    /// The open link of `conn`, mutably, if any.
     pub fn get_mut(&mut self, conn: &ConnId) -> Option<&mut Link> {
         self.0.get_mut(conn.0 as usize).and_then(Option::as_mut)
     }
@@ -92,20 +100,30 @@ impl LinkTable {
 /// "Lose the next `remaining` packets going `dir` (only of type `packet`, if given)".
 #[derive(Clone, Debug, Serialize)]
 pub struct LoseRule {
+    /// Which way the packets to lose travel.
     pub dir: Direction,
+    /// Packet type name to lose (e.g. "PUBCOMP"); `None` loses packets of any type.
     pub packet: Option<String>,
+    /// How many more packets this rule loses.
     pub remaining: u32,
 }
 
 /// A guard against a timer that never clears: more firings at one instant than this is a bug.
 const MAX_FIRINGS_AT_ONE_INSTANT: u32 = 100_000;
 
+/// One broker, named clients and the links between them, with the trace of everything that
+/// happened; time moves only when the world is told to advance.
 #[derive(Clone, Debug)]
 pub struct World {
+    /// Current simulated time.
     pub now: SimTime,
+    /// The broker.
     pub broker: Broker,
+    /// The clients, by index, in the order they were added.
     pub clients: Vec<SimClient>,
+    /// Open links.
     pub links: LinkTable,
+    /// What happened so far, in order.
     pub trace: Vec<TraceEntry>,
     /// Record every packet in the trace (large simulations may turn this off).
     pub record_packets: bool,
@@ -124,6 +142,8 @@ pub struct World {
 }
 
 impl World {
+    /// An empty world: a broker following `profile`, no clients, at time 0; `seed` drives the
+    /// broker's and the clients' random choices.
     pub fn new(profile: BrokerProfile, seed: u64) -> World {
         World {
             now: SimTime::ZERO,
@@ -143,6 +163,7 @@ impl World {
         }
     }
 
+    /// Adds a client and returns its index.
     pub fn add_client(&mut self, c: SimClient) -> usize {
         self.clients.push(c);
         self.client_due.push(None);
@@ -162,10 +183,12 @@ impl World {
         }
     }
 
+    /// Index of the client named `name`, if any.
     pub fn client_index(&self, name: &str) -> Option<usize> {
         self.clients.iter().position(|c| c.name == name)
     }
 
+    /// The client named `name`, if any.
     pub fn client(&self, name: &str) -> Option<&SimClient> {
         self.clients.iter().find(|c| c.name == name)
     }
@@ -240,6 +263,8 @@ impl World {
         self.pump();
     }
 
+    /// Client `idx` sends SUBSCRIBE for `filters`; if it is not connected, a
+    /// `ClientEvent::ConnectFailed` says so instead.
     pub fn subscribe(
         &mut self,
         idx: usize,
@@ -254,6 +279,8 @@ impl World {
         self.pump();
     }
 
+    /// Client `idx` sends UNSUBSCRIBE for `filters`; if it is not connected, a
+    /// `ClientEvent::ConnectFailed` says so instead.
     pub fn unsubscribe(&mut self, idx: usize, filters: Vec<String>) {
         if !self.require_online(idx, "unsubscribe") {
             return;
@@ -288,6 +315,8 @@ impl World {
         msg
     }
 
+    /// Client `idx` sends DISCONNECT and closes its connection; if it is not connected, a
+    /// `ClientEvent::ConnectFailed` says so instead.
     pub fn disconnect(&mut self, idx: usize, reason: u8, session_expiry: Option<u32>) {
         if !self.require_online(idx, "disconnect") {
             return;
@@ -487,11 +516,14 @@ impl World {
         }
     }
 
+    /// Stops the broker process: every connection closes and sessions survive as the profile's
+    /// persistence says.
     pub fn stop_broker(&mut self) {
         self.broker.handle_input(self.now, BrokerInput::Stop);
         self.pump();
     }
 
+    /// Starts the broker again; timers that fell due while it was down fire at once.
     pub fn start_broker(&mut self) {
         self.broker.handle_input(self.now, BrokerInput::Start);
         self.pump();

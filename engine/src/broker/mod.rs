@@ -216,6 +216,7 @@ impl Broker {
         &self.conns
     }
 
+    /// Retained messages by topic name.
     pub fn retained(&self) -> &BTreeMap<Text, Retained> {
         &self.retained
     }

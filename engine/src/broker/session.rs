@@ -19,13 +19,20 @@ pub enum OutState {
 /// One copy of an application message on its way to one session.
 #[derive(Clone, Debug, Serialize)]
 pub struct OutMsg {
+    /// The engine's id of the message.
     pub msg: MsgId,
+    /// Topic Name.
     pub topic: Text,
+    /// Payload.
     pub payload: Payload,
     /// The QoS of this copy (after downgrade).
     pub qos: QoS,
+    /// RETAIN flag this copy is sent with.
     pub retain: bool,
+    /// Packet Identifier of this copy: given when it goes into flight, or (QoS 1/2) when it is
+    /// queued; `None` for QoS 0.
     pub packet_id: Option<PacketId>,
+    /// Where the copy is in its delivery.
     pub state: OutState,
     /// Sent at least once (a resend carries DUP = 1, [MQTT-3.3.1-1]).
     pub sent: bool,
@@ -33,6 +40,7 @@ pub struct OutMsg {
     pub received_at: SimTime,
     /// The Message Expiry Interval the publisher gave (5.0).
     pub message_expiry: Option<u32>,
+    /// Subscription Identifiers of the matching subscriptions this copy carries (5.0).
     pub subscription_ids: Vec<u32>,
 }
 
@@ -41,18 +49,23 @@ pub struct OutMsg {
 pub struct Subscription {
     /// The filter as subscribed, including any `$share/name/` prefix.
     pub filter: String,
+    /// Share name of a shared subscription (`$share/name/...`); `None` for an ordinary one.
     pub share: Option<String>,
     /// The filter without the share prefix.
     pub topic_filter: String,
+    /// Subscription options in force (on a profile with `Resubscribe::KeepsFlags`, No Local and
+    /// Retain As Published stay as first subscribed).
     pub options: SubOptions,
     /// Requested QoS was capped to this.
     pub granted: QoS,
+    /// Subscription Identifier given with the SUBSCRIBE (5.0).
     pub subscription_id: Option<u32>,
 }
 
 /// An inbound QoS 2 message waiting for PUBREL.
 #[derive(Clone, Debug, Serialize)]
 pub struct IncomingQos2 {
+    /// Packet Identifier the client used for the PUBLISH.
     pub packet_id: PacketId,
     /// The message still to be forwarded at PUBREL (Method A); `None` once forwarded.
     pub pending: Option<Publish>,
@@ -61,20 +74,25 @@ pub struct IncomingQos2 {
 /// Server-side session state (3.1.1 §3.1.2.4 list; 5.0 §4.1 list).
 #[derive(Clone, Debug, Serialize)]
 pub struct Session {
+    /// Client Identifier the session belongs to.
     pub client_id: ClientId,
     /// Protocol version of the last connection.
     pub version: Version,
+    /// The connection currently attached to the session; `None` while no client is connected.
     pub conn: Option<ConnId>,
     /// Clean Start / Clean Session of the last CONNECT.
     pub clean_start: bool,
     /// Effective Session Expiry Interval in seconds (`NEVER_EXPIRE` = never).
     pub expiry: u32,
+    /// Subscriptions by topic filter as subscribed (share prefix included).
     pub subscriptions: BTreeMap<String, Subscription>,
     /// Sent and not yet completely acknowledged, in send order.
     pub inflight: Vec<OutMsg>,
     /// Waiting to be sent, in arrival order.
     pub queue: VecDeque<OutMsg>,
+    /// Inbound QoS 2 messages received and waiting for the client's PUBREL.
     pub incoming_qos2: Vec<IncomingQos2>,
+    /// The will of the last CONNECT, while it has not been published or discarded.
     pub will: Option<Will>,
     /// When the stored will is due (after a close, while the Will Delay runs).
     pub will_due: Option<SimTime>,
@@ -82,8 +100,12 @@ pub struct Session {
     /// [`DelayedWills::OneListByInterval`]).
     #[serde(skip)]
     pub(crate) will_seq: u64,
+    /// When the broker created the session, simulated time.
     pub created_at: SimTime,
+    /// When its last connection closed, simulated time; `None` while connected.
     pub disconnected_at: Option<SimTime>,
+    /// When the stored session expires, simulated time; `None` while connected, or when no expiry
+    /// timer runs for it.
     pub expires_at: Option<SimTime>,
     /// The in-flight window of the current connection (copied from it for speed).
     pub(crate) window: u16,
@@ -166,12 +188,16 @@ impl Session {
 /// An open network connection.
 #[derive(Clone, Debug, Serialize)]
 pub struct Connection {
+    /// The connection's id.
     pub id: ConnId,
     /// Set once CONNECT has been accepted.
     pub client_id: Option<ClientId>,
+    /// Protocol version of the CONNECT (3.1.1 until one arrives).
     pub version: Version,
     /// Keep alive in force, in seconds (0 = off).
     pub keep_alive: u16,
+    /// When the broker last received a packet on it, simulated time (the keep-alive counts from
+    /// here).
     pub last_rx: SimTime,
     /// The outgoing in-flight window (client Receive Maximum or the v3 window).
     pub window: u16,
@@ -179,20 +205,30 @@ pub struct Connection {
     pub connect_expiry: u32,
 }
 
+/// The retained message of one topic.
 #[derive(Clone, Debug, Serialize)]
 pub struct Retained {
+    /// The engine's id of the message.
     pub msg: MsgId,
+    /// Topic Name.
     pub topic: Text,
+    /// Payload (never empty: an empty retained payload deletes the message instead).
     pub payload: Payload,
+    /// QoS it was published with (a copy gets at most the subscription's granted QoS).
     pub qos: QoS,
+    /// When the broker received it, simulated time.
     pub received_at: SimTime,
+    /// Message Expiry Interval it was published with, seconds (5.0); the message is deleted when it
+    /// passes.
     pub message_expiry: Option<u32>,
 }
 
 /// A will that outlives its session (mosquitto: Session Expiry 0 with a Will Delay).
 #[derive(Clone, Debug, Serialize)]
 pub struct LingeringWill {
+    /// The will, waiting to be published.
     pub will: Will,
+    /// When it is to be published, simulated time, unless the client reconnects first.
     pub due: SimTime,
     /// When it joined the delayed wills (see [`Session`]'s `will_seq`).
     #[serde(skip)]

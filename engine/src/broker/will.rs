@@ -101,19 +101,29 @@ pub enum WillFate {
     /// connection still receives it (mosquitto 2.0.11 with Clean Start 0).
     PublishBeforeClose,
     /// Kept in the session and published after `secs` unless the session resumes first.
-    Delay { secs: u32 },
+    Delay {
+        /// Seconds to wait: the Will Delay Interval, at most the Session Expiry Interval.
+        secs: u32,
+    },
     /// Kept after its session ended and published after `secs` unless the client reconnects.
-    Linger { secs: u32 },
+    Linger {
+        /// Seconds to wait: the Will Delay Interval.
+        secs: u32,
+    },
     /// Left as it is: it goes on waiting.
     KeepWaiting,
     /// Thrown away unpublished.
-    Discard { why: &'static str },
+    Discard {
+        /// Why, for people.
+        why: &'static str,
+    },
 }
 
 /// A will decision: its fate, the rule that decided it, and where the broker departs from the
 /// specification in deciding it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WillDecision {
+    /// What happens to the will.
     pub fate: WillFate,
     /// The statement, section or broker source that decides.
     pub cite: &'static str,

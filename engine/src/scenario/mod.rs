@@ -26,6 +26,7 @@ pub struct Scenario {
     pub format: u32,
     /// Short id used in URLs and the CLI (letters, digits, '-').
     pub id: String,
+    /// Title shown in the scenario picker.
     pub title: String,
     /// Group shown in the scenario picker.
     #[serde(default)]
@@ -42,9 +43,13 @@ pub struct Scenario {
     /// Broker profile id, or an object with `profile` and overrides.
     #[serde(default)]
     pub broker: BrokerChoice,
+    /// Seed of every random choice in the run (reconnect jitter, assigned client identifiers);
+    /// default 0.
     #[serde(default)]
     pub seed: u64,
+    /// The simulated clients, in the order they are created.
     pub clients: Vec<ClientSpec>,
+    /// What happens, in order.
     pub steps: Vec<Step>,
 }
 
@@ -52,7 +57,9 @@ pub struct Scenario {
 /// `{"profile": "mosquitto-2.0.11", "max_queued_messages": 2}` with overrides.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BrokerChoice {
+    /// Id of the broker profile (e.g. `"mosquitto-2.0.11"`; default `"spec"`).
     pub profile: String,
+    /// Settings that replace the profile's own.
     pub overrides: ProfileOverrides,
 }
 
@@ -162,10 +169,13 @@ impl<'de> Deserialize<'de> for BrokerChoice {
 }
 
 impl BrokerChoice {
+    /// Id of the chosen broker profile.
     pub fn profile_id(&self) -> &str {
         &self.profile
     }
 
+    /// The named profile with the overrides applied; an error names an unknown profile id or an
+    /// override out of range.
     pub fn resolve(&self) -> Result<BrokerProfile, String> {
         let id = self.profile_id();
         let mut p = BrokerProfile::by_id(id).ok_or_else(|| {
@@ -181,6 +191,7 @@ impl BrokerChoice {
     }
 }
 
+/// One simulated client of a scenario (or, with `count`, a group of them).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
@@ -195,6 +206,8 @@ pub struct ClientSpec {
     /// Offline buffer of the client's own publishes (0 or absent = none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buffer: Option<usize>,
+    /// Reconnect automatically after a lost connection, waiting as this backoff says; absent:
+    /// never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_reconnect: Option<Backoff>,
     /// Create this many clients named `name-01`, `name-02`, ... (a step naming `name` acts on all).
@@ -270,6 +283,8 @@ impl Serialize for DurationMs {
 /// Longest duration a scenario may wait in one step (one year).
 pub const MAX_WAIT_MS: u64 = 366 * 86_400_000;
 
+/// Milliseconds from a duration written as seconds (`"30"`, `"1.5"`) or with a unit (`"500ms"`,
+/// `"1.5s"`, `"2m"`, `"1h"`, `"1d"`); at most `MAX_WAIT_MS`.
 pub fn parse_duration_ms(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
@@ -348,14 +363,19 @@ impl<'de> Deserialize<'de> for DurationMs {
     }
 }
 
+/// A will as a scenario's `connect` step writes it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WillSpec {
+    /// Will Topic.
     pub topic: String,
+    /// Will payload, as text (default empty).
     #[serde(default)]
     pub payload: String,
+    /// Will QoS (default 0).
     #[serde(default = "qos0")]
     pub qos: QoS,
+    /// Will Retain (default false).
     #[serde(default)]
     pub retain: bool,
     /// Will Delay Interval (5.0), seconds.
@@ -376,9 +396,12 @@ fn one() -> u32 {
     1
 }
 
+/// The `connect` step: open a new network connection (dropping the client's old one, if any) and
+/// send CONNECT.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectStep {
+    /// Name of the client, or of a `count` group.
     pub client: String,
     /// Clean Session (3.1.1) / Clean Start (5.0); MQTT libraries default to 1.
     #[serde(default = "yes")]
@@ -386,11 +409,13 @@ pub struct ConnectStep {
     /// 5.0 Session Expiry Interval (absent = 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_expiry: Option<Expiry>,
+    /// Keep Alive, seconds (default 60; 0 turns it off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_alive: Option<u16>,
     /// 5.0 Receive Maximum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receive_maximum: Option<u16>,
+    /// The Will Message to put in CONNECT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub will: Option<WillSpec>,
     /// Connect with another protocol version than the client's default.
@@ -401,39 +426,57 @@ pub struct ConnectStep {
     pub client_id: Option<String>,
 }
 
+/// The `subscribe` step: SUBSCRIBE with one topic filter.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscribeStep {
+    /// Name of the client, or of a `count` group.
     pub client: String,
+    /// Topic filter (`$share/name/filter` for a shared subscription).
     pub filter: String,
+    /// Requested QoS (default 0).
     #[serde(default = "qos0")]
     pub qos: QoS,
+    /// No Local (5.0; default false).
     #[serde(default)]
     pub no_local: bool,
+    /// Retain As Published (5.0; default false).
     #[serde(default)]
     pub retain_as_published: bool,
+    /// Retain Handling (5.0): 0, 1 or 2 (default 0).
     #[serde(default)]
     pub retain_handling: u8,
+    /// Subscription Identifier (5.0), 1 to 268,435,455.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription_id: Option<u32>,
 }
 
+/// The `unsubscribe` step: UNSUBSCRIBE with one topic filter.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnsubscribeStep {
+    /// Name of the client, or of a `count` group.
     pub client: String,
+    /// The topic filter to remove, as it was subscribed.
     pub filter: String,
 }
 
+/// The `publish` step: the application publishes; an offline client buffers the message or loses
+/// it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublishStep {
+    /// Name of the client, or of a `count` group.
     pub client: String,
+    /// Topic Name.
     pub topic: String,
+    /// Payload, as text (default empty).
     #[serde(default)]
     pub payload: String,
+    /// QoS (default 0).
     #[serde(default = "qos0")]
     pub qos: QoS,
+    /// RETAIN flag (default false).
     #[serde(default)]
     pub retain: bool,
     /// 5.0 Message Expiry Interval, seconds.
@@ -444,9 +487,11 @@ pub struct PublishStep {
     pub count: u32,
 }
 
+/// The `disconnect` step: the client sends DISCONNECT, then closes the connection.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisconnectStep {
+    /// Name of the client, or of a `count` group.
     pub client: String,
     /// 5.0 reason code (0x00 normal, 0x04 with will).
     #[serde(default)]
@@ -456,17 +501,23 @@ pub struct DisconnectStep {
     pub session_expiry: Option<Expiry>,
 }
 
+/// A step that names only its client (`drop`, `cut`, `release_acks`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientOnly {
+    /// Name of the client, or of a `count` group.
     pub client: String,
 }
 
+/// The `lose_next` step: the client's link loses the next matching packets.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoseNextStep {
+    /// Name of the client, or of a `count` group.
     pub client: String,
+    /// Which way the packets to lose travel.
     pub direction: Direction,
+    /// How many packets to lose (default 1, at most 1000).
     #[serde(default = "one")]
     pub count: u32,
     /// Only packets of this type (e.g. "PUBCOMP").
@@ -474,10 +525,13 @@ pub struct LoseNextStep {
     pub packet: Option<String>,
 }
 
+/// The `withhold_acks` step: the client stops or resumes sending PUBACK, PUBREC and PUBCOMP.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WithholdStep {
+    /// Name of the client, or of a `count` group.
     pub client: String,
+    /// True (default) stops acknowledging; false resumes and sends what was held back.
     #[serde(default = "yes")]
     pub on: bool,
 }
@@ -488,6 +542,7 @@ pub struct WithholdStep {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendStep {
+    /// Name of the client, or of a `count` group; it must be connected.
     pub client: String,
     /// A model packet in the form traces write it (`{"type": "PUBREL", "packet_id": 7,
     /// "reason": 0}`).
@@ -498,6 +553,7 @@ pub struct SendStep {
     pub hex: Option<WireBytes>,
 }
 
+/// The `stop_broker`, `start_broker` and `restart_broker` steps.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RestartStep {
@@ -509,24 +565,35 @@ pub struct RestartStep {
 /// What one step does.
 #[derive(Clone, Debug)]
 pub enum Action {
+    /// Open a connection and send CONNECT.
     Connect(ConnectStep),
+    /// Send SUBSCRIBE.
     Subscribe(SubscribeStep),
+    /// Send UNSUBSCRIBE.
     Unsubscribe(UnsubscribeStep),
+    /// The application publishes.
     Publish(PublishStep),
+    /// Send DISCONNECT and close the connection.
     Disconnect(DisconnectStep),
     /// The network fails; both sides notice.
     Drop(ClientOnly),
     /// The link dies silently; keep alive has to notice.
     Cut(ClientOnly),
+    /// Let this much simulated time pass, firing every timer on the way.
     Wait(DurationMs),
+    /// Lose the next matching packets on a link.
     LoseNext(LoseNextStep),
+    /// Stop or resume acknowledging.
     WithholdAcks(WithholdStep),
     /// The client sends the acknowledgements it held back and keeps holding new ones.
     ReleaseAcks(ClientOnly),
     /// The client sends a packet of its own choosing.
     Send(SendStep),
+    /// Stop the broker: its connections close, and sessions survive only as its persistence says.
     StopBroker(RestartStep),
+    /// Start the stopped broker again.
     StartBroker(RestartStep),
+    /// Stop the broker, wait `downtime`, and start it again.
     RestartBroker(RestartStep),
     /// Narration only.
     Say,
@@ -553,7 +620,9 @@ const ACTIONS: &[&str] = &[
 /// One step: an action and the sentence that narrates it.
 #[derive(Clone, Debug)]
 pub struct Step {
+    /// Narration shown with the step (empty for none).
     pub say: String,
+    /// What the step does.
     pub action: Action,
 }
 
@@ -656,10 +725,13 @@ impl<'de> Deserialize<'de> for Step {
 /// A scenario error, located in the file where possible.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ScenarioError {
+    /// Line of the error in the file, counting from 1, where known.
     pub line: Option<usize>,
+    /// Column of the error on that line, counting from 1, where known.
     pub column: Option<usize>,
     /// Where in the document (e.g. `steps[3]`), for errors found after parsing.
     pub path: Option<String>,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -771,6 +843,7 @@ impl Scenario {
         Ok(s)
     }
 
+    /// The scenario as pretty-printed JSON, in the file format.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
