@@ -90,6 +90,12 @@ pub enum DecodeError {
         /// "SUBSCRIBE" or "UNSUBSCRIBE".
         kind: &'static str,
     },
+    /// SUBACK, or 5.0 UNSUBACK, without a code: it owes one for each topic filter of the
+    /// SUBSCRIBE or UNSUBSCRIBE it answers, which has at least one.
+    NoReasonCodes {
+        /// "SUBACK" or "UNSUBACK".
+        kind: &'static str,
+    },
     /// Subscription options with reserved bits set or Retain Handling 3 ([MQTT-3.8.3-5]).
     SubOptions(u8),
     /// CONNACK acknowledge flags with reserved bits set ([MQTT-3.2.2-1]).
@@ -157,6 +163,10 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::PacketIdZero => write!(f, "packet identifier 0"),
             DecodeError::NoTopicFilter { kind } => write!(f, "{kind} without a topic filter"),
+            DecodeError::NoReasonCodes { kind } => write!(
+                f,
+                "{kind} without a code: it owes one for each topic filter of the request"
+            ),
             DecodeError::SubOptions(b) => {
                 write!(f, "subscription options 0x{b:02X} are not valid")
             }
@@ -217,6 +227,13 @@ impl DecodeError {
             DecodeError::PropertyValue(0x21) => "5.0 §3.1.2.11.3",
             DecodeError::PropertyValue(0x0B) => "5.0 §3.3.2.3.8",
             DecodeError::PropertyValue(0x23) => "[MQTT-3.3.2-8]",
+            DecodeError::PropertyValue(0x19) => "5.0 §3.1.2.11.6",
+            DecodeError::PropertyValue(0x17) => "5.0 §3.1.2.11.7",
+            DecodeError::PropertyValue(0x24) => "5.0 §3.2.2.3.4",
+            DecodeError::PropertyValue(0x25) => "5.0 §3.2.2.3.5",
+            DecodeError::PropertyValue(0x28) => "5.0 §3.2.2.3.11",
+            DecodeError::PropertyValue(0x29) => "5.0 §3.2.2.3.12",
+            DecodeError::PropertyValue(0x2A) => "5.0 §3.2.2.3.13",
             DecodeError::PropertyValue(_) => "5.0 §2.2.2.2",
             DecodeError::AuthDataWithoutMethod => "5.0 §3.1.2.11.10",
             DecodeError::PacketIdZero if v5 => "[MQTT-2.2.1-3] / [MQTT-2.2.1-4]",
@@ -224,6 +241,9 @@ impl DecodeError {
             DecodeError::NoTopicFilter { kind: "SUBSCRIBE" } if v5 => "[MQTT-3.8.3-2]",
             DecodeError::NoTopicFilter { kind: "SUBSCRIBE" } => "[MQTT-3.8.3-3]",
             DecodeError::NoTopicFilter { .. } => "[MQTT-3.10.3-2]",
+            DecodeError::NoReasonCodes { kind: "SUBACK" } if v5 => "[MQTT-3.8.4-6]",
+            DecodeError::NoReasonCodes { kind: "SUBACK" } => "[MQTT-3.8.4-5]",
+            DecodeError::NoReasonCodes { .. } => "5.0 §3.11.3",
             DecodeError::SubOptions(b) if v5 && (b >> 4) & 3 == 3 => "5.0 §3.8.3.1",
             DecodeError::SubOptions(_) if v5 => "[MQTT-3.8.3-5]",
             // The 3.1.1 text prints this id as "MQTT-3-8.3-4".
@@ -259,6 +279,12 @@ impl DecodeError {
             DecodeError::DuplicateProperty(_)
             | DecodeError::AuthDataWithoutMethod
             | DecodeError::PropertyValue(0x21 | 0x27 | 0x23 | 0x0B) => reason::PROTOCOL_ERROR,
+            // "It is a Protocol Error to ... have a value other than 0 or 1" (§3.1.2.11.6,
+            // §3.1.2.11.7, §3.2.2.3.5, §3.2.2.3.11-13), and a Maximum QoS other than 0 or 1
+            // (§3.2.2.3.4).
+            DecodeError::PropertyValue(0x17 | 0x19 | 0x24 | 0x25 | 0x28 | 0x29 | 0x2A) => {
+                reason::PROTOCOL_ERROR
+            }
             DecodeError::SubOptions(b) if (b >> 4) & 3 == 3 => reason::PROTOCOL_ERROR,
             _ => reason::MALFORMED_PACKET,
         })
@@ -709,6 +735,9 @@ fn wire_rules(p: &Packet, v: Version) -> Res<()> {
         }
         Packet::Suback { packet_id, codes } | Packet::Unsuback { packet_id, codes } => {
             id(*packet_id)?;
+            if codes.is_empty() && (v5 || matches!(p, Packet::Suback { .. })) {
+                return Err(DecodeError::NoReasonCodes { kind: p.kind() });
+            }
             for c in codes {
                 code(p.kind(), *c)?;
             }
@@ -1553,6 +1582,9 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
             // A 3.1.1 UNSUBACK is the packet identifier alone (§3.11.2: no payload).
             while r.left() > 0 && (v5 || t == 9) {
                 codes.push(r.code(if v5 { "Reason Code" } else { "Return Code" }, v5)?);
+            }
+            if codes.is_empty() && (v5 || t == 9) {
+                return Err(DecodeError::NoReasonCodes { kind });
             }
             Frame::Packet(if t == 9 {
                 Packet::Suback { packet_id, codes }

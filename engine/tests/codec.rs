@@ -590,6 +590,47 @@ fn the_decoder_is_as_strict_as_the_specification() {
     assert!(decode(&sub, v3).is_ok());
 }
 
+/// Found by the mqtt-packet cross-check (tests/mqtt-packet/crosscheck.mjs): a SUBACK owes a code
+/// for each filter of its SUBSCRIBE, which has at least one ([MQTT-3.8.4-5] 3.1.1,
+/// [MQTT-3.8.4-6] 5.0), and so does a 5.0 UNSUBACK (§3.11.3); a 3.1.1 UNSUBACK has none.
+#[test]
+fn acknowledgements_without_their_codes_are_refused() {
+    let (v3, v5) = (Version::V311, Version::V5);
+    let suback = DecodeError::NoReasonCodes { kind: "SUBACK" };
+    assert_eq!(decode(&[0x90, 0x02, 0x00, 0x01], v3), Err(suback.clone()));
+    assert_eq!(
+        decode(&[0x90, 0x03, 0x00, 0x01, 0x00], v5),
+        Err(suback.clone())
+    );
+    assert_eq!(suback.statement(v3), Some("[MQTT-3.8.4-5]"));
+    assert_eq!(suback.statement(v5), Some("[MQTT-3.8.4-6]"));
+    assert_eq!(
+        decode(&[0xB0, 0x03, 0x00, 0x01, 0x00], v5),
+        Err(DecodeError::NoReasonCodes { kind: "UNSUBACK" })
+    );
+    assert!(decode(&[0xB0, 0x02, 0x00, 0x01], v3).is_ok());
+    // The encoder refuses to write them too.
+    let empty = Packet::Suback {
+        packet_id: 1,
+        codes: vec![],
+    };
+    assert!(encode(&empty, v3).is_err());
+    assert!(encode(&empty, v5).is_err());
+}
+
+/// "It is a Protocol Error to include [a 0-or-1 property] ... with a value other than 0 or 1"
+/// (5.0 §3.1.2.11.6-7, §3.2.2.3.4-5, §3.2.2.3.11-13): such bytes earn 0x82, not 0x81.
+#[test]
+fn boolean_properties_out_of_range_are_protocol_errors() {
+    // CONNACK, properties: Maximum QoS (0x24) = 2, then Retain Available (0x25) = 2.
+    for (id, section) in [(0x24, "5.0 §3.2.2.3.4"), (0x25, "5.0 §3.2.2.3.5")] {
+        let e = decode(&[0x20, 0x05, 0x00, 0x00, 0x02, id, 0x02], Version::V5).unwrap_err();
+        assert_eq!(e, DecodeError::PropertyValue(id));
+        assert_eq!(e.reason_code(), Some(0x82));
+        assert_eq!(e.statement(Version::V5), Some(section));
+    }
+}
+
 /// Payloads are bytes: a PUBLISH payload that is not UTF-8 is kept exactly, shown in hex, and
 /// written in traces as `{"hex": ...}`, which reads back as the same bytes.
 #[test]
