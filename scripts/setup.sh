@@ -29,8 +29,8 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
 fi
 
 # wasm-opt from npm's binaryen (Debian's 108 is too old for current wasm-bindgen output).
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ]; then
-  log "installing npm packages (binaryen, playwright-core, axe-core)"
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ] || [ ! -d node_modules/mqtt-packet ]; then
+  log "installing npm packages (binaryen, playwright-core, axe-core, mqtt-packet)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 

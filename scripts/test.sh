@@ -30,6 +30,10 @@ cargo test -p mqtt-session-lab --target wasm32-unknown-unknown --test components
 step "scenario files"
 cargo run -q -p mqtt-lab -- check engine/scenarios/*.json docs/examples/*.json tests/conformance/*.json
 
+step "codec against npm mqtt-packet 9.0.2, both directions (docs/CODEC-CROSSCHECK.md)"
+cargo build -q -p mqtt-lab
+node tests/mqtt-packet/crosscheck.mjs target/debug/mqtt-lab
+
 step "differential tests against a real mosquitto 2.0.11"
 bash tests/verify.sh
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 mod conformance;
 mod random;
 mod verify;
+mod wire;
 
 const USAGE: &str = "\
 mqtt-lab: MQTT Session Lab scenarios on the command line
@@ -33,6 +34,12 @@ USAGE:
                                   times (default 3) if it does not match; fails only when
                                   packets differ, reports timing drift; --write stores what
                                   the clients observed as fixtures
+    mqtt-lab codec samples [SEED [COUNT]]
+                                  COUNT (default 1000) seeded random packets of every type
+                                  and both versions, valid by the specification, as JSON
+                                  lines {version, hex, packet} written by the engine's encoder
+    mqtt-lab codec decode         read JSON lines {version, hex} on stdin; print the engine
+                                  decoder's verdict on each (packet, or error with statement)
     mqtt-lab conformance report [--write]
                                   docs/CONFORMANCE.md from the fixtures (no broker); --write
                                   writes it, the verified list and the engine's fixture index
@@ -323,6 +330,60 @@ fn main() -> ExitCode {
                 }
             }
         }
+        "codec" => match args.get(1).map(String::as_str) {
+            Some("samples") => {
+                let num = |i: usize, default: u64| {
+                    args.get(i)
+                        .map(|a| a.parse::<u64>().map_err(|_| format!("not a number: {a}")))
+                        .unwrap_or(Ok(default))
+                };
+                let lines = match (num(2, 1), num(3, 1000)) {
+                    (Ok(seed), Ok(count)) => wire::samples(seed, count),
+                    (Err(e), _) | (_, Err(e)) => {
+                        eprintln!("{e}\n");
+                        eprint!("{USAGE}");
+                        return ExitCode::from(2);
+                    }
+                };
+                match lines {
+                    Ok(lines) => {
+                        use std::io::Write;
+                        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                        for l in lines {
+                            if writeln!(out, "{l}").is_err() {
+                                return ExitCode::FAILURE;
+                            }
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            }
+            Some("decode") => {
+                use std::io::{BufRead, Write};
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                for line in std::io::stdin().lock().lines() {
+                    let Ok(line) = line else {
+                        eprintln!("stdin is not UTF-8 text");
+                        return ExitCode::FAILURE;
+                    };
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    if writeln!(out, "{}", wire::decode_line(&line)).is_err() {
+                        return ExitCode::FAILURE;
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            _ => {
+                eprint!("{USAGE}");
+                ExitCode::from(2)
+            }
+        },
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             ExitCode::SUCCESS

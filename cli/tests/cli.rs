@@ -117,3 +117,52 @@ fn docs_divergences_is_generated_from_the_catalogue_and_current() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown option --html"), "{err}");
 }
+
+#[test]
+fn codec_filters_sample_and_judge_bytes() {
+    use std::io::Write;
+    let (code, out, _) = lab(&["codec", "samples", "3", "28"]);
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 28, "two of each of the 14 packet types");
+    let types: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .map(|l| l["packet"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.len(), 14);
+    // The same seed, the same packets.
+    assert_eq!(lab(&["codec", "samples", "3", "28"]).1, out);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mqtt-lab"))
+        .args(["codec", "decode"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"{\"version\":\"5.0\",\"hex\":\"E000\"}\n\
+              {\"version\":\"3.1.1\",\"hex\":\"9002 0001\"}\n\
+              {\"version\":\"5.0\",\"hex\":\"30\"}\n\
+              not json\n\
+              {\"version\":\"5.0\",\"hex\":\"zz\"}\n",
+        )
+        .unwrap();
+    let out = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    let v: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(v[0]["packet"]["type"], "DISCONNECT");
+    assert_eq!(v[1]["kind"], "NoReasonCodes");
+    assert_eq!(v[1]["statement"], "[MQTT-3.8.4-5]");
+    assert_eq!(v[2]["incomplete"], true);
+    assert!(v[3]["input_error"].is_string());
+    assert!(v[4]["input_error"].is_string());
+}
