@@ -150,10 +150,12 @@ pub enum WillAfterSessionEnd {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WillsAtShutdown {
-    /// Delayed wills keep waiting in the sessions that persistence keeps (a session that is lost
-    /// takes its will with it); the wills of the connections the broker closes are not
-    /// published. 5.0 §3.1.2.5 lets a server defer them until it restarts; this model does not
-    /// publish them then either.
+    /// The broker closes every connection without a DISCONNECT, so each connected client's will
+    /// is decided as for any such close ([MQTT-3.1.2-8]), before the connections close: published
+    /// at once, or (5.0, a Will Delay and a session that outlives the connection) left waiting.
+    /// Delayed wills keep waiting in the sessions that persistence keeps; a session that is lost
+    /// takes its will with it. (5.0 §3.1.2.5 also lets a server defer publication until it
+    /// restarts; this model publishes them as it stops.)
     KeepWaiting,
     /// Every connected client's will is published on the way out, a delayed one too, and then
     /// every delayed will, before any connection closes: mosquitto 2.0.11 `mosquitto.c` calls

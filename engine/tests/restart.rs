@@ -80,3 +80,63 @@ fn auto_reconnect_retries_until_the_broker_is_back() {
     s.wait(1);
     assert!(s.w.clients[c].is_online());
 }
+
+/// [MQTT-3.1.2-8]: a broker that stops closes its connections without a DISCONNECT, so on the
+/// specification's profile each connected client's will is published as for any such close,
+/// before the connections close: a subscriber still connected receives it.
+#[test]
+fn spec_publishes_the_wills_of_the_connections_it_closes_as_it_stops() {
+    for v in [V3, V5] {
+        let mut s = Sim::spec();
+        let watcher = s.client("watcher", v);
+        let dev = s.client("dev", v);
+        s.connect(watcher, |_| {});
+        s.sub(watcher, "lwt", 1);
+        s.connect(dev, |o| o.will = Some(will("lwt", 0)));
+        s.w.stop_broker();
+        assert_eq!(s.wills_published(), 1, "{v}");
+        assert_eq!(s.payloads(watcher), vec!["gone"], "{v}");
+    }
+}
+
+/// 5.0 with a Will Delay: the will waits as after any close; the session is kept across the
+/// restart, and a reconnect before the delay passes removes the will ([MQTT-3.1.3-9]); without
+/// a reconnect it is published when the delay has passed.
+#[test]
+fn spec_lets_a_delayed_will_wait_across_a_restart() {
+    for reconnect in [true, false] {
+        let mut s = Sim::spec();
+        let watcher = s.client("watcher", V5);
+        let dev = s.client("dev", V5);
+        s.connect_persistent(watcher, 600);
+        s.sub(watcher, "lwt", 1);
+        s.connect(dev, |o| {
+            o.session_expiry = Some(600);
+            o.will = Some(will("lwt", 30));
+        });
+        s.w.stop_broker();
+        assert_eq!(
+            s.wills_published(),
+            0,
+            "the Will Delay of 30 s has not passed"
+        );
+        s.wait(5);
+        s.w.start_broker();
+        s.connect(watcher, |o| {
+            o.clean_start = false;
+            o.session_expiry = Some(600);
+        });
+        if reconnect {
+            s.connect(dev, |o| {
+                o.clean_start = false;
+                o.session_expiry = Some(600);
+            });
+        }
+        s.wait(40);
+        assert_eq!(
+            s.wills_published(),
+            usize::from(!reconnect),
+            "reconnect {reconnect}"
+        );
+    }
+}

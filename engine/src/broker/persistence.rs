@@ -7,23 +7,19 @@ impl Broker {
         if !self.running {
             return;
         }
-        if self.profile.wills_at_shutdown == WillsAtShutdown::AllPublished {
-            self.send_all_wills_at_shutdown();
+        // Every connected client's will is decided before any connection closes, so the
+        // subscribers still connected receive the wills published now.
+        match self.profile.wills_at_shutdown {
+            WillsAtShutdown::AllPublished => self.send_all_wills_at_shutdown(),
+            WillsAtShutdown::KeepWaiting => self.decide_wills_of_closing_connections(),
         }
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for c in conns {
             if let Some(conn) = self.conns.swap_remove(&c) {
                 self.out.close(c, CloseCause::BrokerStopped);
-                if let Some(cid) = conn.client_id {
-                    if let Some(s) = self.sessions.get_mut(&cid) {
-                        s.conn = None;
-                        s.disconnected_at = Some(self.now);
-                        if let Some(w) = s.will.take() {
-                            let ctx = WillContext::in_session(s, w.delay);
-                            let d = decide_will(&self.profile, WillMoment::ClosedByBrokerStop, ctx);
-                            self.carry_out_will(&cid, w, d);
-                        }
-                    }
+                if let Some(s) = conn.client_id.and_then(|cid| self.sessions.get_mut(&cid)) {
+                    s.conn = None;
+                    s.disconnected_at = Some(self.now);
                 }
             }
         }
@@ -70,6 +66,30 @@ impl Broker {
             sessions_kept: self.sessions.len(),
             sessions_lost: lost.len(),
         });
+    }
+
+    /// The specification's way: the broker closes each connection without a DISCONNECT, so each
+    /// will is decided as for any such close ([MQTT-3.1.2-8]): published now, or on 5.0 with a
+    /// Will Delay left waiting in its session (which keeps waiting if persistence keeps the
+    /// session, and goes with it otherwise).
+    fn decide_wills_of_closing_connections(&mut self) {
+        let connected: Vec<ClientId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.conn.is_some() && s.will.is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for id in connected {
+            let Some(s) = self.sessions.get_mut(&id) else {
+                continue;
+            };
+            let Some(w) = s.will.take() else {
+                continue;
+            };
+            let ctx = WillContext::in_session(s, w.delay);
+            let d = decide_will(&self.profile, WillMoment::ClosedByBrokerStop, ctx);
+            self.carry_out_will(&id, w, d);
+        }
     }
 
     /// mosquitto 2.0.11 on its way out (`mosquitto.c`): `context__send_will` for every client,

@@ -282,12 +282,9 @@ pub fn decide_will(p: &BrokerProfile, moment: WillMoment, c: WillContext) -> Wil
                 Publish,
                 "mosquitto 2.0.11 mosquitto.c: every connected client's will is sent as the broker stops",
             ),
-            WillsAtShutdown::KeepWaiting => d(
-                Discard {
-                    why: "the broker stopped; this model publishes no will for connections it closes itself (§3.1.2.5 lets a server defer them)",
-                },
-                "5.0 §3.1.2.5 (MAY defer until restart)",
-            ),
+            // The broker closes the connection without a DISCONNECT: the same rule as any
+            // such close ([MQTT-3.1.2-8]).
+            WillsAtShutdown::KeepWaiting => decide_will(p, WillMoment::Closed, c),
         },
     }
 }
