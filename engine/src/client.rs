@@ -272,7 +272,8 @@ pub struct SimClient {
     pub attempt: u32,
     /// The reconnect delay drawn last (decorrelated jitter grows from it).
     pub last_delay_ms: u64,
-    /// The client noticed nothing yet, but its link no longer carries packets.
+    /// The Keep Alive in force on the current connection, seconds: the one the client sent, or
+    /// the CONNACK's Server Keep Alive (5.0 [MQTT-3.2.2-21]); 0 turns the keep-alive off.
     pub keep_alive_in_force: u16,
     /// When the client last sent a packet, simulated time (its keep-alive counts from here).
     pub last_tx: SimTime,
@@ -597,10 +598,11 @@ impl SimClient {
         }
     }
 
-    /// A packet from the broker.
-    pub fn handle_packet(&mut self, now: SimTime, p: Packet) {
+    /// A packet from the broker. `rng` is the world's seeded generator: a CONNACK that makes
+    /// the client close again draws its reconnect delay from it.
+    pub fn handle_packet(&mut self, now: SimTime, p: Packet, rng: &mut Rng) {
         match p {
-            Packet::Connack(c) => self.on_connack(now, c),
+            Packet::Connack(c) => self.on_connack(now, c, rng),
             Packet::Publish(p) => self.on_publish(now, p),
             Packet::Puback { packet_id, .. } => {
                 self.complete(packet_id, ClientOutStage::AwaitPuback)
@@ -674,7 +676,7 @@ impl SimClient {
         }
     }
 
-    fn on_connack(&mut self, now: SimTime, c: Connack) {
+    fn on_connack(&mut self, now: SimTime, c: Connack, rng: &mut Rng) {
         self.event(ClientEvent::Connected {
             session_present: c.session_present,
             code: c.code,
@@ -712,7 +714,7 @@ impl SimClient {
                 "it has no session state but got Session Present = 1, so it closes the connection [MQTT-3.2.2-4]".into(),
                 false,
                 None,
-                &mut Rng::new(0),
+                rng,
             );
             return;
         }

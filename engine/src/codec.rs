@@ -42,7 +42,8 @@ pub enum DecodeError {
         /// The flags nibble as received.
         flags: u8,
     },
-    /// PUBLISH with QoS 3 ([MQTT-3.3.1-4]) or DUP = 1 with QoS 0 ([MQTT-3.3.1-2]), or a Will QoS of 3.
+    /// PUBLISH with QoS 3 ([MQTT-3.3.1-4]), or a Will QoS of 3 (DUP = 1 with QoS 0 is
+    /// [`DecodeError::DupWithQos0`]).
     Qos(u8),
     /// PUBLISH with DUP = 1 at QoS 0 ([MQTT-3.3.1-2]).
     DupWithQos0,

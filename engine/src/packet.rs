@@ -45,7 +45,7 @@ pub mod reason {
     /// 0x8B Server shutting down, in DISCONNECT.
     pub const SERVER_SHUTTING_DOWN: u8 = 0x8B;
 
-    /// 3.1.1 CONNACK return codes (§3.2.2.3).
+    /// 0x02 Identifier rejected (3.1.1 CONNACK return code, §3.2.2.3).
     pub const V311_IDENTIFIER_REJECTED: u8 = 0x02;
     /// 0x03 Server unavailable (3.1.1 CONNACK return code).
     pub const V311_SERVER_UNAVAILABLE: u8 = 0x03;

@@ -687,7 +687,7 @@ impl World {
                         .handle_input(self.now, BrokerInput::Packet(conn, packet)),
                     Direction::ToClient => {
                         if self.clients[idx].conn() == Some(conn) {
-                            self.clients[idx].handle_packet(self.now, packet);
+                            self.clients[idx].handle_packet(self.now, packet, &mut self.rng);
                             self.touched(idx);
                         }
                     }

@@ -199,3 +199,46 @@ fn releasing_held_acks_sends_them_and_keeps_holding_new_ones() {
     s.publish(publ, "w/3", "m3", 1);
     assert_eq!(s.payloads(sub), vec!["m1", "m2"], "m3 waits behind m2");
 }
+
+/// The reconnect after closing on an unexpected Session Present draws its jitter from the
+/// world's seeded generator, like every other reconnect: another seed, another delay.
+#[test]
+fn the_reconnect_after_an_unexpected_session_present_follows_the_seed() {
+    use session_engine::client::{Backoff, Jitter};
+    use session_engine::{BrokerProfile, ClientEvent, TraceItem, World};
+    let delay = |seed: u64| {
+        let mut s = Sim::spec();
+        s.w = World::new(BrokerProfile::spec(), seed);
+        let a = s.client_with_id("a", "X", V5);
+        let b = s.client_with_id("b", "X", V5);
+        s.w.clients[b].strict_session_present = true;
+        s.w.clients[b].auto_reconnect = Some(Backoff {
+            initial: 10.0,
+            multiplier: 2.0,
+            max: 60.0,
+            jitter: Jitter::Full,
+        });
+        s.connect(a, |o| o.session_expiry = Some(60));
+        s.disconnect(a);
+        s.connect(b, |o| {
+            o.clean_start = false;
+            o.session_expiry = Some(60);
+        });
+        s.w.trace
+            .iter()
+            .find_map(|e| match &e.item {
+                TraceItem::Client {
+                    event: ClientEvent::ReconnectScheduled { at, .. },
+                    ..
+                } => Some(*at),
+                _ => None,
+            })
+            .expect("a reconnect is scheduled")
+    };
+    let delays: std::collections::BTreeSet<_> = (1..=6).map(delay).collect();
+    assert!(
+        delays.len() > 1,
+        "every seed drew the same delay: {delays:?}"
+    );
+    assert_eq!(delay(3), delay(3), "the same seed, the same delay");
+}

@@ -89,7 +89,6 @@ impl Broker {
         }
     }
 
-    /// The connection is gone; decide the will and the session's fate.
     /// The connection is gone; decide the will and the session's fate. `moment` is
     /// [`WillMoment::Closed`] or [`WillMoment::NormalDisconnect`].
     pub(super) fn end_connection(&mut self, id: ConnId, cause: CloseCause, moment: WillMoment) {

@@ -421,7 +421,8 @@ pub struct ConnectStep {
     /// Connect with another protocol version than the client's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<Version>,
-    /// Connect with this client id instead of the client's own (e.g. "" or another client's id).
+    /// Connect with this client id (e.g. "" or another client's id); it becomes the client's id
+    /// from this step on, for later connects and automatic reconnects too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
 }
