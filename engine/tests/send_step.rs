@@ -266,3 +266,36 @@ fn a_second_connect_publishes_the_will_on_the_spec_and_forgets_it_on_mosquitto()
         BrokerEvent::Deviation { rule, .. } if *rule == "[MQTT-3.1.2-8]"
     )));
 }
+
+/// [MQTT-4.4.0-2] 5.0: a PUBREC with an error Reason Code acknowledges the message. The copy is
+/// done (no PUBREL), and the window it held opens for the next queued message, on both profiles
+/// (mosquitto 2.0.11 handle_pubrec.c deletes it as for a PUBACK).
+#[test]
+fn an_error_pubrec_completes_the_copy_and_frees_the_window() {
+    for profile in ["spec", "mosquitto-2.0.11"] {
+        let p = play(
+            "5.0",
+            profile,
+            r#"{"subscribe": {"client": "dev", "filter": "t", "qos": 2}},
+    {"withhold_acks": {"client": "dev"}},
+    {"publish": {"client": "mon", "topic": "t", "payload": "a", "qos": 2}},
+    {"publish": {"client": "mon", "topic": "t", "payload": "b", "qos": 2}},
+    {"send": {"client": "dev", "packet": {"type": "PUBREC", "packet_id": 1, "reason": 128}}}"#,
+        );
+        let last = p.entries(p.len() - 1);
+        assert!(
+            last.iter().any(|e| matches!(
+                &e.item,
+                TraceItem::Broker {
+                    event: BrokerEvent::MessageAcknowledged { packet_id: 1, .. }
+                }
+            )),
+            "{profile}: the copy with packet id 1 is done"
+        );
+        let sent = to_dev(&p);
+        assert!(
+            !sent.iter().any(|x| matches!(x, Packet::Pubrel { .. })),
+            "{profile}: no PUBREL after an error PUBREC: {sent:?}"
+        );
+    }
+}

@@ -113,10 +113,10 @@ impl Broker {
             return;
         };
         if rc >= 0x80 {
-            // [MQTT-4.4.0-2] 5.0: an error PUBREC acknowledges the message; no PUBREL.
-            let m = s.inflight.remove(pos);
-            s.release_packet_id(m.packet_id);
-            self.pump_queue(cid);
+            // [MQTT-4.4.0-2] 5.0: a PUBREC with an error Reason Code acknowledges the message:
+            // no PUBREL, no retransmission. The copy is done like an acknowledged one, and the window refills the profile's way
+            // (mosquitto 2.0.11 handle_pubrec.c: db__message_delete_outgoing, as for PUBACK).
+            self.complete_outgoing(cid, pid, OutState::AwaitPubrec);
             return;
         }
         s.inflight[pos].state = OutState::AwaitPubcomp;
