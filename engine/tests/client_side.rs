@@ -79,7 +79,7 @@ fn client_resends_unacked_publish_with_dup_when_session_present() {
 }
 
 #[test]
-fn v311_session_resumed_by_a_v5_client_on_mosquitto_x_01() {
+fn v311_session_resumed_by_a_v5_client_on_mosquitto() {
     let mut s = Sim::mosquitto();
     let c = s.client("c", V3);
     let h = s.client("h", V3);
@@ -106,7 +106,7 @@ fn v311_session_resumed_by_a_v5_client_on_mosquitto_x_01() {
 }
 
 #[test]
-fn exceeding_the_server_receive_maximum_spec_0x93_mosquitto_0x97_5_19() {
+fn exceeding_the_server_receive_maximum_spec_0x93_mosquitto_0x97() {
     for (mosq, expect) in [
         (false, "DISCONNECT rc=0x93"),
         (true, "PUBREC id=21 rc=0x97"),

@@ -7,7 +7,7 @@ use common::*;
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
-fn spec_expiry_is_exact_5_02() {
+fn spec_expiry_is_exact() {
     let mut s = Sim::spec();
     let c = s.client("c", V5);
     s.connect(c, |o| o.session_expiry = Some(2));
@@ -22,7 +22,7 @@ fn spec_expiry_is_exact_5_02() {
 }
 
 #[test]
-fn mosquitto_expiry_uses_whole_seconds_strictly_5_02() {
+fn mosquitto_expiry_uses_whole_seconds_strictly() {
     let mut s = Sim::mosquitto();
     let c = s.client("c", V5);
     s.wait_ms(300);
@@ -38,7 +38,7 @@ fn mosquitto_expiry_uses_whole_seconds_strictly_5_02() {
 }
 
 #[test]
-fn disconnect_changes_the_expiry_5_03() {
+fn disconnect_changes_the_expiry() {
     let mut s = Sim::spec();
     let c = s.client("c", V5);
     s.connect(c, |o| o.session_expiry = Some(1));
@@ -55,7 +55,7 @@ fn disconnect_changes_the_expiry_5_03() {
 }
 
 #[test]
-fn expiry_raised_to_never_in_disconnect_5_05() {
+fn expiry_raised_to_never_in_disconnect() {
     let mut s = Sim::spec();
     let c = s.client("c", V5);
     s.connect(c, |o| o.session_expiry = Some(10));

@@ -6,7 +6,7 @@ use common::*;
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
-fn silent_link_is_closed_after_one_and_a_half_keep_alives_and_fires_the_will_3_14() {
+fn silent_link_is_closed_after_one_and_a_half_keep_alives_and_fires_the_will() {
     let mut s = Sim::spec();
     let a = s.client("a", V3);
     let w = s.client("w", V3);
@@ -34,7 +34,7 @@ fn silent_link_is_closed_after_one_and_a_half_keep_alives_and_fires_the_will_3_1
 }
 
 #[test]
-fn mosquitto_tells_a_keep_alive_0_v5_client_65535_5_26() {
+fn mosquitto_tells_a_keep_alive_0_v5_client_65535() {
     let mut s = Sim::mosquitto();
     let a = s.client("a", V5);
     s.connect(a, |o| o.keep_alive = 0);

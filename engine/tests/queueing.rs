@@ -27,7 +27,7 @@ fn offline_publish(p: BrokerProfile, version: session_engine::Version, qoss: &[u
 }
 
 #[test]
-fn mosquitto_queues_qos1_and_2_not_qos0_with_dup_0_3_03() {
+fn mosquitto_queues_qos1_and_2_not_qos0_with_dup_0() {
     let s = offline_publish(BrokerProfile::mosquitto_2_0_11(), V3, &[0, 1, 2]);
     assert!(s.session_present(0));
     assert_eq!(
@@ -37,7 +37,7 @@ fn mosquitto_queues_qos1_and_2_not_qos0_with_dup_0_3_03() {
 }
 
 #[test]
-fn queue_qos0_option_and_emqx_default_keep_qos0_3_04() {
+fn queue_qos0_option_and_emqx_default_keep_qos0() {
     let mut p = BrokerProfile::mosquitto_2_0_11();
     ProfileOverrides {
         queue_qos0_offline: Some(true),
@@ -51,7 +51,7 @@ fn queue_qos0_option_and_emqx_default_keep_qos0_3_04() {
 }
 
 #[test]
-fn overflow_drops_newest_on_mosquitto_and_oldest_on_emqx_3_17() {
+fn overflow_drops_newest_on_mosquitto_and_oldest_on_emqx() {
     for (p, expect) in [
         (BrokerProfile::mosquitto_2_0_11(), vec!["m1", "m2"]),
         (BrokerProfile::hivemq_ce(), vec!["m1", "m2"]),
@@ -67,13 +67,13 @@ fn overflow_drops_newest_on_mosquitto_and_oldest_on_emqx_3_17() {
 }
 
 #[test]
-fn default_limits_keep_all_five_3_17() {
+fn default_limits_keep_all_five() {
     let s = offline_publish(BrokerProfile::mosquitto_2_0_11(), V3, &[1, 1, 1, 1, 1]);
     assert_eq!(s.payloads(0).len(), 5);
 }
 
 #[test]
-fn message_expiry_while_queued_5_12() {
+fn message_expiry_while_queued() {
     let mut s = Sim::spec();
     let sub = s.client("s", V5);
     let h = s.client("h", V5);

@@ -30,7 +30,7 @@ fn unacked_then_dropped(
 }
 
 #[test]
-fn unacked_qos1_is_resent_with_dup_and_same_id_3_06() {
+fn unacked_qos1_is_resent_with_dup_and_same_id() {
     let (mut s, sub, _) = unacked_then_dropped(Sim::spec(), V3, "s06/t", "hello", 1, None);
     s.connect(sub, |o| o.clean_start = false);
     let p = s.packets_to(sub);
@@ -61,7 +61,7 @@ fn stuck_after_pubrel(topic: &str, payload: &str) -> (Sim, usize, usize) {
 }
 
 #[test]
-fn qos2_past_pubrec_resends_pubrel_only_3_07() {
+fn qos2_past_pubrec_resends_pubrel_only() {
     let (mut s, sub, _) = stuck_after_pubrel("t", "x");
     s.drop_link(sub);
     s.connect(sub, |o| o.clean_start = false);
@@ -70,7 +70,7 @@ fn qos2_past_pubrec_resends_pubrel_only_3_07() {
 }
 
 #[test]
-fn resend_order_inflight_first_then_queued_3_08() {
+fn resend_order_inflight_first_then_queued() {
     let (mut s, sub, h) = stuck_after_pubrel("s08/t", "A");
     s.w.clients[sub].withhold_acks = true;
     s.publish(h, "s08/t", "B", 1);
@@ -92,7 +92,7 @@ fn resend_order_inflight_first_then_queued_3_08() {
 }
 
 #[test]
-fn v5_inflight_plus_queue_order_and_dup_5_11() {
+fn v5_inflight_plus_queue_order_and_dup() {
     let (mut s, sub, h) = unacked_then_dropped(Sim::spec(), V5, "t", "m1", 1, None);
     s.publish(h, "t", "m2", 1);
     s.publish(h, "t", "m3", 1);
@@ -113,7 +113,7 @@ fn v5_inflight_plus_queue_order_and_dup_5_11() {
 }
 
 #[test]
-fn expired_inflight_message_spec_resends_mosquitto_drops_5_24() {
+fn expired_inflight_message_spec_resends_mosquitto_drops() {
     for (mosq, resent) in [(false, true), (true, false)] {
         for q in [1u8, 2] {
             let sim = if mosq { Sim::mosquitto() } else { Sim::spec() };
@@ -128,7 +128,7 @@ fn expired_inflight_message_spec_resends_mosquitto_drops_5_24() {
 }
 
 #[test]
-fn client_resends_its_own_unacked_publish_and_broker_dedups_qos2_3_09() {
+fn client_resends_its_own_unacked_publish_and_broker_dedups_qos2() {
     let mut s = Sim::mosquitto();
     let sub = s.client("sub", V3);
     let p = s.client("p", V3);

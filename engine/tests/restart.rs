@@ -7,7 +7,7 @@ use session_engine::profile::{BrokerProfile, Persistence};
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
-fn mosquitto_persists_only_clean_start_0_sessions_and_counts_downtime_5_25() {
+fn mosquitto_persists_only_clean_start_0_sessions_and_counts_downtime() {
     let mut p = BrokerProfile::mosquitto_2_0_11();
     p.persistence = Persistence::CleanStartZeroOnly;
     let mut s = Sim::new(p);

@@ -7,7 +7,7 @@ use session_engine::packet::SubOptions;
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
-fn retained_message_survives_the_session_that_published_it_3_15() {
+fn retained_message_survives_the_session_that_published_it() {
     let mut s = Sim::spec();
     let p = s.client("p", V3);
     let sub = s.client("s", V3);
@@ -24,7 +24,7 @@ fn retained_message_survives_the_session_that_published_it_3_15() {
 }
 
 #[test]
-fn no_retained_on_resume_but_resent_on_identical_resubscribe_3_16() {
+fn no_retained_on_resume_but_resent_on_identical_resubscribe() {
     let mut s = Sim::spec();
     let p = s.client("p", V3);
     let sub = s.client("s", V3);
@@ -50,7 +50,7 @@ fn no_retained_on_resume_but_resent_on_identical_resubscribe_3_16() {
 }
 
 #[test]
-fn retain_handling_0_1_2_5_23() {
+fn retain_handling_0_1_2() {
     for (rh, first, second) in [(0u8, 1usize, 1usize), (1, 1, 0), (2, 0, 0)] {
         let mut s = Sim::spec();
         let p = s.client("p", V5);

@@ -7,7 +7,7 @@ use common::*;
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
-fn v311_session_present_lifecycle_3_01() {
+fn v311_session_present_lifecycle() {
     let mut s = Sim::spec();
     let c = s.client("c", V3);
     let mut sps = Vec::new();
@@ -20,7 +20,7 @@ fn v311_session_present_lifecycle_3_01() {
 }
 
 #[test]
-fn v5_clean_start_0_without_expiry_keeps_nothing_5_01() {
+fn v5_clean_start_0_without_expiry_keeps_nothing() {
     let mut s = Sim::mosquitto();
     let c = s.client("c", V5);
     s.connect(c, |o| o.clean_start = false);
@@ -35,7 +35,7 @@ fn v5_clean_start_0_without_expiry_keeps_nothing_5_01() {
 }
 
 #[test]
-fn v5_clean_start_1_discards_the_stored_session_and_queue_5_06() {
+fn v5_clean_start_1_discards_the_stored_session_and_queue() {
     let mut s = Sim::spec();
     let c = s.client("c", V5);
     let h = s.client("h", V5);
@@ -55,7 +55,7 @@ fn v5_clean_start_1_discards_the_stored_session_and_queue_5_06() {
 }
 
 #[test]
-fn v5_session_present_when_the_session_exists_5_07() {
+fn v5_session_present_when_the_session_exists() {
     let mut s = Sim::spec();
     let c = s.client("c", V5);
     s.connect(c, |o| o.session_expiry = Some(30));
@@ -65,7 +65,7 @@ fn v5_session_present_when_the_session_exists_5_07() {
 }
 
 #[test]
-fn v311_empty_client_id_rules_3_02() {
+fn v311_empty_client_id_rules() {
     let mut s = Sim::mosquitto();
     let c = s.client_with_id("c", "", V3);
     s.connect(c, |o| o.clean_start = false);
@@ -79,7 +79,7 @@ fn v311_empty_client_id_rules_3_02() {
 }
 
 #[test]
-fn v5_empty_id_gets_an_assigned_id_and_can_resume_5_08() {
+fn v5_empty_id_gets_an_assigned_id_and_can_resume() {
     let mut s = Sim::mosquitto();
     let c = s.client_with_id("c", "", V5);
     s.connect(c, |o| {
@@ -94,7 +94,7 @@ fn v5_empty_id_gets_an_assigned_id_and_can_resume_5_08() {
 }
 
 #[test]
-fn error_connack_has_sp_0_and_keeps_the_session_5_21() {
+fn error_connack_has_sp_0_and_keeps_the_session() {
     let mut p = session_engine::BrokerProfile::mosquitto_2_0_11();
     p.max_qos = 1;
     let mut s = Sim::new(p);

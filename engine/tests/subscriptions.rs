@@ -9,7 +9,7 @@ use session_engine::packet::SubOptions;
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
-fn qos_is_downgraded_never_upgraded_3_05() {
+fn qos_is_downgraded_never_upgraded() {
     for (upgrade, b_qos) in [(false, 1u8), (true, 2)] {
         let mut s = Sim::mosquitto();
         s.w.broker = session_engine::Broker::new(
@@ -35,7 +35,7 @@ fn qos_is_downgraded_never_upgraded_3_05() {
 }
 
 #[test]
-fn overlapping_subscriptions_311_spec_max_qos_mosquitto_first_matched_3_18() {
+fn overlapping_subscriptions_311_spec_max_qos_mosquitto_first_matched() {
     for (mosq, first, second, expect) in [
         (false, ("x/#", 2), ("x/+", 1), 2u8),
         (true, ("x/#", 2), ("x/+", 1), 1),
@@ -72,7 +72,7 @@ fn overlapping_v5(mut s: Sim) -> Vec<String> {
 }
 
 #[test]
-fn overlapping_subscriptions_v5_mosquitto_sends_a_copy_per_subscription_5_27() {
+fn overlapping_subscriptions_v5_mosquitto_sends_a_copy_per_subscription() {
     let mut copies = overlapping_v5(Sim::mosquitto());
     copies.sort();
     assert_eq!(
@@ -92,7 +92,7 @@ fn overlapping_subscriptions_v5_mosquitto_sends_a_copy_per_subscription_5_27() {
 }
 
 #[test]
-fn unsubscribe_persists_and_subscription_id_survives_resume_5_10() {
+fn unsubscribe_persists_and_subscription_id_survives_resume() {
     let mut s = Sim::spec();
     let c = s.client("c", V5);
     let h = s.client("h", V5);
@@ -115,7 +115,7 @@ fn unsubscribe_persists_and_subscription_id_survives_resume_5_10() {
 }
 
 #[test]
-fn no_local_and_retain_as_published_5_22() {
+fn no_local_and_retain_as_published() {
     let mut s = Sim::spec();
     let a = s.client("a", V5);
     let b = s.client("b", V5);
@@ -151,7 +151,7 @@ fn no_local_and_retain_as_published_5_22() {
 }
 
 #[test]
-fn client_receive_maximum_limits_inflight_5_18() {
+fn client_receive_maximum_limits_inflight() {
     let mut s = Sim::mosquitto();
     let sub = s.client("s", V5);
     let h = s.client("h", V5);
@@ -169,7 +169,7 @@ fn client_receive_maximum_limits_inflight_5_18() {
 }
 
 #[test]
-fn shared_subscription_round_robin_includes_offline_members_5_20() {
+fn shared_subscription_round_robin_includes_offline_members() {
     let mut s = Sim::mosquitto();
     let a = s.client("a", V5);
     let b = s.client("b", V5);

@@ -14,7 +14,7 @@ fn got_disconnect_0x8e(s: &Sim, c: usize) -> bool {
 }
 
 #[test]
-fn v311_takeover_closes_the_old_connection_3_10() {
+fn v311_takeover_closes_the_old_connection() {
     let mut s = Sim::spec();
     let a = s.client_with_id("a", "X", V3);
     let b = s.client_with_id("b", "X", V3);
@@ -26,7 +26,7 @@ fn v311_takeover_closes_the_old_connection_3_10() {
 }
 
 #[test]
-fn v311_takeover_of_a_persistent_session_keeps_subscriptions_3_11() {
+fn v311_takeover_of_a_persistent_session_keeps_subscriptions() {
     let mut s = Sim::spec();
     let a = s.client_with_id("a", "X", V3);
     let b = s.client_with_id("b", "X", V3);
@@ -41,7 +41,7 @@ fn v311_takeover_of_a_persistent_session_keeps_subscriptions_3_11() {
 }
 
 #[test]
-fn v5_takeover_sends_0x8e_in_the_spec_but_not_in_mosquitto_2_0_11_5_09() {
+fn v5_takeover_sends_0x8e_in_the_spec_but_not_in_mosquitto_2_0_11() {
     for (mosq, expect) in [(false, true), (true, false)] {
         let mut s = if mosq { Sim::mosquitto() } else { Sim::spec() };
         let a = s.client_with_id("a", "X", V5);
@@ -101,9 +101,9 @@ fn v5_will_on_takeover_table() {
     }
 }
 
-/// 3-12: the 3.1.1 will on takeover, A CS x B CS.
+/// The 3.1.1 will on takeover, for each Clean Session of the old (A) and new (B) connection.
 #[test]
-fn v311_will_on_takeover_3_12() {
+fn v311_will_on_takeover() {
     for (a_clean, b_clean, mosq_will) in [
         (true, true, true),
         (true, false, true),

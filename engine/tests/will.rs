@@ -16,7 +16,7 @@ fn setup(mosq: bool) -> (Sim, usize, usize) {
 }
 
 #[test]
-fn will_on_network_loss_but_not_on_disconnect_3_13() {
+fn will_on_network_loss_but_not_on_disconnect() {
     let mut s = Sim::spec();
     let a = s.client("a", V3);
     let b = s.client("b", V3);
@@ -36,7 +36,7 @@ fn will_on_network_loss_but_not_on_disconnect_3_13() {
 }
 
 #[test]
-fn will_delay_shorter_than_expiry_and_reconnect_cancels_it_5_14() {
+fn will_delay_shorter_than_expiry_and_reconnect_cancels_it() {
     let (mut s, a, w) = setup(false);
     s.connect(a, |o| {
         o.session_expiry = Some(10);
@@ -69,7 +69,7 @@ fn will_delay_shorter_than_expiry_and_reconnect_cancels_it_5_14() {
 }
 
 #[test]
-fn will_delay_longer_than_expiry_fires_at_session_end_5_15() {
+fn will_delay_longer_than_expiry_fires_at_session_end() {
     let (mut s, a, w) = setup(false);
     s.connect(a, |o| {
         o.session_expiry = Some(2);
@@ -87,7 +87,7 @@ fn will_delay_longer_than_expiry_fires_at_session_end_5_15() {
 }
 
 #[test]
-fn will_delay_with_session_expiry_0_spec_at_once_mosquitto_waits_5_16() {
+fn will_delay_with_session_expiry_0_spec_at_once_mosquitto_waits() {
     for (mosq, at_once) in [(false, true), (true, false)] {
         let (mut s, a, w) = setup(mosq);
         s.connect(a, |o| o.will = Some(will("lwt", 3)));
@@ -123,7 +123,7 @@ fn mosquitto_will_delay_timing_is_whole_seconds() {
 }
 
 #[test]
-fn disconnect_0x04_publishes_the_will_5_17() {
+fn disconnect_0x04_publishes_the_will() {
     let (mut s, a, w) = setup(false);
     s.connect(a, |o| o.will = Some(will("lwt", 0)));
     s.disconnect_with(a, 0x04, None);
@@ -135,7 +135,7 @@ fn disconnect_0x04_publishes_the_will_5_17() {
 }
 
 #[test]
-fn disconnect_raising_expiry_from_0_is_a_protocol_error_and_the_will_goes_out_5_04() {
+fn disconnect_raising_expiry_from_0_is_a_protocol_error_and_the_will_goes_out() {
     let (mut s, a, w) = setup(true);
     s.connect(a, |o| o.will = Some(will("lwt", 0)));
     s.disconnect_with(a, 0, Some(10));
