@@ -507,6 +507,23 @@ behaviour!(
     }
 );
 
+behaviour!(
+    DisconnectWill,
+    spec = OnlyNormalDeletes,
+    [OnlyNormalDeletes, AllButWithWill],
+    |v| {
+        match v {
+        DisconnectWill::OnlyNormalDeletes => None,
+        DisconnectWill::AllButWithWill => departs(
+            &["[MQTT-3.1.2-8] 5.0", "[MQTT-3.14.4-3] 5.0"],
+            "only a DISCONNECT with Reason Code 0x00 deletes the will; after one with an error code the will is published",
+            "deletes the will for every DISCONNECT reason code but 0x04 (Disconnect with Will Message)",
+            "mosquitto 2.0.11 handle_disconnect.c (will__clear); conformance 56",
+        ),
+    }
+    }
+);
+
 /// A variant's name as serde's `rename_all = "snake_case"` spells it in profile JSON
 /// (`OnlyIfSessionEnds` -> `only_if_session_ends`).
 pub fn snake(name: &str) -> String {
@@ -558,6 +575,7 @@ impl BrokerProfile {
         add(&mut out, "receive_max_exceeded", self.receive_max_exceeded);
         add(&mut out, "no_subscribers_reply", self.no_subscribers_reply);
         add(&mut out, "unknown_pubrel", self.unknown_pubrel);
+        add(&mut out, "disconnect_will", self.disconnect_will);
         add(&mut out, "error_notice", self.error_notice);
         add(&mut out, "window_refill", self.window_refill);
         add(&mut out, "queue_limit_counts", self.queue_limit_counts);

@@ -312,6 +312,19 @@ pub enum SecondConnect {
     ForgetsWillAndSession,
 }
 
+/// Which 5.0 DISCONNECT reason codes delete the connection's will.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisconnectWill {
+    /// Only 0x00 (Normal disconnection) deletes it ([MQTT-3.1.2-8], [MQTT-3.14.4-3] 5.0); after
+    /// a DISCONNECT with any other code the will is published as after any close without a
+    /// normal DISCONNECT (after its Will Delay, if any).
+    OnlyNormalDeletes,
+    /// Every code but 0x04 (Disconnect with Will Message) deletes it: mosquitto 2.0.11
+    /// `handle_disconnect.c` calls `will__clear` unless the reason code is 0x04 (conformance 56).
+    AllButWithWill,
+}
+
 /// The PUBCOMP that answers a 5.0 PUBREL for a packet identifier the session does not hold (a
 /// PUBREL sent again after the exchange completed, or after a clean start dropped the session).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -399,6 +412,8 @@ pub struct BrokerProfile {
     pub error_notice: ErrorNotice,
     /// The PUBCOMP for a 5.0 PUBREL of an identifier the session does not hold.
     pub unknown_pubrel: UnknownPubrel,
+    /// Which 5.0 DISCONNECT reason codes delete the will.
+    pub disconnect_will: DisconnectWill,
     /// A second CONNECT on one connection.
     pub second_connect: SecondConnect,
     /// How session, will and message expiry timers count seconds.
@@ -467,6 +482,7 @@ impl BrokerProfile {
             no_subscribers_reply: NoSubscribersReply::Success,
             error_notice: ErrorNotice::Disconnect,
             unknown_pubrel: UnknownPubrel::PacketIdNotFound,
+            disconnect_will: DisconnectWill::OnlyNormalDeletes,
             second_connect: SecondConnect::ProtocolError,
             timers: TimerGranularity::Exact,
             expiry_remainder: ExpiryRemainder::RoundUp,
@@ -519,6 +535,7 @@ impl BrokerProfile {
             no_subscribers_reply: NoSubscribersReply::NoMatchingSubscribers,
             error_notice: ErrorNotice::ByPacketType,
             unknown_pubrel: UnknownPubrel::Success,
+            disconnect_will: DisconnectWill::AllButWithWill,
             second_connect: SecondConnect::ForgetsWillAndSession,
             timers: TimerGranularity::WholeSecondsStrict,
             expiry_remainder: ExpiryRemainder::OmitProperty,

@@ -161,3 +161,25 @@ fn will_is_published_once_and_removed_3_1_2_10() {
     s.drop_link(a);
     assert_eq!(s.payloads(w).len(), 1, "the second connection had no will");
 }
+
+/// [MQTT-3.1.2-8] 5.0: only DISCONNECT 0x00 deletes the will. After a DISCONNECT with an error
+/// code (0x80 Unspecified error) the specification's broker publishes it; mosquitto 2.0.11
+/// deletes it for every code but 0x04 and reports the departure (conformance 56).
+#[test]
+fn disconnect_with_an_error_code_keeps_the_will_except_on_mosquitto() {
+    for mosquitto in [false, true] {
+        let (mut s, a, w) = setup(mosquitto);
+        s.connect(a, |o| o.will = Some(will("lwt", 0)));
+        s.disconnect_with(a, 0x80, None);
+        assert_eq!(
+            s.payloads(w).len(),
+            usize::from(!mosquitto),
+            "mosquitto {mosquitto}"
+        );
+        assert_eq!(
+            s.deviations(),
+            usize::from(mosquitto),
+            "mosquitto {mosquitto}"
+        );
+    }
+}

@@ -153,12 +153,35 @@ fn waiting_will_truth_table() {
         (WillMoment::DelayPassed, lingering, "publish", "publish"),
         (WillMoment::SessionExpired, waiting, "publish", "publish"),
         (WillMoment::BrokerStopping, waiting, "keep", "publish"),
+        // A stopping broker closes connections without DISCONNECT: the spec decides the will as
+        // for any such close ([MQTT-3.1.2-8]): it waits its Will Delay, or goes out at once.
         // mosquitto 2.0.11 sends every connected client's will as it stops (conformance 51).
+        (WillMoment::ClosedByBrokerStop, waiting, "wait", "publish"),
         (
             WillMoment::ClosedByBrokerStop,
-            waiting,
-            "discard",
+            ctx(true, 300, false, 0),
             "publish",
+            "publish",
+        ),
+        (
+            WillMoment::ClosedByBrokerStop,
+            ctx(false, 0, true, 0),
+            "publish",
+            "publish",
+        ),
+        // Only DISCONNECT 0x00 deletes a 5.0 will; mosquitto deletes it for all but 0x04
+        // (conformance 56).
+        (
+            WillMoment::DisconnectWithError { code: 0x80 },
+            ctx(true, 300, false, 0),
+            "publish",
+            "discard",
+        ),
+        (
+            WillMoment::DisconnectWithError { code: 0x80 },
+            waiting,
+            "wait",
+            "discard",
         ),
     ];
     let word = |f: WillFate| match f {
@@ -188,6 +211,7 @@ fn deviations_exactly_where_mosquitto_departs() {
     let mut moments = vec![
         WillMoment::Closed,
         WillMoment::NormalDisconnect,
+        WillMoment::DisconnectWithError { code: 0x80 },
         WillMoment::DelayPassed,
         WillMoment::SessionExpired,
     ];

@@ -197,11 +197,13 @@ impl Broker {
                 });
             }
         }
-        // 5.0 §3.14.2.1: reason 0x04 closes normally but keeps the will, which then goes out.
-        let rule = if v5 && d.reason == reason::DISCONNECT_WITH_WILL {
-            WillMoment::Closed
-        } else {
-            WillMoment::NormalDisconnect
+        // 5.0 §3.14.2.1: reason 0x04 closes normally but keeps the will, which then goes out;
+        // only 0x00 deletes it ([MQTT-3.1.2-8] 5.0), so any other code leaves it to be decided.
+        let rule = match d.reason {
+            _ if !v5 => WillMoment::NormalDisconnect,
+            reason::SUCCESS => WillMoment::NormalDisconnect,
+            reason::DISCONNECT_WITH_WILL => WillMoment::Closed,
+            code => WillMoment::DisconnectWithError { code },
         };
         self.end_connection(id, CloseCause::ClientDisconnect(d.reason), rule);
     }

@@ -7,7 +7,7 @@
 use crate::event::{BrokerEvent, CloseCause, DropReason, Notice};
 use crate::packet::{reason, Connack, Connect, Disconnect, Packet, Publish, SubOptions, Will};
 use crate::profile::{
-    BrokerProfile, DelayedWills, ExpiredInflight, ExpiredQueued, ExpiryRemainder,
+    BrokerProfile, DelayedWills, DisconnectWill, ExpiredInflight, ExpiredQueued, ExpiryRemainder,
     NoSubscribersReply, Overflow, Overlap, Persistence, Qos2Forward, QueueLimitCounts,
     ReceiveMaxExceeded, RestoredSessions, Resubscribe, SecondConnect, SuppressedCopyIds,
     TakeoverNotice, TakeoverWill, TimerGranularity, UnknownPubrel, WillAfterSessionEnd,

@@ -8,8 +8,14 @@ pub enum WillMoment {
     /// The connection closed without a DISCONNECT that discards the will: a lost link, a
     /// keep-alive timeout, a protocol error, or DISCONNECT 0x04 (Disconnect with Will Message).
     Closed,
-    /// DISCONNECT with any other reason code ([MQTT-3.14.4-3]).
+    /// A 3.1.1 DISCONNECT, or a 5.0 DISCONNECT with Reason Code 0x00 ([MQTT-3.14.4-3]).
     NormalDisconnect,
+    /// A 5.0 DISCONNECT with an error Reason Code (0x80 and up): not a normal disconnection,
+    /// so the will is not deleted ([MQTT-3.1.2-8] 5.0).
+    DisconnectWithError {
+        /// The DISCONNECT's Reason Code.
+        code: u8,
+    },
     /// A new connection with the same client id takes over the connected session.
     TakenOver {
         /// Clean Start / Clean Session of the new connection.
@@ -160,6 +166,23 @@ pub fn decide_will(p: &BrokerProfile, moment: WillMoment, c: WillContext) -> Wil
             },
             "[MQTT-3.14.4-3]",
         ),
+        WillMoment::DisconnectWithError { code } => match p.disconnect_will {
+            DisconnectWill::OnlyNormalDeletes => decide_will(p, WillMoment::Closed, c),
+            DisconnectWill::AllButWithWill => d(
+                Discard {
+                    why: "the client sent DISCONNECT",
+                },
+                "mosquitto 2.0.11 handle_disconnect.c",
+            )
+            .departs(
+                "[MQTT-3.1.2-8] 5.0",
+                "only a DISCONNECT with Reason Code 0x00 deletes the will, so it is published",
+                format!(
+                    "{} deletes it for DISCONNECT 0x{code:02X} as for 0x00",
+                    p.name
+                ),
+            ),
+        },
         WillMoment::Closed if !c.v5 => d(
             Publish,
             "[MQTT-3.1.2-8] 3.1.1: the connection closed without DISCONNECT",

@@ -279,6 +279,11 @@ pub const FIXTURES: &[Fixture] = &[
         observed: include_str!("../../../tests/conformance/55-second-connect.observed.jsonl"),
     },
     Fixture {
+        name: "tests/conformance/56-disconnect-error-code-will.json",
+        scenario: Scenario::File(include_str!("../../../tests/conformance/56-disconnect-error-code-will.json")),
+        observed: include_str!("../../../tests/conformance/56-disconnect-error-code-will.observed.jsonl"),
+    },
+    Fixture {
         name: "clean-vs-persistent",
         scenario: Scenario::Builtin("clean-vs-persistent"),
         observed: include_str!("../../../tests/observed/clean-vs-persistent.observed.jsonl"),
