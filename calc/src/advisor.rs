@@ -91,7 +91,7 @@ pub fn advise(a: &Answers) -> Advice {
     };
     let retain = a.latest_only;
     if retain {
-        reasons.push("Publish the status with RETAIN = 1: the broker keeps the last one per topic (not session state, [MQTT-3.3.1-5]) and sends it to every new subscriber.".into());
+        reasons.push("Publish the status with RETAIN = 1: the broker keeps the last one per topic ([MQTT-3.3.1-5]), apart from any session ([MQTT-3.1.2-7] 3.1.1), and sends it to every new subscriber ([MQTT-3.3.1-6] 3.1.1).".into());
     }
     let message_expiry_s = (a.receives && !clean_start).then(|| {
         let v = if a.command_valid_s > 0.0 {

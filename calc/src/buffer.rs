@@ -1,6 +1,7 @@
 //! Local buffer sizing: the broker queues messages *to* an offline client, never messages *from*
-//! it (a client's session state holds only its unacknowledged QoS 1/2 publishes,
-//! [MQTT-4.1.0-1] and §4.1; readings taken while disconnected are the device's problem). This
+//! it (a client's own session state holds its QoS 1 and 2 messages not yet completely
+//! acknowledged, and the QoS 2 messages it received but has not completed, §4.1; readings taken
+//! while disconnected are the device's problem). This
 //! sizes the device-side buffer for an outage.
 //!
 //! readings = ceil(outage / interval); bytes = readings x (reading + framing). A ring buffer of

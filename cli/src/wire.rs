@@ -152,7 +152,7 @@ fn packet(rng: &mut Rng, t: u8, v: Version) -> Packet {
     match t {
         1 => {
             let id = client_id(rng);
-            // 3.1.1 refuses an empty client id unless Clean Session is 1 ([MQTT-3.1.3-7]): at
+            // 3.1.1 refuses an empty client id unless Clean Session is 1 ([MQTT-3.1.3-8] 3.1.1): at
             // the server, not in the codec, but a well-behaved client never sends it.
             let clean = id.is_empty() || chance(rng, 50);
             let will = chance(rng, 40).then(|| Will {

@@ -338,7 +338,7 @@ behaviour!(
     |v| match v {
         ExpiredInflight::Resent => None,
         ExpiredInflight::Dropped => departs(
-            &["[MQTT-4.3.3-7] / [MQTT-4.4.0-1]"],
+            &["[MQTT-4.3.3-7] 5.0 / [MQTT-4.4.0-1]"],
             "a PUBLISH already sent and not acknowledged is resent at reconnect, expired or not",
             "drops an expired message instead of resending it",
             "mosquitto 2.0.11 db__message_write_inflight_out_single",

@@ -283,7 +283,7 @@ pub struct SimClient {
     pub wants_session: bool,
     /// The client holds session state of its own (it has had a session that outlives connections).
     pub has_session_state: bool,
-    /// Follow [MQTT-3.2.2-4] (5.0): a client without session state that receives Session Present
+    /// Follow [MQTT-3.2.2-4] 5.0: a 5.0 client without session state that receives Session Present
     /// = 1 closes the network connection. Off by default so a takeover can be followed.
     pub strict_session_present: bool,
     #[serde(skip)]
@@ -711,7 +711,7 @@ impl SimClient {
             };
             self.connection_closed(
                 now,
-                "it has no session state but got Session Present = 1, so it closes the connection [MQTT-3.2.2-4]".into(),
+                "it has no session state but got Session Present = 1, so it closes the connection [MQTT-3.2.2-4] 5.0".into(),
                 false,
                 None,
                 rng,
@@ -726,8 +726,9 @@ impl SimClient {
         self.last_delay_ms = 0;
         self.has_session_state = self.wants_session;
         if !c.session_present {
-            // [MQTT-3.2.2-5] 5.0 (and the 3.1.1 equivalent): the broker has no session, so the
-            // client's own session state is discarded.
+            // [MQTT-3.2.2-5] 5.0: the broker has no session, so the client's own session state
+            // is discarded. (3.1.1 §3.2.2.2 leaves the choice to the client; this model discards
+            // it on both versions.)
             let unacked = self.outgoing.len() + self.incoming_qos2.len();
             if unacked > 0 {
                 self.event(ClientEvent::ClientStateDiscarded { unacked });

@@ -61,7 +61,8 @@ pub enum DecodeError {
         /// How many bytes are left over.
         bytes: usize,
     },
-    /// A UTF-8 string that is not well-formed UTF-8 or contains U+0000 ([MQTT-1.5.3-1], [MQTT-1.5.3-2] 5.0 / [MQTT-1.5.3-2] 3.1.1).
+    /// A UTF-8 string that is not well-formed UTF-8 or contains U+0000 ([MQTT-1.5.3-1] 3.1.1,
+    /// [MQTT-1.5.3-2] 3.1.1 / [MQTT-1.5.4-1] 5.0, [MQTT-1.5.4-2] 5.0).
     Utf8 {
         /// The field holding the bad string.
         field: &'static str,
@@ -99,7 +100,7 @@ pub enum DecodeError {
     },
     /// Subscription options with reserved bits set or Retain Handling 3 ([MQTT-3.8.3-5]).
     SubOptions(u8),
-    /// CONNACK acknowledge flags with reserved bits set ([MQTT-3.2.2-1]).
+    /// CONNACK acknowledge flags with reserved bits set ([MQTT-3.2.2-1] 5.0; 3.1.1 §3.2.2.1).
     ConnackFlags(u8),
     /// A 5.0 Variable Byte Integer (or a property identifier) in more bytes than it needs
     /// ([MQTT-1.5.5-1]).
@@ -204,7 +205,9 @@ impl DecodeError {
             DecodeError::Incomplete => return None,
             DecodeError::VarInt if v5 => "5.0 §1.5.5",
             DecodeError::VarInt => "3.1.1 §2.2.3",
-            DecodeError::VarIntNotMinimal => "[MQTT-1.5.5-1]",
+            // 3.1.1 does not ask for the shortest encoding: the decoder never raises this there.
+            DecodeError::VarIntNotMinimal if v5 => "[MQTT-1.5.5-1]",
+            DecodeError::VarIntNotMinimal => "3.1.1 §2.2.3",
             DecodeError::PacketType(_) if v5 => "5.0 §2.1.2",
             DecodeError::PacketType(_) => "3.1.1 §2.2.1",
             DecodeError::Flags { .. } if v5 => "[MQTT-2.1.3-1]",
@@ -255,12 +258,22 @@ impl DecodeError {
                 ("SUBACK", _) => "[MQTT-3.9.3-2]",
                 ("CONNACK", false) => "3.1.1 §3.2.2.3",
                 ("CONNACK", true) => "[MQTT-3.2.2-8]",
-                ("PUBACK", _) => "[MQTT-3.4.2-1]",
-                ("PUBREC", _) => "[MQTT-3.5.2-1]",
-                ("PUBREL", _) => "[MQTT-3.6.2-1]",
-                ("PUBCOMP", _) => "[MQTT-3.7.2-1]",
-                ("UNSUBACK", _) => "[MQTT-3.11.3-2]",
-                ("DISCONNECT", _) => "[MQTT-3.14.2-1]",
+                // 3.1.1 acknowledgements, UNSUBACK and DISCONNECT carry no code at all: their
+                // variable header is the packet identifier, or nothing.
+                ("PUBACK", false) => "3.1.1 §3.4.2",
+                ("PUBREC", false) => "3.1.1 §3.5.2",
+                ("PUBREL", false) => "3.1.1 §3.6.2",
+                ("PUBCOMP", false) => "3.1.1 §3.7.2",
+                ("UNSUBACK", false) => "3.1.1 §3.11.2",
+                ("DISCONNECT", false) => "3.1.1 §3.14.2",
+                // AUTH does not exist in 3.1.1: packet type 15 is reserved.
+                (_, false) => "3.1.1 §2.2.1",
+                ("PUBACK", true) => "[MQTT-3.4.2-1]",
+                ("PUBREC", true) => "[MQTT-3.5.2-1]",
+                ("PUBREL", true) => "[MQTT-3.6.2-1]",
+                ("PUBCOMP", true) => "[MQTT-3.7.2-1]",
+                ("UNSUBACK", true) => "[MQTT-3.11.3-2]",
+                ("DISCONNECT", true) => "[MQTT-3.14.2-1]",
                 _ => "[MQTT-3.15.2-1]",
             },
             DecodeError::Topic { error, .. } => error.statement(v5),
@@ -1673,8 +1686,10 @@ fn read_connect(r: &mut R, v: Version) -> Res<Connect> {
     let will_flag = flags & 0x04 != 0;
     let will_qos = (flags >> 3) & 3;
     let will_retain = flags & 0x20 != 0;
-    // [MQTT-3.1.2-3] reserved bit; [MQTT-3.1.2-11/13/15] will QoS and retain only with a will;
-    // [MQTT-3.1.2-14] will QoS 3; 3.1.1 [MQTT-3.1.2-22]: a password needs a user name.
+    // [MQTT-3.1.2-3] reserved bit; will QoS and retain only with a will ([MQTT-3.1.2-11] 3.1.1,
+    // [MQTT-3.1.2-13] 3.1.1, [MQTT-3.1.2-15] 3.1.1 / [MQTT-3.1.2-11] 5.0, [MQTT-3.1.2-13] 5.0);
+    // will QoS 3 ([MQTT-3.1.2-14] 3.1.1 / [MQTT-3.1.2-12] 5.0); a password needs a user name
+    // ([MQTT-3.1.2-22] 3.1.1).
     if flags & 1 != 0
         || (!will_flag && (will_qos != 0 || will_retain))
         || will_qos == 3

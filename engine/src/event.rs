@@ -669,7 +669,7 @@ pub enum ClientEvent {
     },
     /// No PINGRESP: the client gives up on the connection.
     PingTimeout,
-    /// A 5.0 client without session state got Session Present = 1 ([MQTT-3.2.2-4]).
+    /// A 5.0 client without session state got Session Present = 1 ([MQTT-3.2.2-4] 5.0).
     UnexpectedSessionPresent,
 }
 
@@ -715,7 +715,7 @@ impl ClientEvent {
             ClientEvent::ConnectFailed { why } => format!("{client} cannot connect: {why}."),
             ClientEvent::PingTimeout => format!("{client} got no PINGRESP and closes the connection."),
             ClientEvent::UnexpectedSessionPresent => format!(
-                "{client} has no session state of its own but the broker says Session Present = 1: a 5.0 client MUST close the connection [MQTT-3.2.2-4]."
+                "{client} has no session state of its own but the broker says Session Present = 1: a 5.0 client MUST close the connection [MQTT-3.2.2-4] 5.0."
             ),
         }
     }

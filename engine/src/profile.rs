@@ -121,7 +121,7 @@ pub enum SuppressedCopyIds {
 pub enum TakeoverWill {
     /// As at any other close: the taken-over connection closed without DISCONNECT, so its will
     /// goes out ([MQTT-3.1.2-8]), unless in 5.0 a Will Delay runs and the new connection resumes
-    /// the session ([MQTT-3.1.3-9]). A session that ends (Session Expiry 0, or Clean Start 1 on
+    /// the session ([MQTT-3.1.3-9] 5.0). A session that ends (Session Expiry 0, or Clean Start 1 on
     /// the new connection) publishes even a delayed will at once (§3.1.4, [MQTT-3.1.2-8] 5.0).
     AsClose,
     /// mosquitto 2.0.11 `handle_connect.c`: the will goes out only if the old session ends
@@ -178,7 +178,7 @@ pub enum TakeoverNotice {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExpiredInflight {
-    /// Resent like any unacknowledged PUBLISH ([MQTT-4.3.3-7] / [MQTT-4.4.0-1]).
+    /// Resent like any unacknowledged PUBLISH ([MQTT-4.3.3-7] 5.0 / [MQTT-4.4.0-1]).
     Resent,
     /// Dropped (mosquitto `db__message_write_inflight_out_single` checks expiry first).
     Dropped,

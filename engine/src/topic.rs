@@ -123,8 +123,9 @@ pub struct ParsedFilter<'a> {
 }
 
 /// Parses a filter; an error is a sentence citing the statement of version 5.0 (`v5`) or 3.1.1.
+/// Shared subscriptions exist only in 5.0: on 3.1.1, `$share/g/t` is an ordinary filter.
 pub fn parse_filter(filter: &str, v5: bool) -> Result<ParsedFilter<'_>, String> {
-    if let Some(rest) = filter.strip_prefix("$share/") {
+    if let Some(rest) = filter.strip_prefix("$share/").filter(|_| v5) {
         // [MQTT-4.8.2-1] ShareName at least one character; [MQTT-4.8.2-2] no '/', '+' or '#',
         // followed by '/' and a Topic Filter.
         let (name, inner) = rest.split_once('/').ok_or_else(|| {
@@ -266,6 +267,13 @@ mod tests {
         let p = parse_filter("$share/g1/a/+", true).unwrap();
         assert_eq!(p.share, Some("g1"));
         assert_eq!(p.filter, "a/+");
+        // 3.1.1 has no shared subscriptions: the same text is an ordinary filter there, matched
+        // literally, and a filter 5.0 refuses as a malformed share is a valid one.
+        let p = parse_filter("$share/g1/a/+", false).unwrap();
+        assert_eq!(p.share, None);
+        assert_eq!(p.filter, "$share/g1/a/+");
+        assert!(validate_filter("$share//a", false).is_ok());
+        assert!(validate_filter("$share/g", false).is_ok());
     }
 
     #[test]

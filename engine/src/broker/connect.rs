@@ -3,7 +3,8 @@
 use super::*;
 
 impl Broker {
-    /// Closes a connection over a Malformed Packet or Protocol Error ([MQTT-4.13.1-1]), telling
+    /// Closes a connection over a Malformed Packet or Protocol Error ([MQTT-4.8.0-1] 3.1.1 /
+    /// [MQTT-4.13.1-1] 5.0), telling
     /// a 5.0 client why first where the profile does (5.0 §4.13.1), and ends it as a close that
     /// was not a normal DISCONNECT, so its will is published ([MQTT-3.1.2-8]).
     pub(super) fn protocol_error(&mut self, id: ConnId, cid: &ClientId, what: &str, f: Fault) {
@@ -372,7 +373,8 @@ impl Broker {
             });
         }
         let connack = Connack {
-            // [MQTT-3.2.2-1..3] 3.1.1 / [MQTT-3.2.2-2,3] 5.0.
+            // [MQTT-3.2.2-1] 3.1.1, [MQTT-3.2.2-2] 3.1.1, [MQTT-3.2.2-3] 3.1.1 / [MQTT-3.2.2-2] 5.0,
+            // [MQTT-3.2.2-3] 5.0.
             session_present,
             code: 0,
             assigned_client_id: assigned,
@@ -426,7 +428,7 @@ impl Broker {
                     {
                         {
                             self.event(BrokerEvent::Deviation {
-                                rule: "[MQTT-4.3.3-7] / [MQTT-4.4.0-1]",
+                                rule: "[MQTT-4.3.3-7] 5.0 / [MQTT-4.4.0-1]",
                                 spec: "a PUBLISH already sent is resent even if its Message Expiry has passed".into(),
                                 broker: format!("{} drops the expired message instead", self.profile.name),
                             });

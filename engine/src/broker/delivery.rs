@@ -53,7 +53,7 @@ impl Broker {
         let Some(mut m) = s.queue.pop_front() else {
             return false;
         };
-        // A first send carries DUP = 0 ([MQTT-3.3.1-1]).
+        // A first send carries DUP = 0: only a retransmission sets it ([MQTT-3.3.1-3]).
         let p = self.publish_packet(client_id, &m, false);
         m.sent = true;
         m.state = match m.qos {

@@ -266,7 +266,7 @@ impl Broker {
                     None => shared.push((key, vec![(idx, (*sub).clone())])),
                 }
             }
-            // [MQTT-3.8.3-3] No Local: not to the publishing client id.
+            // [MQTT-3.8.3-3] 5.0 No Local: not to the publishing client id.
             matched.retain(|sub| {
                 sub.share.is_none() && !(sub.options.no_local && &s.client_id == origin)
             });
@@ -401,7 +401,7 @@ impl Broker {
         // mosquitto's upgrade_outgoing_qos is non-standard.
         let qos = self.copy_qos(p.qos, granted);
         // 3.1.1 [MQTT-3.3.1-9]: RETAIN = 0 to established subscriptions. 5.0: Retain As Published
-        // ([MQTT-3.3.1-12], [MQTT-3.3.1-13]).
+        // ([MQTT-3.3.1-12] 5.0, [MQTT-3.3.1-13] 5.0).
         let retain = v5 && p.retain && subs.iter().any(|s| s.options.retain_as_published);
         OutMsg {
             msg: p.msg,
@@ -414,7 +414,8 @@ impl Broker {
             sent: false,
             received_at: self.now,
             message_expiry: p.message_expiry,
-            // [MQTT-3.3.4-3..5] 5.0: the copy carries the matching subscriptions' identifiers.
+            // [MQTT-3.3.4-3] 5.0, [MQTT-3.3.4-4] 5.0, [MQTT-3.3.4-5] 5.0: the copy carries the
+            // matching subscriptions' identifiers.
             subscription_ids: if v5 {
                 subs.iter().filter_map(|s| s.subscription_id).collect()
             } else {

@@ -139,7 +139,8 @@ impl Session {
     }
 
     pub(crate) fn alloc_packet_id(&mut self) -> PacketId {
-        // Packet ids are 1..=65535 and must not be in use ([MQTT-2.2.1-3] / [MQTT-2.3.1-2]).
+        // Packet ids are 1..=65535 and must not be in use: a server's new QoS 1 or 2 PUBLISH gets
+        // an unused one ([MQTT-4.3.2-1] 3.1.1, [MQTT-4.3.3-1] 3.1.1 / [MQTT-2.2.1-4] 5.0).
         for _ in 0..=u16::MAX as u32 {
             let id = self.next_packet_id;
             self.next_packet_id = if id == u16::MAX { 1 } else { id + 1 };

@@ -70,8 +70,9 @@ impl Broker {
                 granted,
                 replaced: existed,
             });
-            // Retained messages: 3.1.1 always ([MQTT-3.8.4-3]); 5.0 by Retain Handling
-            // ([MQTT-3.3.1-9..11]); never for shared subscriptions (§4.8.2).
+            // Retained messages: 3.1.1 on every new or identical subscription ([MQTT-3.3.1-6] 3.1.1,
+            // [MQTT-3.8.4-3] 3.1.1); 5.0 by Retain Handling ([MQTT-3.3.1-9] 5.0, [MQTT-3.3.1-10]
+            // 5.0, [MQTT-3.3.1-11] 5.0); never for shared subscriptions (5.0 §4.8.2).
             let send_retained = share.is_none()
                 && (!v5 || opts.retain_handling == 0 || (opts.retain_handling == 1 && !existed));
             if send_retained {

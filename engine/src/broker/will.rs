@@ -514,7 +514,8 @@ impl Broker {
         let p = Publish {
             dup: false,
             qos: w.qos,
-            // [MQTT-3.1.2-16,17] 3.1.1: Will Retain decides RETAIN.
+            // Will Retain decides RETAIN ([MQTT-3.1.2-16] 3.1.1, [MQTT-3.1.2-17] 3.1.1 /
+            // [MQTT-3.1.2-14] 5.0, [MQTT-3.1.2-15] 5.0).
             retain: w.retain,
             topic: w.topic,
             packet_id: None,

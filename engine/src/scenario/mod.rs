@@ -214,7 +214,7 @@ pub struct ClientSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
     /// A 5.0 client without session state that gets Session Present = 1 closes the connection,
-    /// as [MQTT-3.2.2-4] requires (default false: it carries on, so a takeover can be followed).
+    /// as [MQTT-3.2.2-4] 5.0 requires (default false: it carries on, so a takeover can be followed).
     #[serde(default)]
     pub strict_session_present: bool,
 }

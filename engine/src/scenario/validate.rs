@@ -155,7 +155,7 @@ impl Scenario {
                 }
                 if s.no_local && parsed.share.is_some() {
                     return Err(
-                        "No Local on a shared subscription is a protocol error [MQTT-3.8.3-4]"
+                        "No Local on a shared subscription is a protocol error [MQTT-3.8.3-4] 5.0"
                             .into(),
                     );
                 }
