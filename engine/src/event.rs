@@ -19,7 +19,8 @@ pub enum CloseCause {
     KeepAliveTimeout,
     /// Another connection took over the client id.
     TakenOver,
-    /// The broker closed the connection for a protocol error.
+    /// The broker closed the connection over a Malformed Packet or a Protocol Error (5.0 §4.13;
+    /// 3.1.1 calls both a protocol violation, §4.8).
     ProtocolError,
     /// The broker refused the CONNECT.
     ConnectRefused,
@@ -41,7 +42,7 @@ impl CloseCause {
             CloseCause::NetworkLost => "the network connection was lost".into(),
             CloseCause::KeepAliveTimeout => "the keep-alive timer ran out".into(),
             CloseCause::TakenOver => "another connection took over the client id".into(),
-            CloseCause::ProtocolError => "a protocol error".into(),
+            CloseCause::ProtocolError => "a Malformed Packet or Protocol Error".into(),
             CloseCause::ConnectRefused => "the CONNECT was refused".into(),
             CloseCause::BrokerStopped => "the broker stopped".into(),
         }

@@ -134,6 +134,13 @@ fn bytes_that_do_not_decode_close_the_connection_and_publish_the_will() {
         "not a valid DISCONNECT: the will goes"
     );
     assert!(!spec.at(spec.len() - 1).world.clients[0].is_online());
+    // The close names the fault class as 5.0 does: a Malformed Packet is not a Protocol Error.
+    let closed = last_events(&spec)
+        .iter()
+        .find(|e| matches!(e, BrokerEvent::ConnectionClosed { .. }))
+        .map(|e| e.describe())
+        .unwrap_or_default();
+    assert!(closed.contains("Malformed Packet or Protocol Error"), "{closed}");
 
     // mosquitto 2.0.11 refuses the property too (property__read_all) but returns from
     // handle__disconnect before any DISCONNECT is sent.
