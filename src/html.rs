@@ -408,6 +408,18 @@ pub fn notices(list: &[String]) -> String {
 /// The keyboard help as a dialog (its Close button carries `data-act="close-help"`).
 pub const HELP_DIALOG: &str = "<div class=\"overlay\" role=\"dialog\" aria-modal=\"true\" aria-label=\"Keyboard shortcuts\" data-testid=\"help-overlay\"><div class=\"dialog\"><h2>Keyboard shortcuts</h2><table><tbody><tr><th><kbd>space</kbd></th><td>play / pause</td></tr><tr><th><kbd>→</kbd></th><td>next step</td></tr><tr><th><kbd>←</kbd></th><td>previous step</td></tr><tr><th><kbd>Home</kbd> / <kbd>End</kbd></th><td>first / last step</td></tr><tr><th><kbd>?</kbd></th><td>this help</td></tr><tr><th><kbd>Esc</kbd></th><td>close the packet inspector and this help</td></tr></tbody></table><button data-act=\"close-help\" autofocus>Close</button></div></div>";
 
+/// "What the cited statements say": the catalogue's one-line summary of each statement cited.
+fn statements(out: &mut String, list: &[(String, String)]) {
+    if list.is_empty() {
+        return;
+    }
+    out.push_str("<div class=\"stmts\" data-testid=\"statements\"><p class=\"stmts-h\">What the cited statements require</p><dl>");
+    for (id, summary) in list {
+        let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", esc(id), esc(summary));
+    }
+    out.push_str("</dl></div>");
+}
+
 /// The narration of a step: what happened, why (rules), and where the broker departs from the
 /// specification.
 pub fn narration(n: &view::Narration) -> String {
@@ -429,7 +441,9 @@ pub fn narration(n: &view::Narration) -> String {
                 esc(c)
             );
         }
-        out.push_str("</ul></details>");
+        out.push_str("</ul>");
+        statements(&mut out, &n.statements);
+        out.push_str("</details>");
     }
     for (rule, spec, broker) in &n.deviations {
         let _ = write!(
@@ -439,6 +453,9 @@ pub fn narration(n: &view::Narration) -> String {
             esc(spec),
             esc(broker)
         );
+    }
+    if n.rules.is_empty() {
+        statements(&mut out, &n.statements);
     }
     out
 }
@@ -680,8 +697,8 @@ const NODE_POS: [(LifeState, f64, f64); 5] = [
 
 /// (from, to, label in 3.1.1, label in 5.0, perpendicular offset for edges that share a pair of
 /// nodes). The two versions differ in what decides whether a session outlives its connection:
-/// Clean Session in 3.1.1 ([MQTT-3.1.2-4/6]), the Session Expiry Interval in 5.0 (§3.1.2.11.2),
-/// which also lets a stored session expire; and in how a takeover is told ([MQTT-3.1.4-2] closes
+/// Clean Session in 3.1.1 ([MQTT-3.1.2-4] 3.1.1, [MQTT-3.1.2-6] 3.1.1), the Session Expiry Interval in 5.0 (§3.1.2.11.2),
+/// which also lets a stored session expire; and in how a takeover is told ([MQTT-3.1.4-2] 3.1.1 closes
 /// the connection; 5.0 first sends DISCONNECT 0x8E).
 pub const EDGES: [(LifeState, LifeState, &str, &str, f64); 9] = [
     (

@@ -244,6 +244,39 @@ pub struct Narration {
     pub rules: Vec<(String, String)>,
     /// Where the broker departs from the specification here: (rule, spec, broker).
     pub deviations: Vec<(String, String, String)>,
+    /// What each statement cited above requires, once each: ("[MQTT-3.1.2-4] 5.0", summary),
+    /// from the engine's statement catalogue.
+    pub statements: Vec<(String, String)>,
+}
+
+/// The protocol version all of a scenario's clients speak, if they speak one.
+pub fn only_version(sc: &session_engine::Scenario) -> Option<session_engine::Version> {
+    let mut vs = sc.clients.iter().map(|c| c.version.unwrap_or(sc.version));
+    let first = vs.next().unwrap_or(sc.version);
+    vs.all(|v| v == first).then_some(first)
+}
+
+/// The catalogue's summaries of the statements cited in `texts`, once each, in order; untagged
+/// ids are read in `context` (the scenario's one version, when it has one).
+pub fn statement_lines<'a>(
+    texts: impl IntoIterator<Item = &'a str>,
+    context: Option<session_engine::Version>,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for t in texts {
+        for c in session_engine::statement::cited(t, context) {
+            if let Some((v, st)) = c.resolved {
+                let line = (
+                    format!("{} {}", st.bracketed(), v.label()),
+                    st.summary.to_string(),
+                );
+                if !out.contains(&line) {
+                    out.push(line);
+                }
+            }
+        }
+    }
+    out
 }
 
 pub fn narration(p: &Player, step: usize) -> Narration {
@@ -270,7 +303,15 @@ pub fn narration(p: &Player, step: usize) -> Narration {
             }
         }
     }
+    let statements = statement_lines(
+        rules
+            .iter()
+            .map(|(_, c)| c.as_str())
+            .chain(deviations.iter().map(|(r, _, _)| r.as_str())),
+        only_version(&p.scenario),
+    );
     Narration {
+        statements,
         index: step,
         last: p.len() - 1,
         time: rec.time.to_string(),
@@ -1116,7 +1157,7 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                         *msg,
                         (topic.to_string(), payload.to_string(), client.clone()),
                     );
-                    note(*msg, &e.time, format!("{client} lost it before sending: {why}"), "a session stores messages for a client, not from it ([MQTT-3.1.2-5] lists what is stored)", &mut order);
+                    note(*msg, &e.time, format!("{client} lost it before sending: {why}"), "a session stores messages for a client, not from it (3.1.1 §3.1.2.4 and 5.0 §4.1 list what the server stores)", &mut order);
                     outcomes.or_default(*msg).push("lost");
                 }
                 ClientEvent::PublishBuffered {
@@ -1651,6 +1692,22 @@ mod tests {
             .iter()
             .any(|(rule, _, broker)| rule.contains("MQTT-3.1.4-3") && broker.contains("2.0.15")));
         assert!(n.rules.iter().any(|(_, c)| c.contains("[MQTT-3.1.4-3]")));
+        // Each statement cited once, with what it requires, in the version it is cited for.
+        let (id, summary) = n
+            .statements
+            .iter()
+            .find(|(id, _)| id == "[MQTT-3.1.4-3] 5.0")
+            .unwrap_or_else(|| panic!("the takeover statement is explained: {:?}", n.statements));
+        assert_eq!(
+            summary,
+            session_engine::statement::find("MQTT-3.1.4-3", session_engine::Version::V5)
+                .unwrap()
+                .summary
+        );
+        let ids: Vec<&String> = n.statements.iter().map(|(i, _)| i).collect();
+        let mut unique = ids.clone();
+        unique.dedup();
+        assert_eq!(ids, unique, "{id}");
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub fn advise(a: &Answers) -> Advice {
     let (clean_start, session_expiry_s) = if a.receives && !a.latest_only {
         let sei = round_up(a.offline_s * 1.5).max(60);
         reasons.push(format!(
-            "Persistent session: Clean Start = 0 and a Session Expiry Interval of {} (1.5 x the longest offline time, rounded up), so the broker queues messages for the device while it is away ([MQTT-3.1.2-5]; in 5.0 an absent interval means 0, which ends the session with the connection). In 3.1.1: Clean Session = 0, with the same client id every time.",
+            "Persistent session: Clean Start = 0 and a Session Expiry Interval of {} (1.5 x the longest offline time, rounded up), so the broker queues messages for the device while it is away ([MQTT-3.1.2-5] 3.1.1; 5.0 §4.1; in 5.0 an absent interval means 0, which ends the session with the connection). In 3.1.1: Clean Session = 0, with the same client id every time.",
             crate::units::duration(sei as f64)
         ));
         (false, sei)

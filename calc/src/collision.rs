@@ -8,7 +8,7 @@
 //! -sum_j S_j(n-1) / (j m^j), S_j(N) = sum_{k=1}^{N} k^j, when n/m is small, or by Stirling's
 //! series for ln Gamma otherwise. p = -expm1(ln(1 - p)) keeps the digits of tiny risks.
 //!
-//! Two devices with the same id take over each other's session ([MQTT-3.1.4-2] / 5.0 [MQTT-3.1.4-3]).
+//! Two devices with the same id take over each other's session ([MQTT-3.1.4-2] 3.1.1 / [MQTT-3.1.4-3] 5.0).
 
 /// How the id space is given.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -518,7 +518,7 @@ fn eval_queue(v: &Values) -> Outcome {
             "fleet = devices x bytes per device".into(),
         ],
         notes: vec![
-            "Only QoS 1 and 2 messages are queued for an offline client ([MQTT-3.1.2-5]); QoS 0 only where the broker opts in (mosquitto queue_qos0_messages).".into(),
+            "Only QoS 1 and 2 messages are queued for an offline client ([MQTT-3.1.2-5] 3.1.1; 5.0 §4.1); QoS 0 only where the broker opts in (mosquitto queue_qos0_messages).".into(),
             "40 B per message is the course's round figure. mosquitto 2.0.11 spends about 112 B (message store) + 56 B (per-client record) on x86-64, plus the sender's client id and malloc rounding (src/mosquitto_broker_internal.h).".into(),
             "mosquitto 2.0.11 keeps expired messages in memory, counted against max_queued_messages, until it tries to send them after the client reconnects (src/database.c); the specification only says they must not be delivered ([MQTT-3.3.2-5]).".into(),
         ],

@@ -93,7 +93,7 @@ fn profiles_list_each_brokers_departures_before_anything_runs() {
         "Departs from the specification:",
         "takeover_will = only_if_session_ends",
         "delayed_wills = one_list_by_interval",
-        "overlap_v311 = one_copy_first_matched  ([MQTT-3.3.5-1])",
+        "overlap_v311 = one_copy_first_matched  ([MQTT-3.3.5-1] 3.1.1; [MQTT-3.3.4-2] 5.0)",
         "Chooses where the specification leaves it open:",
     ] {
         assert!(mosquitto.contains(line), "{line} in:\n{mosquitto}");
@@ -165,4 +165,19 @@ fn codec_filters_sample_and_judge_bytes() {
     assert_eq!(v[2]["incomplete"], true);
     assert!(v[3]["input_error"].is_string());
     assert!(v[4]["input_error"].is_string());
+}
+
+#[test]
+fn docs_statements_is_generated_from_the_catalogue_and_current() {
+    let (code, out, _) = lab(&["statements", "--markdown"]);
+    assert_eq!(code, 0);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/STATEMENTS.md");
+    let committed = std::fs::read_to_string(path).expect("docs/STATEMENTS.md");
+    assert!(
+        committed == out,
+        "docs/STATEMENTS.md is stale: run `cargo run -p mqtt-lab -- statements --markdown > docs/STATEMENTS.md`"
+    );
+    let (code, text, _) = lab(&["statements"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("MQTT 3.1.1\n") && text.contains("MQTT 5.0\n"));
 }

@@ -138,7 +138,7 @@ behaviour!(
             "mosquitto 2.0.11 subs.c; conformance recordings",
         ),
         Overlap::OneCopyFirstMatched => departs(
-            &["[MQTT-3.3.5-1]"],
+            &["[MQTT-3.3.5-1] 3.1.1", "[MQTT-3.3.4-2] 5.0"],
             "one copy at the highest QoS of the matching subscriptions",
             "sends one copy at the QoS of the subscription its topic tree meets first",
             "mosquitto 2.0.11 subs.c sub__search; conformance 31-32",

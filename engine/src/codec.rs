@@ -35,7 +35,8 @@ pub enum DecodeError {
     VarInt,
     /// Packet type 0 (reserved), or 15 (AUTH) on a 3.1.1 connection.
     PacketType(u8),
-    /// Fixed-header flags that are reserved for this packet type ([MQTT-2.2.2-1], [MQTT-2.2.2-2]).
+    /// Fixed-header flags that are reserved for this packet type ([MQTT-2.2.2-1] 3.1.1,
+    /// [MQTT-2.2.2-2] 3.1.1 / [MQTT-2.1.3-1] 5.0).
     Flags {
         /// The packet type's name (e.g. "PUBREL").
         kind: &'static str,
@@ -72,7 +73,8 @@ pub enum DecodeError {
     /// CONNECT with a protocol level other than the connection's (4 for 3.1.1, 5 for 5.0).
     ProtocolLevel(u8),
     /// CONNECT flags with the reserved bit set ([MQTT-3.1.2-3]) or will fields without a will
-    /// ([MQTT-3.1.2-11], [MQTT-3.1.2-13], [MQTT-3.1.2-15]).
+    /// ([MQTT-3.1.2-11] 3.1.1, [MQTT-3.1.2-13] 3.1.1, [MQTT-3.1.2-15] 3.1.1 / [MQTT-3.1.2-11] 5.0,
+    /// [MQTT-3.1.2-13] 5.0).
     ConnectFlags(u8),
     /// A property identifier that does not exist or is not allowed in this packet (5.0 §2.2.2.2).
     Property {
@@ -1160,7 +1162,8 @@ impl<'a> R<'a> {
         self.note(s, field, format!("{n} byte(s)"));
         Ok(v)
     }
-    /// A UTF-8 Encoded String: well-formed and without U+0000 ([MQTT-1.5.3-1], [MQTT-1.5.3-2]).
+    /// A UTF-8 Encoded String: well-formed and without U+0000 ([MQTT-1.5.3-1] 3.1.1,
+    /// [MQTT-1.5.3-2] 3.1.1 / [MQTT-1.5.4-1] 5.0, [MQTT-1.5.4-2] 5.0).
     fn str(&mut self, field: &'static str) -> Res<String> {
         let s = self.pos;
         let n = self.take(2, field)?;
@@ -1396,7 +1399,7 @@ pub fn decode_fields(bytes: &[u8], v: Version) -> Result<(Frame, usize, Vec<Fiel
     if bytes.len() < total {
         return Err(DecodeError::Incomplete);
     }
-    // [MQTT-2.2.2-1]: fixed flags for every packet but PUBLISH.
+    // Fixed flags for every packet but PUBLISH ([MQTT-2.2.2-1] 3.1.1 / [MQTT-2.1.3-1] 5.0).
     let want = match t {
         3 => None,
         6 | 8 | 10 => Some(2),

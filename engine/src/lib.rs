@@ -30,6 +30,7 @@ pub mod player;
 pub mod profile;
 pub mod rng;
 pub mod scenario;
+pub mod statement;
 pub mod topic;
 pub mod trace;
 pub mod types;

@@ -353,7 +353,8 @@ pub struct BrokerProfile {
     pub max_queued_messages: Option<u32>,
     /// What a full queue drops (only matters with `max_queued_messages`).
     pub overflow: Overflow,
-    /// Queue QoS 0 messages for offline sessions ([MQTT-3.1.2-5] MAY).
+    /// Queue QoS 0 messages for offline sessions (a MAY: 3.1.1 §3.1.2.4 beside [MQTT-3.1.2-5]
+    /// 3.1.1; 5.0 §4.1).
     pub queue_qos0_offline: bool,
     /// Outgoing in-flight window for 3.1.1 clients (5.0 clients set it with Receive Maximum).
     pub max_inflight_v311: u16,
@@ -655,8 +656,8 @@ impl BrokerProfile {
         requested: Option<u32>,
     ) -> (u32, Option<u32>) {
         if !v5 {
-            // 3.1.1: Clean Session 1 lasts as long as the connection ([MQTT-3.1.2-6]); Clean
-            // Session 0 has no expiry ([MQTT-3.1.2-4]) unless the broker discards it
+            // 3.1.1: Clean Session 1 lasts as long as the connection ([MQTT-3.1.2-6] 3.1.1); Clean
+            // Session 0 has no expiry ([MQTT-3.1.2-4] 3.1.1) unless the broker discards it
             // administratively (3.1.1 §4.1 non-normative).
             return if clean_start {
                 (0, None)

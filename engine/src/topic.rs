@@ -10,12 +10,14 @@ pub enum TopicError {
     Wildcard,
     /// The null character ([MQTT-4.7.3-2]).
     Null,
-    /// '#' not alone in the last level (3.1.1 [MQTT-4.7.1-2], 5.0 [MQTT-4.7.1-1]).
+    /// '#' not alone in the last level ([MQTT-4.7.1-2] 3.1.1, [MQTT-4.7.1-1] 5.0).
     HashPlacement,
-    /// '+' not a whole level (3.1.1 [MQTT-4.7.1-3], 5.0 [MQTT-4.7.1-2]).
+    /// '+' not a whole level ([MQTT-4.7.1-3] 3.1.1, [MQTT-4.7.1-2] 5.0).
     PlusPlacement,
-    /// A shared subscription's share name empty or with a wildcard ([MQTT-4.8.2-1], 5.0).
+    /// A shared subscription's share name is empty ([MQTT-4.8.2-1] 5.0).
     ShareName,
+    /// A shared subscription's share name holds '+' or '#' ([MQTT-4.8.2-2] 5.0).
+    ShareNameWildcard,
     /// `$share/` not followed by a name, '/' and a filter ([MQTT-4.8.2-2], 5.0).
     ShareForm,
 }
@@ -32,6 +34,7 @@ impl TopicError {
             (TopicError::PlusPlacement, false) => "[MQTT-4.7.1-3]",
             (TopicError::PlusPlacement, true) => "[MQTT-4.7.1-2]",
             (TopicError::ShareName, _) => "[MQTT-4.8.2-1]",
+            (TopicError::ShareNameWildcard, _) => "[MQTT-4.8.2-2]",
             (TopicError::ShareForm, _) => "[MQTT-4.8.2-2]",
         }
     }
@@ -44,7 +47,8 @@ impl TopicError {
             TopicError::Null => "must not contain the null character",
             TopicError::HashPlacement => "'#' must be a whole level and the last one",
             TopicError::PlusPlacement => "'+' must be a whole level, as in a/+/b",
-            TopicError::ShareName => "the share name must be non-empty and contain no '+' or '#'",
+            TopicError::ShareName => "the share name must be at least one character long",
+            TopicError::ShareNameWildcard => "the share name must not contain '+' or '#'",
             TopicError::ShareForm => "a shared subscription is $share/<name>/<filter>",
         }
     }
@@ -70,8 +74,11 @@ pub fn check_filter(filter: &str, v5: bool) -> Result<(), TopicError> {
     if v5 {
         if let Some(rest) = filter.strip_prefix("$share/") {
             let (name, inner) = rest.split_once('/').ok_or(TopicError::ShareForm)?;
-            if name.is_empty() || name.contains(['+', '#']) {
+            if name.is_empty() {
                 return Err(TopicError::ShareName);
+            }
+            if name.contains(['+', '#']) {
+                return Err(TopicError::ShareNameWildcard);
             }
             return check_levels(inner);
         }
@@ -131,10 +138,14 @@ pub fn parse_filter(filter: &str, v5: bool) -> Result<ParsedFilter<'_>, String> 
         let (name, inner) = rest.split_once('/').ok_or_else(|| {
             format!("\"{filter}\": a shared subscription is $share/<name>/<filter> [MQTT-4.8.2-2]")
         })?;
-        if name.is_empty() || name.contains(['+', '#']) {
-            return Err(format!(
-                "\"{filter}\": the share name must be non-empty and contain no '+' or '#' [MQTT-4.8.2-1]"
-            ));
+        for e in [TopicError::ShareName, TopicError::ShareNameWildcard] {
+            let bad = match e {
+                TopicError::ShareName => name.is_empty(),
+                _ => name.contains(['+', '#']),
+            };
+            if bad {
+                return Err(format!("\"{filter}\": {} {}", e.rule(), e.statement(true)));
+            }
         }
         validate_filter_body(inner, v5)?;
         return Ok(ParsedFilter {

@@ -140,7 +140,10 @@ fn bytes_that_do_not_decode_close_the_connection_and_publish_the_will() {
         .find(|e| matches!(e, BrokerEvent::ConnectionClosed { .. }))
         .map(|e| e.describe())
         .unwrap_or_default();
-    assert!(closed.contains("Malformed Packet or Protocol Error"), "{closed}");
+    assert!(
+        closed.contains("Malformed Packet or Protocol Error"),
+        "{closed}"
+    );
 
     // mosquitto 2.0.11 refuses the property too (property__read_all) but returns from
     // handle__disconnect before any DISCONNECT is sent.

@@ -95,6 +95,11 @@ await test('session expiry step: the broker side shows the session gone and why'
   expect(state[0] === 'no session', `broker state: ${state}`);
   const narr = await page.textContent('[data-testid=narration]');
   expect(narr.includes('[MQTT-4.1.0-2]'), narr);
+  // What the cited statement says, from the engine's catalogue, beside the rule.
+  const says = await page.$$eval('[data-testid=statements] dt', (d) => d.map((x) => x.textContent));
+  expect(says.includes('[MQTT-4.1.0-2] 5.0'), `statements listed: ${says}`);
+  const dd = await page.textContent('[data-testid=statements] dt:has-text("[MQTT-4.1.0-2]") + dd');
+  expect(/session/i.test(dd) && dd.length > 20, `its summary: ${dd}`);
   await page.click('[data-testid="why-m2"]');
   const fate = await page.textContent('[data-testid="fate-m2"]');
   expect(fate.includes('dropped') && fate.includes('the session expired'), fate);

@@ -127,7 +127,7 @@ impl Broker {
             cause,
         });
         if expiry == 0 {
-            // The session ends with the connection (3.1.1 [MQTT-3.1.2-6]; 5.0 §3.1.2.11.2).
+            // The session ends with the connection ([MQTT-3.1.2-6] 3.1.1; 5.0 §3.1.2.11.2).
             if let Some((w, d)) = will {
                 self.carry_out_will(&client_id, w, d);
             }

@@ -72,7 +72,7 @@ impl Broker {
         cite: &'static str,
     ) {
         // [MQTT-3.2.2-4] 3.1.1 / [MQTT-3.2.2-6] 5.0: Session Present is 0 on an error CONNACK;
-        // then the server closes ([MQTT-3.2.2-5] / [MQTT-3.2.2-7]).
+        // then the server closes ([MQTT-3.2.2-5] 3.1.1 / [MQTT-3.2.2-7] 5.0).
         let v5 = self.conns.get(&id).is_some_and(|c| c.version.is_v5());
         self.send(
             id,
@@ -402,7 +402,9 @@ impl Broker {
     }
 
     /// [MQTT-4.4.0-1]: on resume, resend unacknowledged PUBLISH (DUP = 1) and PUBREL with their
-    /// original packet ids, in the original order ([MQTT-4.6.0-1]); then send what was queued.
+    /// original packet ids, in the original order (the order a client must keep,
+    /// [MQTT-4.6.0-1]; no statement orders a server's resends, §4.6 Ordered Topics aside); then
+    /// send what was queued.
     pub(super) fn resend_after_resume(&mut self, client_id: &ClientId, conn: ConnId) {
         let Some(s) = self.sessions.get(client_id) else {
             return;
@@ -412,7 +414,8 @@ impl Broker {
         for mut m in inflight {
             match m.state {
                 OutState::AwaitPubcomp => {
-                    // [MQTT-4.3.3-1] 3.1.1 / [MQTT-4.3.3-5] 5.0: after PUBREL, never PUBLISH again.
+                    // [MQTT-4.3.3-1] 3.1.1 / [MQTT-4.3.3-6] 5.0: after PUBREL, never PUBLISH again;
+                    // the PUBREL is resent, unacknowledged until PUBCOMP ([MQTT-4.3.3-5] 5.0).
                     self.send(
                         conn,
                         Packet::Pubrel {

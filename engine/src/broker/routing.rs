@@ -308,7 +308,11 @@ impl Broker {
                         .unwrap_or(copy.qos);
                     if best > copy.qos {
                         deviations.push(BrokerEvent::Deviation {
-                            rule: "[MQTT-3.3.5-1]",
+                            rule: if v5 {
+                                "[MQTT-3.3.4-2] 5.0"
+                            } else {
+                                "[MQTT-3.3.5-1] 3.1.1"
+                            },
                             spec: format!(
                                 "{} gets {} at QoS {}, the highest of its {} matching subscriptions",
                                 s.client_id,
@@ -400,7 +404,7 @@ impl Broker {
         // [MQTT-3.8.4-6] 3.1.1 / [MQTT-3.8.4-8] 5.0: min(published QoS, granted QoS);
         // mosquitto's upgrade_outgoing_qos is non-standard.
         let qos = self.copy_qos(p.qos, granted);
-        // 3.1.1 [MQTT-3.3.1-9]: RETAIN = 0 to established subscriptions. 5.0: Retain As Published
+        // [MQTT-3.3.1-9] 3.1.1: RETAIN = 0 to established subscriptions. 5.0: Retain As Published
         // ([MQTT-3.3.1-12] 5.0, [MQTT-3.3.1-13] 5.0).
         let retain = v5 && p.retain && subs.iter().any(|s| s.options.retain_as_published);
         OutMsg {
