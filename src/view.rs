@@ -251,9 +251,11 @@ pub struct Narration {
 
 /// The protocol version all of a scenario's clients speak, if they speak one.
 pub fn only_version(sc: &session_engine::Scenario) -> Option<session_engine::Version> {
-    let mut vs = sc.clients.iter().map(|c| c.version.unwrap_or(sc.version));
-    let first = vs.next().unwrap_or(sc.version);
-    vs.all(|v| v == first).then_some(first)
+    match sc.versions_spoken()[..] {
+        [v] => Some(v),
+        [] => Some(sc.version),
+        _ => None,
+    }
 }
 
 /// The catalogue's summaries of the statements cited in `texts`, once each, in order; untagged

@@ -272,13 +272,6 @@ fn packet(rng: &mut Rng, t: u8, v: Version) -> Packet {
     }
 }
 
-fn version_name(v: Version) -> &'static str {
-    match v {
-        Version::V311 => "3.1.1",
-        Version::V5 => "5.0",
-    }
-}
-
 /// `count` samples from `seed`, packet types and versions in turn, as JSON lines
 /// `{"version", "hex", "packet"}`. A packet the encoder refuses is an error: the generator
 /// keeps to the specification's rules, so the encoder must write every one.
@@ -296,7 +289,7 @@ pub fn samples(seed: u64, count: u64) -> Result<Vec<String>, String> {
         let bytes = encode(&p, v).map_err(|e| format!("sample {i}: {p} ({v}): {e}"))?;
         let packet = serde_json::to_value(&p).map_err(|e| e.to_string())?;
         out.push(
-            json!({"version": version_name(v), "hex": WireBytes(bytes).to_string().replace(' ', ""), "packet": packet})
+            json!({"version": v.label(), "hex": WireBytes(bytes).to_string().replace(' ', ""), "packet": packet})
                 .to_string(),
         );
     }

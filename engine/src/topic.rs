@@ -68,17 +68,25 @@ pub fn check_topic_name(topic: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
+/// What is wrong with a shared subscription's share name, if anything (5.0 §4.8.2).
+fn share_name_error(name: &str) -> Option<TopicError> {
+    if name.is_empty() {
+        Some(TopicError::ShareName)
+    } else if name.contains(['+', '#']) {
+        Some(TopicError::ShareNameWildcard)
+    } else {
+        None
+    }
+}
+
 /// Whether `filter` is a valid topic filter in the version given: 5.0 adds shared
 /// subscriptions (§4.8.2); in 3.1.1 `$share/...` is an ordinary filter.
 pub fn check_filter(filter: &str, v5: bool) -> Result<(), TopicError> {
     if v5 {
         if let Some(rest) = filter.strip_prefix("$share/") {
             let (name, inner) = rest.split_once('/').ok_or(TopicError::ShareForm)?;
-            if name.is_empty() {
-                return Err(TopicError::ShareName);
-            }
-            if name.contains(['+', '#']) {
-                return Err(TopicError::ShareNameWildcard);
+            if let Some(e) = share_name_error(name) {
+                return Err(e);
             }
             return check_levels(inner);
         }
@@ -138,14 +146,8 @@ pub fn parse_filter(filter: &str, v5: bool) -> Result<ParsedFilter<'_>, String> 
         let (name, inner) = rest.split_once('/').ok_or_else(|| {
             format!("\"{filter}\": a shared subscription is $share/<name>/<filter> [MQTT-4.8.2-2]")
         })?;
-        for e in [TopicError::ShareName, TopicError::ShareNameWildcard] {
-            let bad = match e {
-                TopicError::ShareName => name.is_empty(),
-                _ => name.contains(['+', '#']),
-            };
-            if bad {
-                return Err(format!("\"{filter}\": {} {}", e.rule(), e.statement(true)));
-            }
+        if let Some(e) = share_name_error(name) {
+            return Err(format!("\"{filter}\": {} {}", e.rule(), e.statement(true)));
         }
         validate_filter_body(inner, v5)?;
         return Ok(ParsedFilter {

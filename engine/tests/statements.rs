@@ -5,7 +5,7 @@ use session_engine::codec::DecodeError;
 use session_engine::event::{TraceEntry, TraceItem};
 use session_engine::statement::{self, cited};
 use session_engine::topic::TopicError;
-use session_engine::{library, BrokerProfile, Player, Scenario, Version};
+use session_engine::{library, BrokerProfile, Player, Version};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
@@ -192,18 +192,6 @@ fn every_decoder_error_cites_statements_of_the_connection_s_version() {
     }
 }
 
-/// The protocol versions a scenario's clients speak.
-fn versions(sc: &Scenario) -> Vec<Version> {
-    let mut vs: Vec<Version> = sc
-        .clients
-        .iter()
-        .map(|c| c.version.unwrap_or(sc.version))
-        .collect();
-    vs.sort_by_key(|v| v.is_v5());
-    vs.dedup();
-    vs
-}
-
 fn cites(e: &TraceEntry) -> Vec<&'static str> {
     match &e.item {
         TraceItem::Broker { event } => event.cite().into_iter().collect(),
@@ -236,7 +224,7 @@ fn every_citation_in_the_built_in_traces_is_catalogued() {
         for profile in BrokerProfile::all() {
             let mut sc = base.clone();
             sc.broker.profile = profile.id.to_string();
-            let speak = versions(&sc);
+            let speak = sc.versions_spoken();
             let p = Player::new(sc).expect("plays");
             for step in 0..p.len() {
                 for e in p.entries(step) {

@@ -615,7 +615,6 @@ assert.equal(verdicts.length, cases.length);
 const generatedByType = {};
 const faultStats = new Map(); // id -> {count, theyAccept, theyRefuse, statements:Set, example}
 let bothAccept = 0;
-let bothRefuse = 0;
 for (let i = 0; i < cases.length; i++) {
   const c = cases[i];
   const ourV = verdicts[i];
@@ -644,7 +643,6 @@ for (let i = 0; i < cases.length; i++) {
     continue;
   }
   if (oursRefuse && theirs.error) {
-    bothRefuse++;
     fail(`theirs -> ours: both refuse a packet generated as valid, ${key} ${c.hex}: ours ${ourV.error}; theirs ${theirs.error}`);
   } else if (oursRefuse) {
     fail(`theirs -> ours: the engine refuses ${key} ${c.hex}, mqtt-packet reads it: ${ourV.error}`);

@@ -114,8 +114,9 @@ impl Broker {
         };
         if rc >= 0x80 {
             // [MQTT-4.4.0-2] 5.0: a PUBREC with an error Reason Code acknowledges the message:
-            // no PUBREL, no retransmission. The copy is done like an acknowledged one, and the window refills the profile's way
-            // (mosquitto 2.0.11 handle_pubrec.c: db__message_delete_outgoing, as for PUBACK).
+            // no PUBREL, no retransmission. The copy is done like an acknowledged one, and the
+            // window refills the profile's way (mosquitto 2.0.11 handle_pubrec.c:
+            // db__message_delete_outgoing, as for PUBACK).
             self.complete_outgoing(cid, pid, OutState::AwaitPubrec);
             return;
         }

@@ -68,18 +68,21 @@ impl Broker {
         });
     }
 
+    /// The client ids of the connected sessions that hold a will, in session order.
+    fn connected_with_will(&self) -> Vec<ClientId> {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| s.conn.is_some() && s.will.is_some())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     /// The specification's way: the broker closes each connection without a DISCONNECT, so each
     /// will is decided as for any such close ([MQTT-3.1.2-8]): published now, or on 5.0 with a
     /// Will Delay left waiting in its session (which keeps waiting if persistence keeps the
     /// session, and goes with it otherwise).
     fn decide_wills_of_closing_connections(&mut self) {
-        let connected: Vec<ClientId> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.conn.is_some() && s.will.is_some())
-            .map(|(k, _)| k.clone())
-            .collect();
-        for id in connected {
+        for id in self.connected_with_will() {
             let Some(s) = self.sessions.get_mut(&id) else {
                 continue;
             };
@@ -101,13 +104,7 @@ impl Broker {
         // context__send_will: a connected client's will without a delay goes out now, a delayed
         // one joins the list.
         let mut joining = Vec::new();
-        let connected: Vec<ClientId> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.conn.is_some() && s.will.is_some())
-            .map(|(k, _)| k.clone())
-            .collect();
-        for id in connected {
+        for id in self.connected_with_will() {
             let Some(s) = self.sessions.get_mut(&id) else {
                 continue;
             };

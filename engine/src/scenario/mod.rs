@@ -866,6 +866,18 @@ impl Scenario {
         out
     }
 
+    /// The protocol versions the scenario's clients speak, each once, 3.1.1 first.
+    pub fn versions_spoken(&self) -> Vec<Version> {
+        let mut vs: Vec<Version> = self
+            .clients
+            .iter()
+            .map(|c| c.version.unwrap_or(self.version))
+            .collect();
+        vs.sort_by_key(|v| v.is_v5());
+        vs.dedup();
+        vs
+    }
+
     fn client_version(&self, name: &str) -> Option<Version> {
         self.clients
             .iter()
