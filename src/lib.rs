@@ -1,17 +1,23 @@
 //! The MQTT Session Lab page: renders the session engine's scenarios in the browser.
 //!
 //! A thin layer: view-models in [`view`] turn engine state into rows (tested natively), [`url`]
-//! keeps the page state in the link; the components here only render and send commands.
+//! keeps the page state in the link, [`state`] holds the page's signals (provided as context);
+//! the components here and in [`panels`] only render and send commands.
 
 pub mod export;
 pub mod html;
+pub mod panels;
 pub mod sandbox;
+pub mod state;
 pub mod url;
 pub mod view;
 
+pub use state::Source;
+use state::{page, Page};
+
 use leptos::ev;
 use leptos::prelude::*;
-use session_engine::{library, BrokerProfile, Player, Scenario};
+use session_engine::{library, BrokerProfile, Player, Scenario, Version};
 use std::sync::Arc;
 
 /// A played scenario shared between components; equal only to itself (so memos notice a new one).
@@ -29,14 +35,6 @@ impl std::ops::Deref for Shared {
     fn deref(&self) -> &Player {
         &self.0
     }
-}
-
-/// Where the scenario being shown comes from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Source {
-    BuiltIn(String),
-    /// A scenario file (imported, or carried in the link).
-    File(String),
 }
 
 /// Plays `source` on the scenario's broker, or on `profile` if given (keeping the scenario's
@@ -85,36 +83,51 @@ pub fn App() -> impl IntoView {
     let profile = RwSignal::new(initial.broker.clone());
     let seed = RwSignal::new(initial.seed);
     let step = RwSignal::new(initial.step.unwrap_or(0));
-    let embed = initial.embed;
-    let panels = initial.panels.clone();
-    let panels_for_url = panels.clone();
-    let notices = RwSignal::new(warnings);
-    let playing = RwSignal::new(false);
-    let speed_ms = RwSignal::new(1200u32);
-    let help = RwSignal::new(false);
-    let filter_client = RwSignal::new(String::new());
-    let filter_kind = RwSignal::new(String::new());
-    let selected_packet = RwSignal::new(None::<usize>);
-    let open_msg = RwSignal::new(None::<String>);
-
     let player = Memo::new(move |_| play(&source.get(), profile.get().as_deref(), seed.get()));
     let last = Memo::new(move |_| player.with(|p| p.as_ref().map(|p| p.len() - 1).unwrap_or(0)));
+    let at = Memo::new(move |_| step.get().min(last.get()));
+    let pg = Page {
+        source,
+        profile,
+        seed,
+        step,
+        player,
+        last,
+        at,
+        notices: RwSignal::new(warnings),
+        playing: RwSignal::new(false),
+        speed_ms: RwSignal::new(1200u32),
+        help: RwSignal::new(false),
+        filter_client: RwSignal::new(String::new()),
+        filter_kind: RwSignal::new(String::new()),
+        show_pings: RwSignal::new(false),
+        packet: RwSignal::new(None),
+        open_why: RwSignal::new(Vec::new()),
+        embed: initial.embed,
+        panels: StoredValue::new(initial.panels.clone()),
+    };
+    provide_context(pg);
+    let embed = pg.embed;
+
     // Clamp the step when the scenario changes; only the first scenario is the link's.
     let asked = StoredValue::new(initial.step);
     Effect::new(move |_| {
         let l = last.get();
         if let Some(s) = asked.get_value().filter(|s| *s > l) {
-            notices.update(|n| n.push(format!("The link asks for step {s} but this scenario has {l} steps; showing the last one.")));
+            pg.notices.update(|n| n.push(format!("The link asks for step {s} but this scenario has {l} steps; showing the last one.")));
         }
         asked.set_value(None);
         if step.get_untracked() > l {
             step.set(l);
         }
     });
-    let go = move |i: usize| {
-        step.set(i.min(last.get_untracked()));
-        selected_packet.set(None);
-    };
+    // A packet belongs to one played scenario: a new one closes the inspector.
+    Effect::new(move |prev: Option<()>| {
+        player.track();
+        if prev.is_some() {
+            pg.packet.set(None);
+        }
+    });
 
     // Keep the link in step with the page: `query` at once (Copy link and Embed read it), the
     // address bar shortly after.
@@ -130,11 +143,11 @@ pub fn App() -> impl IntoView {
                 Source::File(t) => Some(t),
                 Source::BuiltIn(_) => None,
             },
-            step: Some(step.get()),
+            step: Some(at.get()),
             broker: profile.get(),
             seed: seed.get(),
             embed,
-            panels: panels_for_url.clone(),
+            panels: pg.panels.get_value(),
         };
         let q = url::format(&st);
         query.set_value(q.clone());
@@ -156,7 +169,7 @@ pub fn App() -> impl IntoView {
             if let Ok(Some(parent)) = window().parent() {
                 let msg = js_sys::Object::new();
                 let _ = js_sys::Reflect::set(&msg, &"type".into(), &"mqtt-session-lab:step".into());
-                let _ = js_sys::Reflect::set(&msg, &"step".into(), &(step.get() as f64).into());
+                let _ = js_sys::Reflect::set(&msg, &"step".into(), &(at.get() as f64).into());
                 let _ = js_sys::Reflect::set(&msg, &"last".into(), &(last.get() as f64).into());
                 let _ = parent.post_message(&msg, "*");
             }
@@ -166,14 +179,14 @@ pub fn App() -> impl IntoView {
     // Playback: one step per tick while playing (gloo-timers).
     let ticker = StoredValue::new_local(None::<gloo_timers::callback::Interval>);
     Effect::new(move |_| {
-        let on = playing.get();
-        let ms = speed_ms.get();
+        let on = pg.playing.get();
+        let ms = pg.speed_ms.get();
         ticker.set_value(None);
         if on {
             let iv = gloo_timers::callback::Interval::new(ms, move || {
-                let s = step.get_untracked();
+                let s = at.get_untracked();
                 if s >= last.get_untracked() {
-                    playing.set(false);
+                    pg.playing.set(false);
                 } else {
                     step.set(s + 1);
                 }
@@ -196,31 +209,32 @@ pub fn App() -> impl IntoView {
         if e.ctrl_key() || e.meta_key() || e.alt_key() {
             return;
         }
+        let s = at.get_untracked();
         match e.key().as_str() {
             " " => {
                 e.prevent_default();
-                playing.update(|p| *p = !*p);
+                pg.playing.update(|p| *p = !*p);
             }
             "ArrowRight" => {
                 e.prevent_default();
-                go(step.get_untracked() + 1);
+                pg.go(s + 1);
             }
             "ArrowLeft" => {
                 e.prevent_default();
-                go(step.get_untracked().saturating_sub(1));
+                pg.go(s.saturating_sub(1));
             }
             "Home" => {
                 e.prevent_default();
-                go(0);
+                pg.go(0);
             }
             "End" => {
                 e.prevent_default();
-                go(last.get_untracked());
+                pg.go(last.get_untracked());
             }
-            "?" => help.update(|h| *h = !*h),
+            "?" => pg.help.update(|h| *h = !*h),
             "Escape" => {
-                help.set(false);
-                selected_packet.set(None);
+                pg.help.set(false);
+                pg.packet.set(None);
             }
             _ => {}
         }
@@ -239,152 +253,114 @@ pub fn App() -> impl IntoView {
                     .and_then(|v| v.as_f64())
                     .filter(|n| n.is_finite() && *n >= 0.0)
                 {
-                    go(n as usize);
+                    pg.go(n as usize);
                 }
             }
-            "mqtt-session-lab:play" => playing.set(true),
-            "mqtt-session-lab:pause" => playing.set(false),
+            "mqtt-session-lab:play" => pg.playing.set(true),
+            "mqtt-session-lab:pause" => pg.playing.set(false),
             _ => {}
         }
     });
 
-    // The data panels are one piece of HTML (src/html.rs); these handlers serve its controls.
-    let panel_html = move || {
-        player.with(|p| match p {
-            Ok(p) => {
-                let st = html::PanelState {
-                    filter_client: filter_client.get(),
-                    filter_kind: filter_kind.get(),
-                    packet: selected_packet.get(),
-                    open_msg: open_msg.get(),
-                    panels: panels.clone(),
-                };
-                html::panels(p, step.get().min(p.len() - 1), &st)
-            }
-            Err(e) => format!(
-                "<p class=\"error\" role=\"alert\" data-testid=\"error\">{}</p>",
-                html::esc(e)
-            ),
+    let error = move || {
+        player.with(|p| {
+            p.as_ref().err().map(
+                |e| view! { <p class="error" role="alert" data-testid="error">{e.clone()}</p> },
+            )
         })
     };
-    let on_panel_click = move |e: ev::MouseEvent| {
-        if let Some(id) =
-            target_attr(&e, "[data-pkt]", "data-pkt").and_then(|v| v.parse::<usize>().ok())
-        {
-            selected_packet.set(Some(id));
-        } else if let Some(id) = target_attr(&e, "[data-why]", "data-why") {
-            open_msg.update(|o| {
-                *o = if o.as_deref() == Some(id.as_str()) {
-                    None
-                } else {
-                    Some(id)
-                }
-            });
-        } else if target_attr(&e, "[data-act]", "data-act").as_deref() == Some("close-packet") {
-            selected_packet.set(None);
-        } else if target_attr(&e, "[data-act]", "data-act").as_deref() == Some("departures") {
-            // The overview's count of departures opens the list in the picker.
-            if let Some(d) = document().get_element_by_id("departures") {
-                let _ = d.set_attribute("open", "");
-            }
-        }
-    };
-    // The packet inspector: a byte and its field light up together.
-    let light_field = move |e: &web_sys::Event| {
-        let Some(el) = target_as::<web_sys::Element>(e) else {
-            return;
-        };
-        let Some(view) = el.closest(".hexview").ok().flatten() else {
-            return;
-        };
-        let f = el
-            .closest("[data-f]")
-            .ok()
-            .flatten()
-            .and_then(|x| x.get_attribute("data-f"));
-        if let Ok(lit) = view.query_selector_all(".hl") {
-            for k in 0..lit.length() {
-                if let Some(x) = lit
-                    .item(k)
-                    .and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok())
-                {
-                    let _ = x.class_list().remove_1("hl");
-                }
-            }
-        }
-        if let Some(f) = f.filter(|f| f != "-1") {
-            if let Ok(all) = view.query_selector_all(&format!("[data-f=\"{f}\"]")) {
-                for k in 0..all.length() {
-                    if let Some(x) = all
-                        .item(k)
-                        .and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok())
-                    {
-                        let _ = x.class_list().add_1("hl");
-                    }
-                }
-            }
-        }
-    };
-    let on_panel_change = move |e: ev::Event| {
-        let Some(sel) = target_as::<web_sys::HtmlSelectElement>(&e) else {
-            return;
-        };
-        match sel.name().as_str() {
-            "filter-client" => filter_client.set(sel.value()),
-            "filter-kind" => filter_kind.set(sel.value()),
-            _ => {}
-        }
-    };
-
+    let playable = move || player.with(|p| p.is_ok());
     view! {
         <div class="app" class:embed=embed>
             {(!embed).then(|| view! { <header class="top" inner_html=html::HEADER></header> })}
-            <Notices notices=notices />
-            {(!embed).then(|| view! { <Picker source=source profile=profile seed=seed step=step player=player notices=notices /> })}
-            {(!embed).then(|| view! { <Tools source=source profile=profile seed=seed step=step player=player notices=notices query=query /> })}
-            <Controls step=step last=last playing=playing speed_ms=speed_ms help=help go=go />
+            <Notices />
+            {(!embed).then(|| view! { <Picker /> })}
+            <Controls />
             <main>
             // A persistent live region: screen readers hear each step's narration.
-            <p class="sr" aria-live="polite" data-testid="live">{move || player.with(|p| p.as_ref().map(|p| {
-                let rec = p.at(step.get());
+            <p class="sr" aria-live="polite" data-testid="live">{move || pg.with_step(|p, s| {
+                let rec = p.at(s);
                 format!("Step {}: {}. {}", rec.index, rec.label, rec.say)
-            }).unwrap_or_default())}</p>
-            <div class="grid">
-                <div class="panels" on:click=on_panel_click on:change=on_panel_change on:mouseover=move |e| light_field(&e) on:focusin=move |e| light_field(&e) inner_html=panel_html></div>
-                {move || (!embed).then(|| player.get().ok().map(|p| {
-                    let s = step.get().min(p.len() - 1);
-                    view! { <SandboxPanel p=p.clone() step=s source=source profile=profile cursor=step /> }
-                }))}
+            })}</p>
+            {error}
+            <div class="grid" hidden=move || !playable()>
+                <div class="stage">
+                    <div class="stage-main">
+                        <panels::NarrationPanel />
+                        <panels::StepPackets />
+                    </div>
+                    <panels::StepChanges />
+                </div>
+                {pg.shows("lifecycle").then(|| view! { <panels::LifecyclePanel /> })}
+                {pg.shows("sessions").then(|| view! { <panels::SessionsPanel /> })}
+                {pg.shows("packets").then(|| view! { <panels::PacketsPanel /> })}
+                {pg.shows("messages").then(|| view! { <panels::MessagesPanel /> })}
+                {pg.shows("broker").then(|| view! { <panels::BrokerPanel /> })}
+                {(!embed).then(|| view! { <SandboxPanel /> })}
             </div>
+            {(!embed).then(|| view! { <Tools query=query /> })}
             </main>
-            <div on:click=move |e: ev::MouseEvent| {
-                if target_attr(&e, "[data-act=close-help]", "data-act").is_some() {
-                    help.set(false);
-                }
-            } inner_html=move || if help.get() { html::HELP_DIALOG } else { "" }></div>
+            <HelpDialog />
             {(!embed).then(|| view! { <footer inner_html=html::FOOTER></footer> })}
         </div>
     }
 }
 
-/// Messages about the link or a file that could not be used as given.
+/// The keyboard help, as a modal dialog.
 #[component]
-fn Notices(notices: RwSignal<Vec<String>>) -> impl IntoView {
-    let body = move || html::notices(&notices.get());
-    view! { <div class="notices-box" role="status" on:click=move |_| notices.set(Vec::new()) inner_html=body></div> }
+fn HelpDialog() -> impl IntoView {
+    let pg = page();
+    let keys: [(&str, &str); 6] = [
+        ("space", "play / pause"),
+        ("→", "next step"),
+        ("←", "previous step"),
+        ("Home / End", "first / last step"),
+        ("?", "this help"),
+        ("Esc", "close the packet inspector and this help"),
+    ];
+    move || {
+        pg.help.get().then(|| {
+            view! {
+                <div class="overlay" role="dialog" aria-modal="true" aria-label="Keyboard shortcuts and words" data-testid="help-overlay">
+                    <div class="dialog">
+                        <h2>"Keyboard shortcuts"</h2>
+                        <table><tbody>
+                            {keys.iter().map(|(k, what)| view! { <tr><th><kbd>{*k}</kbd></th><td>{*what}</td></tr> }).collect_view()}
+                        </tbody></table>
+                        <h2>"Words and signs on this page"</h2>
+                        <dl class="glossary" inner_html=html::GLOSSARY></dl>
+                        <button autofocus on:click=move |_| pg.help.set(false)>"Close"</button>
+                    </div>
+                </div>
+            }
+        })
+    }
 }
 
-/// Scenario and broker choice. The option lists are plain HTML; effects keep the selected
-/// values in step with the page state.
+/// Messages about the link, a file or an action that could not be used as given.
 #[component]
-fn Picker(
-    source: RwSignal<Source>,
-    profile: RwSignal<Option<String>>,
-    seed: RwSignal<Option<u64>>,
-    step: RwSignal<usize>,
-    player: Memo<Result<Shared, String>>,
-    notices: RwSignal<Vec<String>>,
-) -> impl IntoView {
+fn Notices() -> impl IntoView {
+    let pg = page();
+    move || {
+        pg.notices.with(|l| {
+            (!l.is_empty()).then(|| {
+                view! {
+                    <div class="notices" role="status" data-testid="notices">
+                        <ul>{l.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>
+                        <button on:click=move |_| pg.notices.set(Vec::new())>"Dismiss"</button>
+                    </div>
+                }
+            })
+        })
+    }
+}
+
+/// Scenario and broker choice. The scenario list is static option markup; effects keep the
+/// selected values in step with the page state.
+#[component]
+fn Picker() -> impl IntoView {
+    let pg = page();
+    let (source, profile, seed, player) = (pg.source, pg.profile, pg.seed, pg.player);
     let scenario_sel = NodeRef::<leptos::html::Select>::new();
     let scenario_seed = move || {
         player.with(|p| {
@@ -416,6 +392,7 @@ fn Picker(
             el.set_value(&v);
         }
     });
+    let profiles = session_engine::BrokerProfile::all();
     view! {
         <section class="picker" aria-label="Scenario and broker">
             <label>
@@ -426,27 +403,20 @@ fn Picker(
                         source.set(Source::BuiltIn(v));
                         profile.set(None);
                         seed.set(None);
-                        step.set(0);
+                        pg.step.set(0);
                     }
                 }></select>
             </label>
-            <span class="versions" role="group" aria-label="MQTT version" data-testid="version-toggle"
-                on:click=move |e| {
-                    if let Some(id) = target_attr(&e, "[data-goto]", "data-goto") {
-                        source.set(Source::BuiltIn(id));
-                    }
-                }
-                inner_html=move || player.with(|p| p.as_ref().ok().map(|p| {
-                    html::version_toggle(p.scenario.version, view::other_version(&p.scenario).as_deref())
-                }).unwrap_or_default())
-            ></span>
+            <VersionToggle />
             <label>
                 <span>"Broker"</span>
-                <select node_ref=broker_sel data-testid="broker-select" inner_html=html::profile_options() on:change=move |ev| {
+                <select node_ref=broker_sel data-testid="broker-select" on:change=move |ev| {
                     let v = event_target_value(&ev);
                     let own = scenario_profile();
                     profile.set(if v == own { None } else { Some(v) });
-                }></select>
+                }>
+                    {profiles.iter().map(|p| view! { <option value=p.id.clone()>{p.name.clone()}</option> }).collect_view()}
+                </select>
             </label>
             <label>
                 <span>"Seed"</span>
@@ -458,7 +428,7 @@ fn Picker(
                         match v.trim().parse::<u64>() {
                             Ok(n) => seed.set(Some(n)),
                             Err(_) => {
-                                notices.update(|n| n.push(format!("Seed \"{v}\" is not a whole number from 0 to {}; the seed stays {}.", u64::MAX, scenario_seed())));
+                                pg.notices.update(|n| n.push(format!("Seed \"{v}\" is not a whole number from 0 to {}; the seed stays {}.", u64::MAX, scenario_seed())));
                                 if let Some(el) = target_as::<web_sys::HtmlInputElement>(&ev) {
                                     el.set_value(&scenario_seed());
                                 }
@@ -473,8 +443,50 @@ fn Picker(
                     {verified.then(|| view! { " " <a class="verified" href="CONFORMANCE.md" data-testid="verified" title="Its run on the mosquitto 2.0.11 profile matches a real mosquitto 2.0.11, packet for packet (tests/verify.sh)">"✓ verified against mosquitto 2.0.11"</a> })}
                 </p> }
             }))}
-            <Departures player=player />
+            <Departures />
         </section>
+    }
+}
+
+/// The MQTT version toggle: the scenario's version pressed; the other version's button goes to
+/// the same lesson's file for that version, or is disabled when there is none.
+#[component]
+fn VersionToggle() -> impl IntoView {
+    let pg = page();
+    let info = Memo::new(move |_| {
+        pg.player.with(|p| {
+            p.as_ref()
+                .ok()
+                .map(|p| (p.scenario.version, view::other_version(&p.scenario)))
+        })
+    });
+    let button = move |v: Version| {
+        let current = move || info.with(|i| i.as_ref().map(|(c, _)| *c));
+        let other = move || info.with(|i| i.as_ref().and_then(|(_, o)| o.clone()));
+        view! {
+            <button data-testid=format!("version-{}", v.label())
+                aria-pressed=move || (current() == Some(v)).to_string()
+                disabled=move || current() != Some(v) && other().is_none()
+                data-goto=move || (current() != Some(v)).then(other).flatten()
+                title=move || match (current() == Some(v), other()) {
+                    (true, _) => format!("This lesson in MQTT {}", v.label()),
+                    (false, Some(_)) => format!("The same lesson in MQTT {}", v.label()),
+                    (false, None) => format!("This scenario is written for MQTT {} only", current().map(|c| c.label()).unwrap_or("")),
+                }
+                on:click=move |_| {
+                    if current() != Some(v) {
+                        if let Some(id) = other() {
+                            pg.source.set(Source::BuiltIn(id));
+                        }
+                    }
+                }>{v.label()}</button>
+        }
+    };
+    view! {
+        <span class="versions" role="group" aria-label="MQTT version" data-testid="version-toggle">
+            {button(Version::V311)}
+            {button(Version::V5)}
+        </span>
     }
 }
 
@@ -483,7 +495,8 @@ fn Picker(
 /// `session_engine::behaviour`). The `<details>` is not rebuilt by steps or broker switches, so
 /// it stays open or closed as the learner left it.
 #[component]
-fn Departures(player: Memo<Result<Shared, String>>) -> impl IntoView {
+fn Departures() -> impl IntoView {
+    let player = page().player;
     let info = Memo::new(move |_| {
         player.with(|p| {
             p.as_ref()
@@ -524,46 +537,37 @@ fn Departures(player: Memo<Result<Shared, String>>) -> impl IntoView {
 
 /// Timeline controls.
 #[component]
-fn Controls(
-    step: RwSignal<usize>,
-    last: Memo<usize>,
-    playing: RwSignal<bool>,
-    speed_ms: RwSignal<u32>,
-    help: RwSignal<bool>,
-    go: impl Fn(usize) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    // One handler for the buttons (they carry data-act), one for the scrubber and speed.
-    let on_click =
-        move |e: ev::MouseEvent| match target_attr(&e, "[data-act]", "data-act").as_deref() {
-            Some("first") => go(0),
-            Some("prev") => go(step.get_untracked().saturating_sub(1)),
-            Some("next") => go(step.get_untracked() + 1),
-            Some("last") => go(last.get_untracked()),
-            Some("play") => playing.update(|p| *p = !*p),
-            Some("help") => help.update(|h| *h = !*h),
-            _ => {}
-        };
-    let on_input = move |e: ev::Event| {
-        if let Some(el) = target_as::<web_sys::HtmlInputElement>(&e) {
-            if let Ok(v) = el.value().parse::<usize>() {
-                go(v);
-            }
-        } else if let Some(el) = target_as::<web_sys::HtmlSelectElement>(&e) {
-            if let Ok(v) = el.value().parse::<u32>() {
-                speed_ms.set(v);
-            }
-        }
-    };
+fn Controls() -> impl IntoView {
+    let pg = page();
+    let (at, last, playing) = (pg.at, pg.last, pg.playing);
     view! {
-        <nav class="controls" aria-label="Steps" on:click=on_click on:input=on_input>
-            <span class="buttons" inner_html=html::NAV_BUTTONS></span>
-            <button data-act="play" data-testid="play" title="Play / pause (space)" aria-pressed=move || playing.get().to_string()>
+        <nav class="controls" aria-label="Steps">
+            <button data-testid="first" title="Start (Home)" on:click=move |_| pg.go(0)>"|◀"<span class="sr">" Start"</span></button>
+            <button data-testid="prev" title="Step back (←)" on:click=move |_| pg.go(at.get_untracked().saturating_sub(1))>"◀"<span class="sr">" Back"</span></button>
+            <button data-testid="next" title="Step forward (→)" on:click=move |_| pg.go(at.get_untracked() + 1)>"▶"<span class="sr">" Forward"</span></button>
+            <button data-testid="last" title="End (End)" on:click=move |_| pg.go(last.get_untracked())>"▶|"<span class="sr">" End"</span></button>
+            <button data-testid="play" title="Play / pause (space)" aria-pressed=move || playing.get().to_string() on:click=move |_| playing.update(|p| *p = !*p)>
                 {move || if playing.get() { "❚❚ Pause" } else { "▶ Play" }}
             </button>
-            <input type="range" class="scrubber" data-testid="scrubber" aria-label="Step" min="0" max=move || last.get().to_string() prop:value=move || step.get().to_string() />
-            <span class="stepno" data-testid="step-no">{move || format!("Step {} of {}", step.get(), last.get())}</span>
-            <label class="speed" inner_html=html::SPEED></label>
-            <button data-act="help" data-testid="help" title="Keyboard shortcuts (?)">"?"</button>
+            <input type="range" class="scrubber" data-testid="scrubber" aria-label="Step" min="0" max=move || last.get().to_string() prop:value=move || at.get().to_string()
+                on:input=move |e| {
+                    if let Ok(v) = event_target_value(&e).parse::<usize>() {
+                        pg.go(v);
+                    }
+                } />
+            <span class="stepno" data-testid="step-no">{move || format!("Step {} of {}", at.get(), last.get())}</span>
+            <label class="speed"><span>"Speed"</span>
+                <select aria-label="Playback speed" on:change=move |e| {
+                    if let Ok(v) = event_target_value(&e).parse::<u32>() {
+                        pg.speed_ms.set(v);
+                    }
+                }>
+                    <option value="2500">"slow"</option>
+                    <option value="1200" selected>"normal"</option>
+                    <option value="500">"fast"</option>
+                </select>
+            </label>
+            <button data-testid="help" title="Keyboard shortcuts and words (?)" on:click=move |_| pg.help.update(|h| *h = !*h)>"?"</button>
         </nav>
     }
 }
@@ -572,16 +576,6 @@ fn Controls(
 fn target_as<T: wasm_bindgen::JsCast>(e: &web_sys::Event) -> Option<T> {
     use wasm_bindgen::JsCast;
     e.target().and_then(|t| t.dyn_into::<T>().ok())
-}
-
-/// The value of attribute `name` on the closest element to the event's target that matches
-/// `selector`: how the delegated handlers of the HTML panels find what was clicked.
-fn target_attr(e: &web_sys::Event, selector: &str, name: &str) -> Option<String> {
-    target_as::<web_sys::Element>(e)?
-        .closest(selector)
-        .ok()
-        .flatten()?
-        .get_attribute(name)
 }
 
 /// The text of the scenario being shown.
@@ -614,23 +608,36 @@ fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn copy_text(text: String) {
-    let clip = window().navigator().clipboard();
-    let _ = clip.write_text(&text);
+/// Writes `text` to the clipboard and calls `then` with the outcome once the browser has
+/// answered: an error where the page has no clipboard (plain http) or the browser refused.
+fn copy_text(text: String, then: impl FnOnce(Result<(), &'static str>) + 'static) {
+    let nav = window().navigator();
+    let has = js_sys::Reflect::get(&nav, &"clipboard".into())
+        .map(|c| !c.is_undefined() && !c.is_null())
+        .unwrap_or(false);
+    if !has {
+        then(Err("this browser offers no clipboard to a page served this way (plain http); select the text and copy it by hand"));
+        return;
+    }
+    let promise = nav.clipboard().write_text(&text);
+    leptos::task::spawn_local(async move {
+        then(
+            wasm_bindgen_futures::JsFuture::from(promise)
+                .await
+                .map(|_| ())
+                .map_err(|_| "the browser refused to write to the clipboard"),
+        )
+    });
 }
 
-/// Import, save, export, share and embed. The buttons are plain HTML with `data-act`; one
-/// click handler and one change handler serve them.
+/// Import, save, export, share and embed.
 #[component]
 fn Tools(
-    source: RwSignal<Source>,
-    profile: RwSignal<Option<String>>,
-    seed: RwSignal<Option<u64>>,
-    step: RwSignal<usize>,
-    player: Memo<Result<Shared, String>>,
-    notices: RwSignal<Vec<String>>,
+    /// The link's query for the page as shown (kept by the App).
     query: StoredValue<String>,
 ) -> impl IntoView {
+    let pg = page();
+    let (source, profile, seed, player) = (pg.source, pg.profile, pg.seed, pg.player);
     let embed_code = RwSignal::new(None::<String>);
     let status = RwSignal::new(String::new());
     let file_stem = move || {
@@ -649,7 +656,7 @@ fn Tools(
             query.get_value()
         )
     };
-    let on_change = move |ev: ev::Event| {
+    let on_import = move |ev: ev::Event| {
         let Some(input) = target_as::<web_sys::HtmlInputElement>(&ev) else {
             return;
         };
@@ -658,111 +665,119 @@ fn Tools(
         };
         let name = file.name();
         leptos::task::spawn_local(async move {
+            status.set(String::new());
             match wasm_bindgen_futures::JsFuture::from(file.text())
                 .await
                 .ok()
                 .and_then(|v| v.as_string())
             {
-                None => notices
+                None => pg
+                    .notices
                     .update(|n| n.push(format!("{name}: the file could not be read as text."))),
                 Some(text) => match Scenario::from_json(&text) {
-                    Err(e) => notices.update(|n| n.push(format!("{name} was not imported: {e}"))),
+                    Err(e) => pg
+                        .notices
+                        .update(|n| n.push(format!("{name} was not imported: {e}"))),
                     Ok(_) => {
                         source.set(Source::File(text));
                         profile.set(None);
                         seed.set(None);
-                        step.set(0);
+                        pg.step.set(0);
                         status.set(format!("Imported {name}."));
                     }
                 },
             }
         });
     };
-    let on_click = move |e: ev::MouseEvent| {
-        let Some(act) = target_attr(&e, "[data-act]", "data-act") else {
-            return;
-        };
-        let p = player.get_untracked();
-        let at = step.get_untracked();
-        let result = match act.as_str() {
-            "save" => sandbox::export(
+    let report = move |r: Result<String, String>| match r {
+        Ok(m) => status.set(m),
+        Err(m) => {
+            status.set(String::new());
+            pg.notices
+                .update(|n| n.push(format!("That did not work: {m}")))
+        }
+    };
+    let save = move |_| {
+        report(
+            sandbox::export(
                 &source_text(&source.get_untracked()),
                 profile.get_untracked().as_deref(),
             )
             .and_then(|t| download(&format!("{}.json", file_stem()), "application/json", &t))
             .map(|_| "Scenario file saved.".to_string()),
-            "svg" | "mermaid" => p.and_then(|p| {
-                let (ext, mime, text, what) = if act == "svg" {
-                    ("svg", "image/svg+xml", export::svg(&p, at), "SVG")
-                } else {
-                    ("mmd", "text/plain", export::mermaid(&p, at), "Mermaid text")
-                };
-                download(&format!("{}-sequence.{ext}", file_stem()), mime, &text)
-                    .map(|_| format!("Sequence diagram saved as {what}."))
-            }),
-            "link" => {
-                copy_text(link());
-                Ok("Link copied: it opens this scenario at this step.".to_string())
+        )
+    };
+    let export = move |svg: bool| {
+        let at = pg.at.get_untracked();
+        report(player.get_untracked().and_then(|p| {
+            let (ext, mime, text, what) = if svg {
+                ("svg", "image/svg+xml", export::svg(&p, at), "SVG")
+            } else {
+                ("mmd", "text/plain", export::mermaid(&p, at), "Mermaid text")
+            };
+            download(&format!("{}-sequence.{ext}", file_stem()), mime, &text)
+                .map(|_| format!("Sequence diagram up to step {at} saved as {what}."))
+        }))
+    };
+    let copy = move |text: String, done: &'static str| {
+        status.set(String::new());
+        copy_text(text, move |r| match r {
+            Ok(()) => status.set(done.to_string()),
+            Err(why) => pg.notices.update(|n| n.push(format!("Not copied: {why}."))),
+        });
+    };
+    let toggle_embed = move |_| {
+        let title = player.with_untracked(|p| {
+            p.as_ref()
+                .map(|p| p.scenario.title.clone())
+                .unwrap_or_default()
+        });
+        embed_code.update(|c| {
+            *c = if c.is_some() {
+                None
+            } else {
+                Some(html::embed_snippet(&link(), &title))
             }
-            "embed" => {
-                let title = player.with_untracked(|p| {
-                    p.as_ref()
-                        .map(|p| p.scenario.title.clone())
-                        .unwrap_or_default()
-                });
-                embed_code.update(|c| {
-                    *c = if c.is_some() {
-                        None
-                    } else {
-                        Some(html::embed_snippet(&link(), &title))
-                    }
-                });
-                Ok(String::new())
-            }
-            "copy-embed" => {
-                copy_text(embed_code.get_untracked().unwrap_or_default());
-                Ok("Embed code copied.".to_string())
-            }
-            _ => Ok(String::new()),
-        };
-        match result {
-            Ok(m) => status.set(m),
-            Err(m) => notices.update(|n| n.push(format!("That did not work: {m}"))),
-        }
+        });
     };
     view! {
-        <section class="tools" aria-label="Files and sharing" on:click=on_click on:change=on_change>
-            <div class="tools-row" inner_html=html::TOOLS></div>
+        <section class="tools" aria-label="Files and sharing">
+            <div class="tools-row">
+                <label class="file"><span>"Import scenario file"</span><input type="file" accept=".json,application/json" data-testid="import" on:change=on_import /></label>
+                <button data-testid="save" on:click=save>"Save scenario file"</button>
+                <button data-testid="export-svg" on:click=move |_| export(true)>"Sequence diagram (SVG)"</button>
+                <button data-testid="export-mermaid" on:click=move |_| export(false)>"Sequence diagram (Mermaid)"</button>
+                <button data-testid="copy-link" on:click=move |_| copy(link(), "Link copied: it opens this scenario at this step.")>"Copy link"</button>
+                <button data-testid="embed" aria-expanded=move || embed_code.with(|c| c.is_some()).to_string() on:click=toggle_embed>"Embed…"</button>
+            </div>
             <span class="status" role="status">{move || status.get()}</span>
-            {move || embed_code.get().map(|code| view! { <div class="embed-dialog" data-testid="embed-dialog" inner_html=html::embed_dialog(&code)></div> })}
+            {move || embed_code.get().map(|code| {
+                let c = code.clone();
+                view! {
+                    <div class="embed-dialog" data-testid="embed-dialog">
+                        <p>"Paste this into a course page. It opens at the current step with compact controls; the page can also send "<code>"{type: 'mqtt-session-lab:goto', step: 3}"</code>", "<code>"mqtt-session-lab:play"</code>" and "<code>"mqtt-session-lab:pause"</code>" with postMessage, and hears "<code>"mqtt-session-lab:step"</code>" back."</p>
+                        <textarea readonly rows="3" data-testid="embed-code" aria-label="Embed code" prop:value=code></textarea>
+                        <button on:click=move |_| copy(c.clone(), "Embed code copied.")>"Copy embed code"</button>
+                    </div>
+                }
+            })}
         </section>
     }
 }
 
 /// Take over from the current step: add a step (or a client) and the history branches there.
-/// The forms are plain HTML ([`sandbox::form_html`]); one submit handler reads them back.
+/// The form stays mounted while the learner steps, so what they typed stays; the browser's
+/// FormData reads it back on submit ([`sandbox::form_from_pairs`]).
 #[component]
-fn SandboxPanel(
-    p: Shared,
-    step: usize,
-    source: RwSignal<Source>,
-    profile: RwSignal<Option<String>>,
-    cursor: RwSignal<usize>,
-) -> impl IntoView {
-    let clients = p.client_names();
-    let played = p.clone();
+fn SandboxPanel() -> impl IntoView {
+    let pg = page();
     let error = RwSignal::new(String::new());
-    let later = p.len() - 1 - step;
-    let on_change = move |e: ev::Event| {
-        let Some(sel) = target_as::<web_sys::HtmlSelectElement>(&e) else {
-            return;
-        };
-        if sel.name() == "action" {
-            if let Some(form) = sel.form() {
-                let _ = form.set_attribute("data-action", &sel.value());
-            }
-        }
-    };
+    let action = RwSignal::new("publish".to_string());
+    let clients = Memo::new(move |_| {
+        pg.player
+            .with(|p| p.as_ref().map(|p| p.client_names()).unwrap_or_default())
+    });
+    let later = move || pg.with_step(|p, s| p.len() - 1 - s).unwrap_or(0);
     let on_submit = move |e: ev::SubmitEvent| {
         e.prevent_default();
         let Some(form) = target_as::<web_sys::HtmlFormElement>(&e) else {
@@ -781,8 +796,14 @@ fn SandboxPanel(
                 ));
             }
         }
+        let step = pg.at.get_untracked();
         // The scenario as played: the broker and seed chosen in the page are written into it.
-        let text = played.scenario.to_json();
+        let Some(text) = pg
+            .player
+            .with_untracked(|p| p.as_ref().ok().map(|p| p.scenario.to_json()))
+        else {
+            return;
+        };
         let res = if form.get_attribute("data-kind").as_deref() == Some("client") {
             let name = pairs
                 .iter()
@@ -802,19 +823,63 @@ fn SandboxPanel(
         match res {
             Ok(t) => {
                 error.set(String::new());
-                source.set(Source::File(t));
-                profile.set(None);
-                cursor.set(step + 1);
+                pg.source.set(Source::File(t));
+                pg.profile.set(None);
+                pg.step.set(step + 1);
             }
             Err(m) => error.set(m),
         }
     };
+    let text_field = |class: &'static str,
+                      name: &'static str,
+                      label: &'static str,
+                      value: &'static str| {
+        view! { <label class=format!("f {class}")>{label}<input type="text" name=name value=value /></label> }
+    };
     view! {
         <section class="panel sandbox" aria-label="Sandbox" data-testid="sandbox">
-            <h3>"Sandbox: take over from step "{step}</h3>
-            <p class="hint">{if later > 0 { format!("Adding a step here branches the history: the {later} later step(s) of this scenario are replaced by yours.") } else { "Adding a step continues the scenario from here.".to_string() }}</p>
-            <div on:change=on_change on:submit=on_submit inner_html=sandbox::form_html(&clients)></div>
-            <div inner_html=move || error.with(|e| if e.is_empty() { String::new() } else { format!("<p class=\"error\" role=\"alert\" data-testid=\"sb-error\">{}</p>", html::esc(e)) })></div>
+            <h3>"Sandbox: take over from step "{move || pg.at.get()}</h3>
+            <p class="hint">{move || match later() {
+                0 => "Adding a step continues the scenario from here.".to_string(),
+                n => format!("Adding a step here branches the history: the {n} later step(s) of this scenario are replaced by yours."),
+            }}</p>
+            <form class="sb-form" data-kind="step" data-action=move || action.get() data-testid="sb-form" on:submit=on_submit>
+                <label>"Action"
+                    <select name="action" data-testid="sb-action" on:change=move |e| action.set(event_target_value(&e))>
+                        {sandbox::ACTIONS.iter().map(|(k, l)| view! { <option value=*k selected=*k == "publish">{*l}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="f f-client">"Client"
+                    <select name="client" data-testid="sb-client">
+                        <For each=move || clients.get() key=|c: &String| c.clone() children=move |c: String| view! { <option value=c.clone()>{c.clone()}</option> } />
+                    </select>
+                </label>
+                <label class="f f-connect check"><input type="checkbox" name="clean_start" checked />" Clean Start / Clean Session"</label>
+                <label class="f f-publish check"><input type="checkbox" name="retain" />" Retain"</label>
+                <label class="f f-lose">"Direction"
+                    <select name="direction"><option value="to_broker">"client → broker"</option><option value="to_client">"broker → client"</option></select>
+                </label>
+                {text_field("f-connect", "keep_alive", "Keep alive (s)", "")}
+                {text_field("f-connect", "will_topic", "Will topic (optional)", "")}
+                {text_field("f-connect", "will_delay", "Will Delay (s, 5.0)", "")}
+                {text_field("f-expiry", "session_expiry", "Session Expiry (s or never, 5.0)", "")}
+                {text_field("f-disconnect", "reason", "Reason code (5.0: 0 or 4)", "")}
+                {text_field("f-filter", "filter", "Topic filter", "lab/#")}
+                {text_field("f-publish", "topic", "Topic", "lab/test")}
+                {text_field("f-publish", "payload", "Payload", "hello")}
+                {text_field("f-publish", "message_expiry", "Message Expiry (s, 5.0)", "")}
+                {text_field("f-qos", "qos", "QoS", "1")}
+                {text_field("f-duration", "duration", "Duration (30, 1.5s, 2m)", "30s")}
+                {text_field("f-lose", "packet", "Only this packet type (e.g. PUBACK)", "")}
+                {text_field("f-hex", "hex", "Bytes in hex, one packet (e.g. E0 00)", "")}
+                {text_field("f-all", "say", "Narration (optional)", "")}
+                <button type="submit" class="primary" data-testid="sb-add">"Add step"</button>
+            </form>
+            <form class="sb-form" data-kind="client" on:submit=on_submit>
+                <label>"New client"<input type="text" name="new_client" placeholder="name" data-testid="sb-new-client" /></label>
+                <button type="submit" data-testid="sb-add-client">"Add client (MQTT 5.0)"</button>
+            </form>
+            {move || error.with(|e| (!e.is_empty()).then(|| view! { <p class="error" role="alert" data-testid="sb-error">{e.clone()}</p> }))}
         </section>
     }
 }

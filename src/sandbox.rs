@@ -1,7 +1,6 @@
 //! The sandbox: branch a scenario at a step with a step of one's own, add clients, and save the
 //! result as a scenario file. Pure functions over scenario text, tested natively.
 
-use crate::html::esc;
 use session_engine::scenario::Step;
 use session_engine::Scenario;
 use std::fmt::Write;
@@ -288,62 +287,6 @@ pub fn export(text: &str, profile: Option<&str>) -> Result<String, String> {
     Ok(sc.to_json())
 }
 
-/// The sandbox forms as HTML: a step form whose visible fields follow its `data-action`, and a
-/// form that adds a client. The page reads them back with [`form_from_pairs`].
-pub fn form_html(clients: &[String]) -> String {
-    let mut out = String::from("<form class=\"sb-form\" data-kind=\"step\" data-action=\"publish\" data-testid=\"sb-form\"><label>Action<select name=\"action\" data-testid=\"sb-action\">");
-    for (k, l) in ACTIONS {
-        let _ = write!(
-            out,
-            "<option value=\"{k}\"{}>{}</option>",
-            if k == "publish" { " selected" } else { "" },
-            esc(l)
-        );
-    }
-    out.push_str("</select></label><label class=\"f f-client\">Client<select name=\"client\" data-testid=\"sb-client\">");
-    for c in clients {
-        let _ = write!(out, "<option value=\"{0}\">{0}</option>", esc(c));
-    }
-    out.push_str("</select></label>");
-    let fields: [(&str, &str, &str, &str); 14] = [
-        ("f-connect", "keep_alive", "Keep alive (s)", ""),
-        ("f-connect", "will_topic", "Will topic (optional)", ""),
-        ("f-connect", "will_delay", "Will Delay (s, 5.0)", ""),
-        (
-            "f-expiry",
-            "session_expiry",
-            "Session Expiry (s or never, 5.0)",
-            "",
-        ),
-        ("f-disconnect", "reason", "Reason code (5.0: 0 or 4)", ""),
-        ("f-filter", "filter", "Topic filter", "lab/#"),
-        ("f-publish", "topic", "Topic", "lab/test"),
-        ("f-publish", "payload", "Payload", "hello"),
-        ("f-publish", "message_expiry", "Message Expiry (s, 5.0)", ""),
-        ("f-qos", "qos", "QoS", "1"),
-        ("f-duration", "duration", "Duration (30, 1.5s, 2m)", "30s"),
-        (
-            "f-lose",
-            "packet",
-            "Only this packet type (e.g. PUBACK)",
-            "",
-        ),
-        ("f-hex", "hex", "Bytes in hex, one packet (e.g. E0 00)", ""),
-        ("f-all", "say", "Narration (optional)", ""),
-    ];
-    out.push_str("<label class=\"f f-connect check\"><input type=\"checkbox\" name=\"clean_start\" checked> Clean Start / Clean Session</label>");
-    out.push_str("<label class=\"f f-publish check\"><input type=\"checkbox\" name=\"retain\"> Retain</label>");
-    out.push_str("<label class=\"f f-lose\">Direction<select name=\"direction\"><option value=\"to_broker\">client → broker</option><option value=\"to_client\">broker → client</option></select></label>");
-    for (class, name, label, value) in fields {
-        let _ = write!(out, "<label class=\"f {class}\">{label}<input type=\"text\" name=\"{name}\" value=\"{value}\"></label>");
-    }
-    out.push_str(
-        "<button type=\"submit\" class=\"primary\" data-testid=\"sb-add\">Add step</button></form>",
-    );
-    out.push_str("<form class=\"sb-form\" data-kind=\"client\"><label>New client<input type=\"text\" name=\"new_client\" placeholder=\"name\" data-testid=\"sb-new-client\"></label><button type=\"submit\" data-testid=\"sb-add-client\">Add client (MQTT 5.0)</button></form>");
-    out
-}
-
 /// A step form from the (name, value) pairs the browser's FormData gives.
 pub fn form_from_pairs(pairs: &[(String, String)]) -> StepForm {
     let get = |k: &str| {
@@ -478,40 +421,6 @@ mod tests {
     }
 
     #[test]
-    fn the_form_html_names_every_field_the_parser_reads() {
-        let h = form_html(&["a<b".to_string()]);
-        assert!(h.contains("a&lt;b") && !h.contains("a<b"));
-        for name in [
-            "action",
-            "client",
-            "clean_start",
-            "session_expiry",
-            "keep_alive",
-            "will_topic",
-            "will_delay",
-            "filter",
-            "topic",
-            "payload",
-            "qos",
-            "retain",
-            "message_expiry",
-            "reason",
-            "duration",
-            "direction",
-            "packet",
-            "say",
-        ] {
-            assert!(h.contains(&format!("name=\"{name}\"")), "{name}");
-        }
-        let f = form_from_pairs(&[
-            ("action".into(), "connect".into()),
-            ("clean_start".into(), "on".into()),
-            ("keep_alive".into(), "30".into()),
-        ]);
-        assert!(f.clean_start && !f.retain && f.keep_alive == "30");
-    }
-
-    #[test]
     fn clients_can_be_added_and_files_exported() {
         let text = library::text_by_id("qos-downgrade").unwrap();
         let out = add_client(text, "late", "", "5.0").unwrap();
@@ -525,5 +434,15 @@ mod tests {
             .contains("two clients are named"));
         let saved = export(text, Some("emqx")).unwrap();
         assert_eq!(Scenario::from_json(&saved).unwrap().broker.profile, "emqx");
+    }
+
+    #[test]
+    fn the_form_reads_checkboxes_by_presence() {
+        let f = form_from_pairs(&[
+            ("action".into(), "connect".into()),
+            ("clean_start".into(), "on".into()),
+            ("keep_alive".into(), "30".into()),
+        ]);
+        assert!(f.clean_start && !f.retain && f.keep_alive == "30");
     }
 }

@@ -328,6 +328,141 @@ pub fn narration(p: &Player, step: usize) -> Narration {
     }
 }
 
+/// What a change of a step is about (the page marks each kind).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    /// A session was created, resumed, stored, discarded, ended, expired or taken over.
+    Session,
+    /// An application message was routed, queued, dropped, delivered, buffered or lost.
+    Message,
+    /// A will was scheduled, published or discarded.
+    Will,
+    /// A connection was accepted, refused or closed, or a client lost or retried one.
+    Connection,
+    /// A subscription was added or removed.
+    Subscription,
+    /// The broker stopped or started, or noted something.
+    Broker,
+}
+
+impl ChangeKind {
+    /// A word for the kind, shown beside each change.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangeKind::Session => "session",
+            ChangeKind::Message => "message",
+            ChangeKind::Will => "will",
+            ChangeKind::Connection => "connection",
+            ChangeKind::Subscription => "subscription",
+            ChangeKind::Broker => "broker",
+        }
+    }
+}
+
+/// One thing a step changed, in the engine's words, with the rule that decided it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Change {
+    /// What it is about.
+    pub kind: ChangeKind,
+    /// The engine's sentence.
+    pub text: String,
+    /// The rule or source the engine cites ("" where nothing but the network decided).
+    pub cite: String,
+}
+
+/// Changes listed for one step at most; the rest are counted.
+pub const MAX_CHANGES: usize = 24;
+
+/// What step `step` changed, in trace order, once each: sessions, messages, wills,
+/// connections, subscriptions, the broker. Packets are listed apart ([`step_packets`]); the
+/// events a packet already shows (a message sent or acknowledged) are left out. At most
+/// `MAX_CHANGES`, and how many there were in all.
+pub fn step_changes(p: &Player, step: usize) -> (Vec<Change>, usize) {
+    let mut out: Vec<Change> = Vec::new();
+    let mut total = 0;
+    for e in p.entries(step.min(p.len() - 1)) {
+        let Some(kind) = change_kind(&e.item) else {
+            continue;
+        };
+        if out.len() == MAX_CHANGES {
+            // Full: the rest are counted, not written out (a step can make 20,000 changes).
+            total += 1;
+            continue;
+        }
+        let (text, cite) = match &e.item {
+            TraceItem::Broker { event } => (event.describe(), event.cite().unwrap_or_default()),
+            TraceItem::Client { client, event } => (event.describe(client), ""),
+            _ => (e.describe(), ""),
+        };
+        if !out.iter().any(|c| c.text == text) {
+            total += 1;
+            out.push(Change {
+                kind,
+                text,
+                cite: cite.to_string(),
+            });
+        }
+    }
+    (out, total)
+}
+
+/// What a trace entry changes, or `None` for the entries a step's change list leaves out: packets
+/// (listed apart) and the events a packet already shows.
+fn change_kind(item: &TraceItem) -> Option<ChangeKind> {
+    Some(match item {
+        TraceItem::Broker { event } => match event {
+            BrokerEvent::MessageSent { .. }
+            | BrokerEvent::MessageAcknowledged { .. }
+            | BrokerEvent::Deviation { .. } => return None,
+            BrokerEvent::ConnectAccepted { .. }
+            | BrokerEvent::ConnectRefused { .. }
+            | BrokerEvent::ConnectionClosed { .. }
+            | BrokerEvent::KeepAliveTimeout { .. }
+            | BrokerEvent::ProtocolError { .. } => ChangeKind::Connection,
+            BrokerEvent::SessionCreated { .. }
+            | BrokerEvent::SessionResumed { .. }
+            | BrokerEvent::SessionDiscarded { .. }
+            | BrokerEvent::SessionEnded { .. }
+            | BrokerEvent::SessionStored { .. }
+            | BrokerEvent::SessionExpired { .. }
+            | BrokerEvent::SessionTakenOver { .. }
+            | BrokerEvent::SessionLostAtRestart { .. } => ChangeKind::Session,
+            BrokerEvent::Subscribed { .. } | BrokerEvent::Unsubscribed { .. } => {
+                ChangeKind::Subscription
+            }
+            BrokerEvent::MessageRouted { .. }
+            | BrokerEvent::MessageQueued { .. }
+            | BrokerEvent::MessageDropped { .. }
+            | BrokerEvent::RetainedStored { .. }
+            | BrokerEvent::RetainedCleared { .. }
+            | BrokerEvent::RetainedExpired { .. } => ChangeKind::Message,
+            BrokerEvent::WillScheduled { .. }
+            | BrokerEvent::WillPublished { .. }
+            | BrokerEvent::WillDiscarded { .. } => ChangeKind::Will,
+            BrokerEvent::BrokerStopped { .. }
+            | BrokerEvent::BrokerStarted { .. }
+            | BrokerEvent::Note { .. } => ChangeKind::Broker,
+        },
+        TraceItem::Client { event, .. } => match event {
+            ClientEvent::Connected { .. } | ClientEvent::PublishCompleted { .. } => return None,
+            ClientEvent::Delivered { .. }
+            | ClientEvent::Resending { .. }
+            | ClientEvent::PublishBuffered { .. }
+            | ClientEvent::PublishLost { .. }
+            | ClientEvent::BufferDropped { .. } => ChangeKind::Message,
+            ClientEvent::ClientStateDiscarded { .. } | ClientEvent::UnexpectedSessionPresent => {
+                ChangeKind::Session
+            }
+            ClientEvent::Disconnected { .. }
+            | ClientEvent::ReconnectScheduled { .. }
+            | ClientEvent::ConnectFailed { .. }
+            | ClientEvent::PingTimeout => ChangeKind::Connection,
+        },
+        TraceItem::LinkClosed { .. } => ChangeKind::Connection,
+        TraceItem::Packet { .. } | TraceItem::Undecodable { .. } => return None,
+    })
+}
+
 /// One row of a table in a panel.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MsgRow {
@@ -385,6 +520,105 @@ pub struct SessionPair {
     pub broker: BrokerSide,
 }
 
+/// One broker session and every device that uses its client id: usually one; two or more when
+/// devices share a client id and take the session from each other.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionGroup {
+    /// The client id the session belongs to.
+    pub client_id: String,
+    /// Each device with this client id, in the scenario's order, each with its own connection.
+    pub devices: Vec<ClientSide>,
+    /// The broker's end of the session (shown once).
+    pub broker: BrokerSide,
+}
+
+/// Every connection each client opened, and how each ended as the client saw it: built once
+/// per played scenario so a step can say why a device is offline without walking the trace.
+#[derive(Clone, Debug, Default)]
+pub struct Connections {
+    /// (client name, [(trace index, connection opened, or `None` for an end: (time, why))]).
+    events: Vec<(String, Vec<(usize, ConnEvent)>)>,
+}
+
+#[derive(Clone, Debug)]
+enum ConnEvent {
+    Opened(session_engine::ConnId),
+    Ended(SimTime, String),
+}
+
+impl Connections {
+    /// Reads every CONNECT and every end of a connection the clients saw.
+    pub fn new(p: &Player) -> Connections {
+        let mut c = Connections::default();
+        for (i, e) in p.trace().iter().enumerate() {
+            let (name, ev) = match &e.item {
+                TraceItem::Packet {
+                    packet: Packet::Connect(_),
+                    from: Endpoint::Client(name),
+                    conn,
+                    ..
+                } => (name, ConnEvent::Opened(*conn)),
+                TraceItem::Client {
+                    client,
+                    event: ClientEvent::Disconnected { why, .. },
+                } => (client, ConnEvent::Ended(e.time, why.clone())),
+                _ => continue,
+            };
+            match c.events.iter_mut().find(|(n, _)| n == name) {
+                Some((_, l)) => l.push((i, ev)),
+                None => c.events.push((name.clone(), vec![(i, ev)])),
+            }
+        }
+        c
+    }
+
+    /// How client `name`'s last connection before trace index `end` ended, if it had ended by
+    /// then: "connection #3 ended at 0:05: the broker closed the connection (...)".
+    pub fn last_close(&self, name: &str, end: usize) -> Option<String> {
+        let (_, list) = self.events.iter().find(|(n, _)| n == name)?;
+        let before: Vec<&(usize, ConnEvent)> = list.iter().filter(|(i, _)| *i < end).collect();
+        let (t, why) = match before.last()? {
+            (_, ConnEvent::Ended(t, why)) => (t, why),
+            _ => return None,
+        };
+        let conn = before.iter().rev().find_map(|(_, e)| match e {
+            ConnEvent::Opened(c) => Some(*c),
+            ConnEvent::Ended(..) => None,
+        });
+        Some(match conn {
+            Some(c) => format!("connection {c} ended at {}: {why}", clock(t.0)),
+            None => format!("its connection ended at {}: {why}", clock(t.0)),
+        })
+    }
+}
+
+/// Every broker session at `step` with the devices that use its client id, in the order the
+/// scenario lists the clients. A device's connection is its own: an offline device says how its
+/// last connection ended, even when another device's connection now holds the session.
+pub fn session_groups(p: &Player, step: usize, conns: &Connections) -> Vec<SessionGroup> {
+    let end = p.at(step).end;
+    let mut out: Vec<SessionGroup> = Vec::new();
+    for mut pair in session_pairs(p, step) {
+        if !pair.client.online {
+            if let Some(c) = conns.last_close(&pair.client.name, end) {
+                pair.client.connection = format!("offline; {c}");
+            }
+        }
+        match out
+            .iter_mut()
+            .find(|g| g.client_id == pair.client.client_id)
+        {
+            Some(g) => g.devices.push(pair.client),
+            None => out.push(SessionGroup {
+                client_id: pair.client.client_id.clone(),
+                devices: vec![pair.client],
+                broker: pair.broker,
+            }),
+        }
+    }
+    out
+}
+
 fn remaining(now: SimTime, received: SimTime, mei: Option<u32>) -> Option<String> {
     let mei = mei?;
     let end = received.plus_secs(u64::from(mei));
@@ -408,12 +642,12 @@ pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
         .map(|c| {
             let connection = match &c.link {
                 LinkState::Offline => "offline".to_string(),
-                LinkState::Connecting { conn } => format!("connecting on {conn}"),
+                LinkState::Connecting { conn } => format!("connecting on connection {conn}"),
                 LinkState::Online {
                     conn,
                     session_present,
                 } => format!(
-                    "online on {conn} (Session Present = {})",
+                    "online on connection {conn} (Session Present = {})",
                     u8::from(*session_present)
                 ),
             };
@@ -514,17 +748,29 @@ pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
                         client_id: s.client_id.to_string(),
                         present: true,
                         state: match (s.conn, s.expires_at) {
-                            (Some(c), _) => format!("online ({c})"),
+                            (Some(c), _) => format!("in use by connection {c}"),
                             (None, Some(t)) => format!(
                                 "stored, expires at {t} ({} left)",
                                 format_duration_ms(t.since(now))
                             ),
                             (None, None) => "stored, no expiry".to_string(),
                         },
-                        expiry: if s.expiry == NEVER_EXPIRE {
-                            "never".to_string()
+                        expiry: if !s.version.is_v5() {
+                            // 3.1.1 has no Session Expiry Interval: Clean Session decides.
+                            if s.expiry == 0 {
+                                "Clean Session 1: ends with its connection".to_string()
+                            } else if s.expiry == NEVER_EXPIRE {
+                                "Clean Session 0: kept after a disconnect".to_string()
+                            } else {
+                                format!(
+                                    "Clean Session 0: kept {} after a disconnect (a broker limit)",
+                                    format_expiry(s.expiry)
+                                )
+                            }
+                        } else if s.expiry == NEVER_EXPIRE {
+                            "Session Expiry Interval: never expires".to_string()
                         } else {
-                            format_expiry(s.expiry)
+                            format!("Session Expiry Interval {}", format_expiry(s.expiry))
                         },
                         subscriptions: s
                             .subscriptions
@@ -568,6 +814,29 @@ pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
         .collect()
 }
 
+/// A time as a clock that never wraps: `0:05`, `0:05.250`, `12:00`, `1:02:03`, `2d 01:02:03`.
+pub fn clock(ms: u64) -> String {
+    let secs = ms / 1000;
+    let frac = ms % 1000;
+    let (d, h, m, s) = (
+        secs / 86_400,
+        (secs % 86_400) / 3600,
+        (secs % 3600) / 60,
+        secs % 60,
+    );
+    let mut out = if d > 0 {
+        format!("{d}d {h:02}:{m:02}:{s:02}")
+    } else if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    };
+    if frac != 0 {
+        out.push_str(&format!(".{frac:03}"));
+    }
+    out
+}
+
 /// A packet in the sequence diagram.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PacketRow {
@@ -581,27 +850,82 @@ pub struct PacketRow {
     pub kind: &'static str,
     pub summary: String,
     pub lost: bool,
+    /// Sent in the step shown.
     pub current: bool,
+    /// A keep-alive ping (PINGREQ or PINGRESP).
+    pub ping: bool,
+}
+
+/// Which packets a list shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PacketFilter {
+    /// Only this client's packets ("" for all).
+    pub client: String,
+    /// Only this packet type ("" for all).
+    pub kind: String,
+    /// Keep-alive pings too.
+    pub pings: bool,
+}
+
+impl PacketFilter {
+    /// Every packet, pings included.
+    pub fn all() -> PacketFilter {
+        PacketFilter {
+            pings: true,
+            ..PacketFilter::default()
+        }
+    }
 }
 
 /// Every packet up to and including `step`, filtered by client name and packet type (empty
 /// filter = all).
 pub fn packet_rows(p: &Player, step: usize, client: &str, kind: &str) -> Vec<PacketRow> {
-    packet_rows_last(p, step, client, kind, usize::MAX).0
+    let f = PacketFilter {
+        client: client.into(),
+        kind: kind.into(),
+        pings: true,
+    };
+    packet_rows_last(p, step, &f, usize::MAX).0
 }
 
-/// The last `limit` matching packets up to `step` (oldest first), and how many match in all.
-/// Only the rows shown are formatted, so long runs stay cheap.
+/// The last `limit` packets up to `step` that pass `filter` (oldest first), and how many pass
+/// in all. Only the rows shown are formatted, so long runs stay cheap.
 pub fn packet_rows_last(
     p: &Player,
     step: usize,
-    client: &str,
-    kind: &str,
+    filter: &PacketFilter,
     limit: usize,
 ) -> (Vec<PacketRow>, usize) {
+    packet_rows_in(p, 1..=step.min(p.len() - 1), step, filter, limit)
+}
+
+/// The packets of step `step` alone that pass `filter` (at most `limit`), and how many pass.
+pub fn step_packets(
+    p: &Player,
+    step: usize,
+    filter: &PacketFilter,
+    limit: usize,
+) -> (Vec<PacketRow>, usize) {
+    let s = step.min(p.len() - 1);
+    if s == 0 {
+        return (Vec::new(), 0);
+    }
+    let (mut rows, total) = packet_rows_in(p, s..=s, step, filter, usize::MAX);
+    rows.truncate(limit);
+    (rows, total)
+}
+
+fn packet_rows_in(
+    p: &Player,
+    steps: std::ops::RangeInclusive<usize>,
+    step: usize,
+    filter: &PacketFilter,
+    limit: usize,
+) -> (Vec<PacketRow>, usize) {
+    let (client, kind) = (filter.client.as_str(), filter.kind.as_str());
     let mut rows = Vec::new();
     let mut total = 0;
-    for s in (1..=step.min(p.len() - 1)).rev() {
+    for s in steps.rev() {
         let rec = p.at(s);
         for (k, e) in p.entries(s).iter().enumerate().rev() {
             let (name, to_broker, kind_of, lost) = match &e.item {
@@ -619,7 +943,11 @@ pub fn packet_rows_last(
                 TraceItem::Undecodable { client, .. } => (client, true, UNDECODABLE, false),
                 _ => continue,
             };
-            if (!client.is_empty() && name != client) || (!kind.is_empty() && kind_of != kind) {
+            let ping = matches!(kind_of, "PINGREQ" | "PINGRESP");
+            if (!client.is_empty() && name != client)
+                || (!kind.is_empty() && kind_of != kind)
+                || (ping && !filter.pings && kind != kind_of)
+            {
                 continue;
             }
             total += 1;
@@ -635,13 +963,14 @@ pub fn packet_rows_last(
                 rows.push(PacketRow {
                     id: rec.start + k,
                     step: s,
-                    time: e.time.to_string(),
+                    time: clock(e.time.0),
                     client: name.clone(),
                     to_broker,
                     kind: kind_of,
                     summary,
                     lost,
                     current: s == step,
+                    ping,
                 });
             }
         }
@@ -1757,5 +2086,90 @@ mod tests {
         for k in ["DUP", "QoS", "RETAIN", "Packet Identifier"] {
             assert!(fields.iter().any(|(f, _)| f == k), "{k}");
         }
+    }
+
+    #[test]
+    fn clock_times_never_need_to_wrap() {
+        assert_eq!(clock(0), "0:00");
+        assert_eq!(clock(5_250), "0:05.250");
+        assert_eq!(clock(600_000), "10:00");
+        assert_eq!(clock(3_723_000), "1:02:03");
+        assert_eq!(clock(2 * 86_400_000 + 3_723_000), "2d 01:02:03");
+    }
+
+    #[test]
+    fn a_taken_over_session_is_shown_once_with_each_device_s_own_connection() {
+        let p = play("takeover-311");
+        let conns = Connections::new(&p);
+        // Step 6: meter-B takes meter-A's session.
+        let groups = session_groups(&p, 6, &conns);
+        let g = groups.iter().find(|g| g.client_id == "meter-0001").unwrap();
+        assert_eq!(
+            groups
+                .iter()
+                .filter(|g| g.client_id == "meter-0001")
+                .count(),
+            1
+        );
+        let names: Vec<&str> = g.devices.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["meter-A", "meter-B"]);
+        let (a, b) = (&g.devices[0], &g.devices[1]);
+        assert!(!a.online && b.online);
+        assert!(
+            a.connection.starts_with("offline; connection #") && a.connection.contains("took over"),
+            "{}",
+            a.connection
+        );
+        assert!(
+            b.connection.contains("Session Present = 1"),
+            "{}",
+            b.connection
+        );
+        assert!(g.broker.state.starts_with("in use by connection #"));
+        // 3.1.1 has no Session Expiry Interval: Clean Session is what keeps it.
+        assert!(
+            g.broker.expiry.starts_with("Clean Session 0"),
+            "{}",
+            g.broker.expiry
+        );
+    }
+
+    #[test]
+    fn a_step_lists_its_changes_with_their_rules_and_its_own_packets() {
+        let p = play("takeover-311");
+        let (changes, total) = step_changes(&p, 6);
+        assert_eq!(total, changes.len());
+        let took = changes
+            .iter()
+            .find(|c| c.kind == ChangeKind::Session && c.text.contains("old connection is closed"))
+            .expect("the takeover is listed");
+        assert_eq!(took.cite, "[MQTT-3.1.4-2] 3.1.1");
+        assert!(changes.iter().any(|c| c.kind == ChangeKind::Will));
+        // Packets a packet row already shows are not repeated as changes.
+        assert!(!changes
+            .iter()
+            .any(|c| c.text.starts_with("Message m1 goes to")));
+        let (rows, n) = step_packets(&p, 6, &PacketFilter::all(), 100);
+        assert_eq!(rows.len(), n);
+        assert!(rows.iter().all(|r| r.step == 6 && r.current));
+        assert!(rows.iter().any(|r| r.summary.starts_with("CONNACK SP=1")));
+        assert_eq!(step_packets(&p, 0, &PacketFilter::all(), 100).1, 0);
+    }
+
+    #[test]
+    fn keep_alive_pings_are_listed_only_when_asked_for() {
+        let p = play("sleepy-sensor");
+        let last = p.len() - 1;
+        let with = packet_rows(&p, last, "", "");
+        assert!(with.iter().any(|r| r.ping), "the lesson has pings");
+        let (without, _) = packet_rows_last(&p, last, &PacketFilter::default(), usize::MAX);
+        assert!(!without.iter().any(|r| r.ping));
+        assert_eq!(without.len(), with.iter().filter(|r| !r.ping).count());
+        // Asking for PINGREQ by type shows them even with the switch off.
+        let only = PacketFilter {
+            kind: "PINGREQ".into(),
+            ..PacketFilter::default()
+        };
+        assert!(!packet_rows_last(&p, last, &only, usize::MAX).0.is_empty());
     }
 }

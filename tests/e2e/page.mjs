@@ -243,7 +243,7 @@ await test("each broker's departures are listed before anything runs and stay op
   const summary = await page.textContent('[data-testid=departures] summary');
   expect(/mosquitto 2\.0\.11 differs from the specification: \d+ departures, \d+ choices of its own/.test(summary), summary);
   expect(!(await page.evaluate(() => document.getElementById('departures').open)), 'closed at first');
-  await page.click('[data-testid=broker] [data-act=departures]');
+  await page.click('[data-testid=departures-link]');
   expect(await page.evaluate(() => document.getElementById('departures').open), "the overview's count opens the list");
   const will = await page.textContent('[data-testid=departures] li[data-field=takeover_will]');
   expect(will.includes('[MQTT-3.1.2-8]') && will.includes('Source: mosquitto 2.0.11 handle_connect.c'), will);
@@ -257,6 +257,78 @@ await test("each broker's departures are listed before anything runs and stay op
   await page.waitForFunction(() => document.querySelector('[data-testid=departures] summary').textContent.includes('specification (strict)'));
   const spec = await page.textContent('[data-testid=departures]');
   expect(spec.includes('every behaviour as the specification states it') && !spec.includes('Where it departs'), spec);
+  await page.close();
+});
+
+await test('what the user opened, chose, typed and focused stays as it was across steps', async () => {
+  const page = await fresh('?s=qos1-redelivered-dup&step=7');
+  const why = '[data-testid=messages] .why-btn';
+  const first = await page.getAttribute(why, 'data-testid');
+  await page.click(`[data-testid=${first}]`);
+  await page.selectOption('[data-testid=packets] select[name=filter-kind]', 'PUBLISH');
+  await page.fill('[data-testid=sb-form] input[name=payload]', 'typed by hand');
+  const pkt = (await page.$$('[data-testid=packet-list] .pkt'))[0];
+  await pkt.click();
+  await page.waitForSelector('[data-testid=inspector]');
+  // Focus the Why? button and step with the keyboard, then with the Next button.
+  await page.focus(`[data-testid=${first}]`);
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction(() => document.querySelector('[data-testid=step-no]').textContent.startsWith('Step 8 '));
+  const focused = await page.evaluate(() => document.activeElement?.getAttribute('data-testid'));
+  expect(focused === first, `focus stays on ${first}, not ${focused}`);
+  await page.click('[data-testid=prev]');
+  await page.click('[data-testid=next]');
+  expect((await page.getAttribute(`[data-testid=${first}]`, 'aria-expanded')) === 'true', 'Why? still open');
+  expect(await page.$(`[data-testid=${first}] + .chain`), 'its chain still shown');
+  expect((await page.inputValue('[data-testid=packets] select[name=filter-kind]')) === 'PUBLISH', 'filter kept');
+  const kinds = await page.$$eval('[data-testid=packet-list] .sum', (x) => x.map((e) => e.textContent.split(' ')[0]));
+  expect(kinds.length > 0 && kinds.every((k) => k === 'PUBLISH'), `only PUBLISH listed: ${kinds}`);
+  expect(await page.$('[data-testid=inspector]'), 'inspector still open');
+  expect((await page.inputValue('[data-testid=sb-form] input[name=payload]')) === 'typed by hand', 'sandbox field kept');
+  expect(page.errors.length === 0, page.errors.join(' | '));
+  await page.close();
+});
+
+await test("the step's changes and packets are in view at 1366x768, times never wrap, pings behind a switch", async () => {
+  const page = await fresh('?s=takeover-311&step=6', { width: 1366, height: 768 });
+  const box = async (sel) => (await page.$(sel)).boundingBox();
+  const ch = await box('[data-testid=changes] li:first-child');
+  const sp = await box('[data-testid=step-packets] .pkt');
+  expect(ch.y + ch.height <= 768 && sp.y + sp.height <= 768, `first change ends at ${ch.y + ch.height}, first packet at ${sp.y + sp.height}`);
+  const changes = await page.textContent('[data-testid=changes]');
+  expect(changes.includes('old connection is closed') && changes.includes('[MQTT-3.1.4-2] 3.1.1'), changes);
+  const rows = await page.$$eval('[data-testid=step-packets] .pkt .sum', (x) => x.map((e) => e.textContent));
+  expect(rows.some((r) => r.startsWith('CONNACK SP=1')), `this step's packets: ${rows}`);
+  // A long lesson: the step's rows are marked and scrolled into the list, times stay on one line.
+  await page.goto(srv.base + '?s=sleepy-sensor&step=14');
+  await page.waitForSelector('[data-testid=packet-list] li.current');
+  const t = await page.$$eval('[data-testid=packet-list] .pkt .t', (x) => x.map((e) => [e.textContent, e.getBoundingClientRect().height]));
+  expect(t.every(([s]) => /^\d+:\d\d(:\d\d)?(\.\d{3})?$/.test(s)), `times: ${t.map(([s]) => s)}`);
+  const lh = Math.min(...t.map(([, h]) => h));
+  expect(t.every(([, h]) => h <= lh * 1.5), 'no time wraps');
+  const visible = await page.evaluate(() => {
+    const ol = document.querySelector('[data-testid=packet-list]');
+    const cur = ol.querySelector('li.current');
+    const a = ol.getBoundingClientRect(), b = cur.getBoundingClientRect();
+    return b.top >= a.top && b.bottom <= a.bottom + 1;
+  });
+  expect(visible, "the step's first packet is scrolled into the list");
+  const pings = async () => (await page.$$eval('[data-testid=packet-list] .sum', (x) => x.filter((e) => /^PING/.test(e.textContent)).length));
+  expect((await pings()) === 0, 'pings hidden by default');
+  await page.check('[data-testid=show-pings]');
+  expect((await pings()) > 0, 'pings listed once asked for');
+  await page.close();
+});
+
+await test('phone: no sideways scroll, a readable lifecycle diagram, full client names', async () => {
+  const page = await fresh('?s=clean-vs-persistent&step=12', { width: 390, height: 844 });
+  const w = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(w <= 390, `page is ${w} px wide`);
+  const sizes = await page.$$eval('[data-testid=lifecycle] svg text', (x) => x.filter((e) => e.textContent.trim()).map((e) => e.getBoundingClientRect().height));
+  expect(Math.min(...sizes) >= 11, `smallest diagram text ${Math.min(...sizes)} px`);
+  const chips = await page.$$eval('[data-testid=lifecycle] svg text.chip', (x) => x.map((e) => e.textContent));
+  expect(chips.includes('valve-persistent') && !chips.some((c) => c.endsWith('…')), `names: ${chips}`);
+  await page.screenshot({ path: path.join(artifacts, 'phone-lesson.png'), fullPage: true });
   await page.close();
 });
 
