@@ -16,6 +16,9 @@ USAGE:
     mqtt-lab check FILE...        validate scenario files (errors give line and column)
     mqtt-lab run FILE|ID          the trace, step by step, readable
     mqtt-lab run --json FILE|ID   the trace as JSON lines (schema mqtt-session-lab/trace@1)
+    mqtt-lab run --broker PROFILE FILE|ID
+                                  play it on another broker profile (the scenario's
+                                  overrides stay), as the page's broker picker does
     mqtt-lab show ID              print a built-in scenario's JSON (a starting point for your own)
     mqtt-lab profiles [--markdown] the broker profiles, their departures from the specification
                                   and their sources (--markdown: docs/DIVERGENCES.md)
@@ -55,6 +58,37 @@ fn load(arg: &str) -> Result<(String, String), String> {
     std::fs::read_to_string(arg)
         .map(|t| (arg.to_string(), t))
         .map_err(|e| format!("{arg}: not a built-in scenario id and not a readable file ({e})"))
+}
+
+/// The value after `--name` in `args`, if the option is given; an error if it has none.
+fn option_value<'a>(args: &'a [String], name: &str) -> Result<Option<&'a str>, String> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(None),
+        Some(i) => args
+            .get(i + 1)
+            .filter(|v| !v.starts_with("--"))
+            .map(|v| Some(v.as_str()))
+            .ok_or_else(|| format!("{name} needs a value")),
+    }
+}
+
+/// The first argument that is neither an option nor the value of one of `with_value`.
+fn positional<'a>(args: &'a [String], with_value: &[&str]) -> Option<&'a String> {
+    let mut skip = false;
+    for a in args {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if with_value.contains(&a.as_str()) {
+            skip = true;
+            continue;
+        }
+        if !a.starts_with("--") {
+            return Some(a);
+        }
+    }
+    None
 }
 
 fn main() -> ExitCode {
@@ -147,7 +181,14 @@ fn main() -> ExitCode {
         }
         "run" => {
             let json = args.iter().any(|a| a == "--json");
-            let Some(target) = args[1..].iter().find(|a| !a.starts_with("--")) else {
+            let broker = match option_value(&args[1..], "--broker") {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("run: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let Some(target) = positional(&args[1..], &["--broker"]) else {
                 eprint!("{USAGE}");
                 return ExitCode::from(2);
             };
@@ -158,7 +199,23 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match Player::from_json(&text) {
+            let played = Scenario::from_json(&text).and_then(|mut sc| {
+                if let Some(b) = broker {
+                    // As the page's broker picker does: the profile changes, the scenario's
+                    // overrides stay.
+                    sc.broker.profile = b.to_string();
+                    sc.broker
+                        .resolve()
+                        .map_err(|m| session_engine::ScenarioError {
+                            line: None,
+                            column: None,
+                            path: Some("--broker".into()),
+                            message: m,
+                        })?;
+                }
+                Player::new(sc)
+            });
+            match played {
                 Ok(p) => {
                     if json {
                         print!("{}", trace::json_lines(&p));

@@ -75,6 +75,23 @@ fn run_text_is_readable_and_cites_rules() {
 }
 
 #[test]
+fn run_plays_a_file_on_another_broker_and_checks_its_claims() {
+    let (code, spec, _) = lab(&["run", "takeover-311"]);
+    assert_eq!(code, 0);
+    assert!(spec.contains("broker: MQTT specification"), "{spec}");
+    let (code, mosq, _) = lab(&["run", "--broker", "mosquitto-2.0.11", "takeover-311"]);
+    assert_eq!(code, 0);
+    assert!(mosq.contains("broker: mosquitto 2.0.11"), "{mosq}");
+    assert_ne!(spec, mosq);
+    let (code, _, err) = lab(&["run", "--broker", "nope", "takeover-311"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown broker profile \"nope\""), "{err}");
+    let (code, _, err) = lab(&["run", "takeover-311", "--broker"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--broker needs a value"), "{err}");
+}
+
+#[test]
 fn unknown_commands_print_usage() {
     let (code, _, err) = lab(&["frobnicate"]);
     assert_eq!(code, 2);

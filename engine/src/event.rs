@@ -2,7 +2,7 @@
 
 use crate::packet::{reason, Packet};
 use crate::types::{
-    format_duration_ms, format_expiry, ClientId, ConnId, MsgId, PacketId, QoS, SimTime,
+    format_duration_ms, format_expiry, ClientId, ConnId, MsgId, PacketId, QoS, SimTime, Version,
 };
 use crate::types::{Payload, Text, WireBytes};
 use serde::Serialize;
@@ -87,7 +87,7 @@ impl DropReason {
             DropReason::MessageExpired => "its Message Expiry Interval passed while it was queued".into(),
             DropReason::ExpiredInFlight => "it expired while unacknowledged, and this broker drops it instead of resending".into(),
             DropReason::SessionEnded => "the session that held it ended".into(),
-            DropReason::CleanStart => "a Clean Start connection discarded the session that held it".into(),
+            DropReason::CleanStart => "a connection with Clean Start (5.0) / Clean Session (3.1.1) = 1 discarded the session that held it".into(),
             DropReason::BrokerRestart => "the broker restarted and did not keep the session".into(),
         }
     }
@@ -122,6 +122,8 @@ pub enum BrokerEvent {
         session_present: bool,
         /// Clean Start (5.0) / Clean Session (3.1.1) flag of the CONNECT.
         clean_start: bool,
+        /// Protocol version of the accepted connection.
+        version: Version,
         /// Session Expiry Interval in force, seconds, after the profile's cap (0: the session ends
         /// with the connection; `NEVER_EXPIRE`: it never expires).
         expiry: u32,
@@ -450,8 +452,9 @@ impl BrokerEvent {
     /// One sentence for people.
     pub fn describe(&self) -> String {
         match self {
-            BrokerEvent::ConnectAccepted { client_id, session_present, clean_start, expiry, .. } => format!(
-                "Broker accepts \"{client_id}\" (clean start {}, session expiry {}): Session Present = {}.",
+            BrokerEvent::ConnectAccepted { client_id, session_present, clean_start, version, expiry, .. } => format!(
+                "Broker accepts \"{client_id}\" ({} {}, session expiry {}): Session Present = {}.",
+                if version.is_v5() { "clean start" } else { "clean session" },
                 u8::from(*clean_start),
                 format_expiry(*expiry),
                 u8::from(*session_present)
@@ -468,7 +471,7 @@ impl BrokerEvent {
                 "Existing session of \"{client_id}\" resumed with {queued} queued and {inflight} unacknowledged message(s)."
             ),
             BrokerEvent::SessionDiscarded { client_id, .. } => {
-                format!("Clean start: the stored session of \"{client_id}\" is discarded.")
+                format!("Clean Start (5.0) / Clean Session (3.1.1) = 1: the stored session of \"{client_id}\" is discarded.")
             }
             BrokerEvent::SessionEnded { client_id, .. } => {
                 format!("The session of \"{client_id}\" ends with its connection.")

@@ -20,6 +20,7 @@
 
 pub mod behaviour;
 pub mod broker;
+pub mod claim;
 pub mod client;
 pub mod codec;
 pub mod event;
@@ -37,6 +38,7 @@ pub mod types;
 pub mod world;
 
 pub use broker::{Broker, BrokerInput, BrokerOutput, Refusal, Session};
+pub use claim::{Claim, ClaimCheck, Closer, StepClaim, WillFate};
 pub use client::{ConnectOptions, SimClient};
 pub use event::{BrokerEvent, ClientEvent, DropReason, TraceEntry, TraceItem};
 pub use packet::Packet;

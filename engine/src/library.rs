@@ -185,6 +185,98 @@ mod tests {
         assert!(pairs >= 8, "at least four lessons in both versions");
     }
 
+    /// The scenario `s` as the page's broker picker plays it on `profile`: the profile changes,
+    /// the scenario's overrides stay.
+    fn on_profile(s: &Scenario, profile: &str) -> Player {
+        let mut s = s.clone();
+        s.broker.profile = profile.to_string();
+        Player::new(s).unwrap_or_else(|e| panic!("on {profile}: {e}"))
+    }
+
+    #[test]
+    fn every_claim_holds_on_every_profile_it_is_written_for() {
+        let mut failures = Vec::new();
+        let mut checked = 0;
+        for s in all() {
+            for profile in crate::BrokerProfile::all() {
+                let p = on_profile(&s, &profile.id);
+                for i in 1..p.len() {
+                    for c in p.claims(i) {
+                        if !c.applies {
+                            continue;
+                        }
+                        checked += 1;
+                        if !c.holds {
+                            failures.push(format!(
+                                "{} step {i} on {}: {:?} does not hold: {}",
+                                s.id, profile.id, c.claim, c.outcome
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(
+            checked > 100,
+            "the built-ins carry claims ({checked} checked)"
+        );
+    }
+
+    #[test]
+    fn a_claim_written_for_some_profiles_is_needed_there() {
+        // A claim marked with profiles must not also hold on every other profile: then it
+        // should not be marked, and its author sentence belongs in the narration.
+        let profiles = crate::BrokerProfile::all();
+        for s in all() {
+            let players: Vec<Player> = profiles.iter().map(|p| on_profile(&s, &p.id)).collect();
+            for (n, step) in s.steps.iter().enumerate() {
+                for (k, c) in step.claims.iter().enumerate() {
+                    if c.profiles.is_none() {
+                        continue;
+                    }
+                    let everywhere = players.iter().all(|p| p.claims(n + 1)[k].holds);
+                    assert!(
+                        !everywhere,
+                        "{} step {}: {:?} holds on every profile; drop its \"profiles\"",
+                        s.id,
+                        n + 1,
+                        c.claim
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn both_files_of_a_pair_name_the_same_moments_in_the_same_order() {
+        let all = all();
+        for s in &all {
+            let Some(other) = &s.other_version else {
+                continue;
+            };
+            let o = all.iter().find(|o| &o.id == other).unwrap();
+            let names = |x: &Scenario| -> Vec<String> {
+                x.moments()
+                    .into_iter()
+                    .map(|(_, m)| m.to_string())
+                    .collect()
+            };
+            assert!(
+                names(s).len() >= 2,
+                "{}: a paired lesson names its decisive moments",
+                s.id
+            );
+            assert_eq!(names(s), names(o), "{} and {other}", s.id);
+            // Every step of one file lands, through its moment, on the same moment of the other.
+            for i in 1..=s.steps.len() {
+                if let Some(j) = s.corresponding_step(i, o) {
+                    assert_eq!(s.moment_at(i), o.moment_at(j), "{} step {i}", s.id);
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_built_in_scenario_survives_a_save_and_load() {
         for (file, text) in BUILT_IN {

@@ -2,7 +2,7 @@
 //! back, or to any step at once.
 
 use crate::event::TraceEntry;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::types::SimTime;
 use crate::world::World;
 
@@ -56,6 +56,11 @@ impl Player {
         });
         for (i, step) in scenario.steps.iter().enumerate() {
             let start = world.trace.len();
+            let version = match &step.action {
+                Action::Connect(c) => scenario.targets(&world, &c.client).first().copied(),
+                _ => None,
+            }
+            .map_or(scenario.version, |i| world.client_version(i));
             scenario.apply(&mut world, step);
             if let Some(e) = world.internal_error.take() {
                 return Err(ScenarioError {
@@ -68,7 +73,7 @@ impl Player {
             let end = world.trace.len();
             steps.push(StepRecord {
                 index: i + 1,
-                label: step.label(),
+                label: step.label(version),
                 say: step.say.clone(),
                 time: world.now,
                 start,

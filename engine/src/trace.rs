@@ -127,13 +127,7 @@ pub fn records(player: &Player) -> Vec<Value> {
                         let mut v = base("disconnect");
                         v["client"] = json!(client);
                         v["reason_code"] = json!(reason_code);
-                        v["by"] = json!(if *by_broker {
-                            "broker"
-                        } else if why.contains("network") {
-                            "network"
-                        } else {
-                            "client"
-                        });
+                        v["by"] = json!(crate::claim::Closer::of(*by_broker, why).name());
                         v["why"] = json!(why);
                         v
                     }
@@ -256,6 +250,32 @@ pub fn text(player: &Player) -> String {
                 e.describe(),
                 cite
             ));
+        }
+        for c in player.claims(rec.index) {
+            let v5 = rec
+                .world
+                .client(c.claim.client())
+                .map_or(sc.version.is_v5(), |cl| cl.version.is_v5());
+            let mark = if c.holds { "✓" } else { "✗" };
+            let only = match (&c.profiles, c.applies) {
+                (Some(ps), true) => format!("  [written for {}]", ps.join(", ")),
+                (Some(ps), false) => {
+                    format!("  [not for this profile: written for {}]", ps.join(", "))
+                }
+                (None, _) => String::new(),
+            };
+            s.push_str(&format!("  claim {mark} {}{only}\n", c.claim.describe(v5)));
+            match (&c.author, c.holds) {
+                (Some(a), true) => s.push_str(&format!("            \"{a}\"\n")),
+                _ => {
+                    let cite = c
+                        .cite
+                        .as_ref()
+                        .map(|c| format!("  ({c})"))
+                        .unwrap_or_default();
+                    s.push_str(&format!("            engine: {}{cite}\n", c.outcome));
+                }
+            }
         }
     }
     s

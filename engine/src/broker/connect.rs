@@ -393,6 +393,7 @@ impl Broker {
             conn: id,
             session_present,
             clean_start: c.clean_start,
+            version: c.version,
             expiry,
         });
         self.send(id, Packet::Connack(connack));

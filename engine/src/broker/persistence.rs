@@ -39,7 +39,7 @@ impl Broker {
                 client_id: s.client_id.clone(),
                 why: match self.profile.persistence {
                     Persistence::None => "the broker keeps sessions only in memory".into(),
-                    Persistence::CleanStartZeroOnly if s.expiry > 0 => "only sessions whose last CONNECT had Clean Start = 0 are saved (persist_write.c)".into(),
+                    Persistence::CleanStartZeroOnly if s.expiry > 0 => "only sessions whose last CONNECT had Clean Start / Clean Session = 0 are saved (persist_write.c)".into(),
                     _ => "the session ended with its connection".into(),
                 },
             });

@@ -2,6 +2,7 @@
 //! (see `docs/SCENARIO-FORMAT.md`), parsed with errors that give line, column and what was
 //! expected.
 
+use crate::claim::StepClaim;
 use crate::client::{Backoff, ConnectOptions, SimClient};
 use crate::packet::{Packet, SubOptions, Will};
 use crate::profile::{BrokerProfile, ProfileOverrides};
@@ -618,13 +619,20 @@ const ACTIONS: &[&str] = &[
     "restart_broker",
 ];
 
-/// One step: an action and the sentence that narrates it.
+/// One step: an action, the sentence that narrates it, and what the author claims it does.
 #[derive(Clone, Debug)]
 pub struct Step {
-    /// Narration shown with the step (empty for none).
+    /// Narration shown with the step (empty for none). It must be true on every broker profile;
+    /// an outcome that differs between profiles belongs in `claims`.
     pub say: String,
     /// What the step does.
     pub action: Action,
+    /// What the author claims the step does, checked by [`crate::Player::claims`].
+    pub claims: Vec<StepClaim>,
+    /// Name of the moment of the lesson this step is (`"takeover"`), unique in the file; the
+    /// two files of a 3.1.1 / 5.0 pair name the same moments, so the page's version toggle can
+    /// land on the same one ([`Scenario::corresponding_step`]).
+    pub moment: Option<String>,
 }
 
 impl Serialize for Step {
@@ -632,6 +640,9 @@ impl Serialize for Step {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
+        if let Some(name) = &self.moment {
+            m.serialize_entry("moment", name)?;
+        }
         if !self.say.is_empty() {
             m.serialize_entry("say", &self.say)?;
         }
@@ -653,6 +664,9 @@ impl Serialize for Step {
             Action::RestartBroker(x) => m.serialize_entry("restart_broker", x)?,
             Action::Say => {}
         }
+        if !self.claims.is_empty() {
+            m.serialize_entry("claims", &self.claims)?;
+        }
         m.end()
     }
 }
@@ -672,9 +686,19 @@ impl<'de> Deserialize<'de> for Step {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
                 let mut say: Option<String> = None;
                 let mut action: Option<Action> = None;
+                let mut claims: Vec<StepClaim> = Vec::new();
+                let mut moment: Option<String> = None;
                 while let Some(key) = map.next_key::<String>()? {
                     if key == "say" {
                         say = Some(map.next_value()?);
+                        continue;
+                    }
+                    if key == "claims" {
+                        claims = map.next_value()?;
+                        continue;
+                    }
+                    if key == "moment" {
+                        moment = Some(map.next_value()?);
                         continue;
                     }
                     if action.is_some() && ACTIONS.contains(&key.as_str()) {
@@ -698,7 +722,7 @@ impl<'de> Deserialize<'de> for Step {
                         "restart_broker" => Action::RestartBroker(map.next_value()?),
                         other => {
                             return Err(de::Error::custom(format!(
-                            "unknown key \"{other}\" in a step; expected \"say\" or one action: {}",
+                            "unknown key \"{other}\" in a step; expected \"say\", \"claims\", \"moment\" or one action: {}",
                             ACTIONS.join(", ")
                         )))
                         }
@@ -716,7 +740,12 @@ impl<'de> Deserialize<'de> for Step {
                         )))
                     }
                 };
-                Ok(Step { say, action })
+                Ok(Step {
+                    say,
+                    action,
+                    claims,
+                    moment,
+                })
             }
         }
         d.deserialize_map(V)
@@ -878,6 +907,40 @@ impl Scenario {
         vs
     }
 
+    /// The named moments of the lesson, in step order, each with its step's index as the
+    /// [`crate::Player`] counts them (1 is the first step).
+    pub fn moments(&self) -> Vec<(usize, &str)> {
+        self.steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.moment.as_deref().map(|m| (i + 1, m)))
+            .collect()
+    }
+
+    /// The index (as the player counts, 1 is the first step) of the step named `moment`.
+    pub fn moment_step(&self, moment: &str) -> Option<usize> {
+        self.moments()
+            .into_iter()
+            .find(|(_, m)| *m == moment)
+            .map(|(i, _)| i)
+    }
+
+    /// The last moment named at or before step `index` (player index; 0, the start, has none).
+    pub fn moment_at(&self, index: usize) -> Option<&str> {
+        self.moments()
+            .into_iter()
+            .take_while(|(i, _)| *i <= index)
+            .last()
+            .map(|(_, m)| m)
+    }
+
+    /// The step of `other` (the same lesson in the other MQTT version) at the moment of step
+    /// `index` of this one: the step `other` names with the last moment named at or before
+    /// `index`. `None` when no moment is named by then, or `other` does not name it.
+    pub fn corresponding_step(&self, index: usize, other: &Scenario) -> Option<usize> {
+        other.moment_step(self.moment_at(index)?)
+    }
+
     fn client_version(&self, name: &str) -> Option<Version> {
         self.clients
             .iter()
@@ -887,13 +950,19 @@ impl Scenario {
 }
 
 impl Step {
-    /// A short label of what the step does, for step lists.
-    pub fn label(&self) -> String {
+    /// A short label of what the step does, for step lists; `version` is the protocol version
+    /// the step's client speaks (3.1.1 calls the connect flag Clean Session, 5.0 Clean Start).
+    pub fn label(&self, version: Version) -> String {
         match &self.action {
             Action::Connect(c) => {
                 let mut s = format!(
-                    "{} connects (clean start {}",
+                    "{} connects ({} {}",
                     c.client,
+                    if c.version.unwrap_or(version).is_v5() {
+                        "clean start"
+                    } else {
+                        "clean session"
+                    },
                     u8::from(c.clean_start)
                 );
                 if let Some(e) = c.session_expiry {
@@ -1076,6 +1145,33 @@ mod tests {
         assert_eq!(e.unwrap(), Expiry(NEVER_EXPIRE));
         let e: Result<Expiry, _> = serde_json::from_str("5000000000");
         assert!(e.is_err());
+    }
+
+    #[test]
+    fn moments_are_found_by_name_and_at_or_before_a_step() {
+        let text = r#"{"format": 1, "id": "m", "title": "m", "version": "5.0",
+            "clients": [{"name": "a"}],
+            "steps": [{"connect": {"client": "a"}}, {"moment": "drop", "drop": {"client": "a"}},
+                      {"wait": 1}, {"moment": "back", "connect": {"client": "a"}}]}"#;
+        let s = Scenario::from_json(text).unwrap();
+        assert_eq!(s.moments(), vec![(2, "drop"), (4, "back")]);
+        assert_eq!(s.moment_step("back"), Some(4));
+        assert_eq!(s.moment_step("nope"), None);
+        assert_eq!(s.moment_at(0), None);
+        assert_eq!(s.moment_at(1), None);
+        assert_eq!(s.moment_at(2), Some("drop"));
+        assert_eq!(s.moment_at(3), Some("drop"));
+        assert_eq!(s.moment_at(9), Some("back"));
+        let other = Scenario::from_json(&text.replace("{\"wait\": 1}, ", "")).unwrap();
+        assert_eq!(s.corresponding_step(3, &other), Some(2));
+        assert_eq!(s.corresponding_step(4, &other), Some(3));
+        assert_eq!(s.corresponding_step(1, &other), None);
+        let twice = text.replace("\"back\"", "\"drop\"");
+        let e = Scenario::from_json(&twice).unwrap_err();
+        assert!(e.message.contains("names an earlier step already"), "{e}");
+        assert_eq!(e.path.as_deref(), Some("steps[3]"));
+        let e = Scenario::from_json(&text.replace("\"back\"", "\"Back up\"")).unwrap_err();
+        assert!(e.message.contains("a-z, 0-9"), "{e}");
     }
 
     #[test]

@@ -69,6 +69,7 @@ impl Scenario {
         // A connect's `version` stays the client's version for its later connects (as the engine
         // plays it), so 5.0-only fields are checked against the version in force at each step.
         let mut versions = std::collections::BTreeMap::new();
+        let mut moments: Vec<&str> = Vec::new();
         for (i, step) in self.steps.iter().enumerate() {
             self.validate_step(step, &versions)
                 .map_err(|m| ("steps", i, m))?;
@@ -76,6 +77,88 @@ impl Scenario {
                 if let Some(v) = c.version {
                     versions.insert(c.client.clone(), v);
                 }
+            }
+            self.validate_claims(step, &versions)
+                .map_err(|m| ("steps", i, m))?;
+            if let Some(name) = &step.moment {
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    return Err((
+                        "steps",
+                        i,
+                        format!(
+                            "moment \"{name}\" must be non-empty and use only a-z, 0-9 and '-'"
+                        ),
+                    ));
+                }
+                if moments.contains(&name.as_str()) {
+                    return Err((
+                        "steps",
+                        i,
+                        format!("moment \"{name}\" names an earlier step already; a moment names one step"),
+                    ));
+                }
+                moments.push(name);
+            }
+        }
+        Ok(())
+    }
+
+    /// The claims of a step: each names one client of the scenario, holds values that can
+    /// happen on the client's protocol version at this step, and names known profiles.
+    fn validate_claims(
+        &self,
+        step: &Step,
+        versions: &std::collections::BTreeMap<String, Version>,
+    ) -> Result<(), String> {
+        let expanded = self.expanded_clients();
+        for (n, c) in step.claims.iter().enumerate() {
+            let at = |m: String| format!("claims[{n}]: {m}");
+            let name = c.claim.client();
+            let Some((_, spec)) = expanded.iter().find(|(e, _)| e == name) else {
+                let names: Vec<&str> = expanded.iter().map(|(e, _)| e.as_str()).collect();
+                let group = self.clients.iter().any(|g| g.name == name);
+                return Err(at(if group {
+                    format!(
+                        "\"{name}\" is a group of clients; a claim names one of them: {}",
+                        names.join(", ")
+                    )
+                } else {
+                    format!(
+                        "unknown client \"{name}\"; the clients are: {}",
+                        names.join(", ")
+                    )
+                }));
+            };
+            let v = versions
+                .get(name)
+                .or_else(|| versions.get(&spec.name))
+                .copied()
+                .unwrap_or(spec.version.unwrap_or(self.version));
+            c.claim.validate(v).map_err(at)?;
+            if let Some(ps) = &c.profiles {
+                if ps.is_empty() {
+                    return Err(at(
+                        "\"profiles\" names at least one profile (leave it out for every profile)"
+                            .into(),
+                    ));
+                }
+                for p in ps {
+                    if BrokerProfile::by_id(p).is_none() {
+                        let known: Vec<String> =
+                            BrokerProfile::all().into_iter().map(|p| p.id).collect();
+                        return Err(at(format!(
+                            "unknown broker profile \"{p}\"; known profiles: {}",
+                            known.join(", ")
+                        )));
+                    }
+                }
+            }
+            if c.say.as_deref() == Some("") {
+                return Err(at("\"say\" is empty: leave it out, or write the sentence shown where the claim holds".into()));
             }
         }
         Ok(())
