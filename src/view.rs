@@ -973,6 +973,7 @@ pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
                     topic,
                     qos,
                     copies,
+                    ..
                 } => {
                     facts.or_insert(*msg, (topic.to_string(), String::new(), from.to_string()));
                     let text = if *copies == 0 {
