@@ -1028,9 +1028,9 @@ impl Builder {
                     Ending {
                         time: e.time,
                         text: format!(
-                            "{}'s session expired: its Session Expiry Interval ({}) passed with no connection, and the broker deleted it",
-                            self.display(client_id),
-                            crate::types::format_expiry(*expiry)
+                            "the session expired: its Session Expiry Interval ({}) passed while {} was offline, and the broker deleted it with the copy",
+                            crate::types::format_expiry(*expiry),
+                            self.display(client_id)
                         ),
                     },
                 );
@@ -1041,7 +1041,7 @@ impl Builder {
                     Ending {
                         time: e.time,
                         text: format!(
-                            "{}'s session ended with its connection",
+                            "the session ended with {}'s connection, and the copy with it",
                             self.display(client_id)
                         ),
                     },
@@ -1053,7 +1053,7 @@ impl Builder {
                     Ending {
                         time: e.time,
                         text: format!(
-                            "{} connected with a clean start, which discarded its stored session",
+                            "{} connected with a clean start, which discarded its stored session and the copy with it",
                             self.display(client_id)
                         ),
                     },
@@ -1065,7 +1065,7 @@ impl Builder {
                     Ending {
                         time: e.time,
                         text: format!(
-                            "the broker restarted without {}'s session: {why}",
+                            "the broker restarted without {}'s session, and the copy with it: {why}",
                             self.display(client_id)
                         ),
                     },
@@ -1134,7 +1134,7 @@ impl Builder {
                 let link = Link {
                     entry: i,
                     time: why.time,
-                    text: format!("{}; the copy went with it", why.text),
+                    text: why.text,
                     cite: Some(cite),
                 };
                 self.finish(m, c, i, link, reason);
