@@ -970,6 +970,7 @@ mod tests {
             outcome: "delivered".into(),
             trouble: false,
             why: vec![("0s".into(), "<script>".into(), "".into())],
+            copies: Vec::new(),
         };
         let h = messages(std::slice::from_ref(&fate), None);
         assert!(
