@@ -204,7 +204,7 @@ impl CopyOutcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum At {
     Message(usize),
-    Copy(usize),
+    Own(usize),
 }
 
 /// A copy's outcome from one trace entry on, and the link that decided it.
@@ -217,7 +217,7 @@ struct State {
 
 /// One copy of a message, over the whole run.
 #[derive(Clone, Debug)]
-pub struct Copy {
+pub struct CopyRecord {
     /// Who it was for.
     pub to: Recipient,
     /// Trace entry at which it was made.
@@ -255,7 +255,7 @@ pub struct Message {
     pub qos: Option<QoS>,
     first: usize,
     links: Vec<Link>,
-    copies: Vec<Copy>,
+    copies: Vec<CopyRecord>,
     routed: bool,
     retained: bool,
 }
@@ -280,7 +280,7 @@ pub struct MessageAt<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct CopyAt<'a> {
     message: &'a Message,
-    copy: &'a Copy,
+    copy: &'a CopyRecord,
     end: usize,
 }
 
@@ -394,7 +394,7 @@ impl<'a> CopyAt<'a> {
             .chain(
                 own.iter()
                     .enumerate()
-                    .map(move |(i, l)| (l, decides == Some(At::Copy(i)))),
+                    .map(move |(i, l)| (l, decides == Some(At::Own(i)))),
             )
     }
 
@@ -402,7 +402,7 @@ impl<'a> CopyAt<'a> {
     pub fn deciding(&self) -> Option<&'a Link> {
         match self.state().decides? {
             At::Message(i) => self.message.links.get(i),
-            At::Copy(i) => self.copy.links.get(i),
+            At::Own(i) => self.copy.links.get(i),
         }
     }
 }
@@ -517,7 +517,7 @@ impl Builder {
                 .or_default()
                 .push(c as u32);
         }
-        let mut copy = Copy {
+        let mut copy = CopyRecord {
             to,
             first: i,
             head,
@@ -539,7 +539,7 @@ impl Builder {
         {
             if *dm == msg && did == client_id {
                 copy.links.push(l.clone());
-                copy.downgrade = Some(At::Copy(0));
+                copy.downgrade = Some(At::Own(0));
                 self.downgrade = None;
             }
         }
@@ -551,7 +551,7 @@ impl Builder {
         &mut self,
         msg: MsgId,
         cid: &ClientId,
-        pick: impl Fn(&Copy) -> bool,
+        pick: impl Fn(&CopyRecord) -> bool,
     ) -> Option<(usize, usize)> {
         let m = self.message_index(msg)?;
         let list = self.by_copy.get(&(msg, cid.clone()))?;
@@ -573,7 +573,7 @@ impl Builder {
     fn push(&mut self, m: usize, c: usize, link: Link) -> At {
         let copy = &mut self.messages[m].copies[c];
         copy.links.push(link);
-        At::Copy(copy.links.len() - 1)
+        At::Own(copy.links.len() - 1)
     }
 
     fn set(&mut self, m: usize, c: usize, entry: usize, outcome: CopyOutcome, decides: Option<At>) {
