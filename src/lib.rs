@@ -105,6 +105,7 @@ pub fn App() -> impl IntoView {
         open_why: RwSignal::new(Vec::new()),
         embed: initial.embed,
         panels: StoredValue::new(initial.panels.clone()),
+        push_history: StoredValue::new(false),
     };
     provide_context(pg);
     let embed = pg.embed;
@@ -151,6 +152,20 @@ pub fn App() -> impl IntoView {
         };
         let q = url::format(&st);
         query.set_value(q.clone());
+        if pg.push_history.get_value() {
+            // A new scenario, version or broker: its own history entry, at once.
+            pg.push_history.set_value(false);
+            url_timer.set_value(None);
+            if let Ok(h) = window().history() {
+                let path = window().location().pathname().unwrap_or_default();
+                let _ = h.push_state_with_url(
+                    &wasm_bindgen::JsValue::NULL,
+                    "",
+                    Some(&format!("{path}{q}")),
+                );
+            }
+            return;
+        }
         // Writing the address bar makes Chromium recompute style and layout at once, which
         // doubled the cost of a step; it is written when stepping pauses for a moment.
         url_timer.set_value(None);
@@ -238,6 +253,25 @@ pub fn App() -> impl IntoView {
             }
             _ => {}
         }
+    });
+
+    // Back and Forward: the page becomes what the history entry's link says.
+    let _history = window_event_listener(ev::popstate, move |_| {
+        let (st, _) = url::parse(&search());
+        let src = match (st.src, st.scenario) {
+            (Some(t), _) => Some(Source::File(t)),
+            (None, Some(id)) => Some(Source::BuiltIn(id)),
+            (None, None) => None,
+        };
+        url_timer.set_value(None);
+        if let Some(src) = src {
+            if source.get_untracked() != src {
+                source.set(src);
+            }
+        }
+        profile.set(st.broker);
+        seed.set(st.seed);
+        step.set(st.step.unwrap_or(0));
     });
 
     // postMessage commands from an embedding course page.
@@ -400,10 +434,12 @@ fn Picker() -> impl IntoView {
                 <select node_ref=scenario_sel data-testid="scenario-select" inner_html=html::scenario_options(&view::scenario_groups()) on:change=move |ev| {
                     let v = event_target_value(&ev);
                     if !v.is_empty() {
-                        source.set(Source::BuiltIn(v));
-                        profile.set(None);
-                        seed.set(None);
-                        pg.step.set(0);
+                        pg.navigate(|| {
+                            source.set(Source::BuiltIn(v));
+                            profile.set(None);
+                            seed.set(None);
+                            pg.step.set(0);
+                        });
                     }
                 }></select>
             </label>
@@ -413,7 +449,7 @@ fn Picker() -> impl IntoView {
                 <select node_ref=broker_sel data-testid="broker-select" on:change=move |ev| {
                     let v = event_target_value(&ev);
                     let own = scenario_profile();
-                    profile.set(if v == own { None } else { Some(v) });
+                    pg.navigate(|| profile.set(if v == own { None } else { Some(v) }));
                 }>
                     {profiles.iter().map(|p| view! { <option value=p.id.clone()>{p.name.clone()}</option> }).collect_view()}
                 </select>
@@ -476,7 +512,7 @@ fn VersionToggle() -> impl IntoView {
                 on:click=move |_| {
                     if current() != Some(v) {
                         if let Some(id) = other() {
-                            pg.source.set(Source::BuiltIn(id));
+                            switch_version(id);
                         }
                     }
                 }>{v.label()}</button>
@@ -487,6 +523,36 @@ fn VersionToggle() -> impl IntoView {
             {button(Version::V311)}
             {button(Version::V5)}
         </span>
+    }
+}
+
+/// Opens the same lesson in the other MQTT version (built-in `id`) at the same named moment,
+/// on the broker being played; a new history entry.
+fn switch_version(id: String) {
+    let pg = page();
+    let Some(other) = library::text_by_id(&id).and_then(|t| Scenario::from_json(t).ok()) else {
+        pg.notices
+            .update(|n| n.push(format!("The lesson \"{id}\" could not be opened.")));
+        return;
+    };
+    let Some((target, note, broker)) = pg.player.with_untracked(|p| {
+        p.as_ref().ok().map(|p| {
+            let (t, note) = view::toggle_target(&p.scenario, pg.at.get_untracked(), &other);
+            (t, note, p.scenario.broker.profile.clone())
+        })
+    }) else {
+        return;
+    };
+    pg.navigate(|| {
+        pg.source.set(Source::BuiltIn(id));
+        // The broker stays: the other file's own broker only when it is the same one.
+        pg.profile
+            .set((broker != other.broker.profile).then_some(broker));
+        pg.seed.set(None);
+        pg.step.set(target);
+    });
+    if let Some(n) = note {
+        pg.notices.update(|l| l.push(n));
     }
 }
 

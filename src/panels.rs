@@ -63,6 +63,24 @@ pub fn NarrationPanel() -> impl IntoView {
             })
         })
     };
+    // What the step's claims say on this broker: the author's sentence where it holds here,
+    // else the engine's own account (marked), so no sentence shown is false on this profile.
+    let claims = move || {
+        n.with(|n| {
+            n.as_ref().filter(|n| !n.claims.is_empty()).map(|n| {
+                view! {
+                    <ul class="claims" data-testid="claims">
+                        {n.claims.iter().map(|c| view! {
+                            <li class:engine=c.engine title=c.engine.then_some("The scenario's sentence for this moment is not true on this broker; this is what the engine did.")>
+                                {c.engine.then_some("On this broker: ")}{c.text.clone()}
+                                {(!c.cite.is_empty()).then(|| view! { " " <span class="cite">{c.cite.clone()}</span> })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }
+            })
+        })
+    };
     view! {
         <section class="narration" data-testid="narration" aria-label="This step's narration">
             <h2>
@@ -70,6 +88,7 @@ pub fn NarrationPanel() -> impl IntoView {
                 {move || n.with(|n| n.as_ref().map(|n| n.label.clone()))}
             </h2>
             <p class="say">{move || n.with(|n| n.as_ref().map(|n| n.say.clone()))}</p>
+            {claims}
             {devs}
         </section>
     }
@@ -550,12 +569,8 @@ fn HexView(
 pub fn MessagesPanel() -> impl IntoView {
     let pg = page();
     let fates = Memo::new(move |_| {
-        pg.with_step(|p, s| {
-            let all = view::message_fates(p, s);
-            let skip = all.len().saturating_sub(MAX_FATES);
-            (all.into_iter().skip(skip).collect::<Vec<_>>(), skip)
-        })
-        .unwrap_or_default()
+        pg.with_step(|p, s| view::message_fates_last(p, s, MAX_FATES))
+            .unwrap_or_default()
     });
     let ids = move || fates.with(|(f, _)| f.iter().map(|f| f.msg.clone()).collect::<Vec<_>>());
     view! {
@@ -603,15 +618,26 @@ fn FateItem(
             {text(|f| if f.from.is_empty() { "?".into() } else { f.from.clone() })}": "
             <strong class="outcome">{text(|f| f.outcome.clone())}</strong>" "
             <button class="why-btn" data-testid=format!("why-{msg}") aria-expanded=move || open.get().to_string() on:click=toggle>"Why?"</button>
-            {move || open.get().then(|| view! {
-                <ol class="chain">
-                    {f.with(|f| f.as_ref().map(|f| f.why.iter().map(|(t, text, cite)| view! {
-                        <li><span class="t">{t.clone()}</span>" "{text.clone()}
-                            {(!cite.is_empty()).then(|| view! { " " <span class="cite">{cite.clone()}</span> })}
+            {move || open.get().then(|| f.with(|f| f.as_ref().map(|f| view! {
+                // Each copy's chain as the engine wrote it, the link that decided it marked.
+                <ul class="copies">
+                    {f.copies.iter().map(|c| view! {
+                        <li class:trouble=c.trouble>
+                            <span class="to">{c.to.clone()}</span>": "<strong>{c.outcome.clone()}</strong>
+                            <ol class="chain">
+                                {c.chain.iter().map(|l| view! {
+                                    <li class:decides=l.decides>
+                                        <span class="t">{l.time.clone()}</span>" "{l.text.clone()}
+                                        {(!l.cite.is_empty()).then(|| view! { " " <span class="cite">{l.cite.clone()}</span> })}
+                                        {l.decides.then_some(view! { <span class="sr">" (this decided it)"</span> })}
+                                    </li>
+                                }).collect_view()}
+                            </ol>
                         </li>
-                    }).collect_view()))}
-                </ol>
-            })}
+                    }).collect_view()}
+                    {(f.copies_total > f.copies.len()).then(|| view! { <li class="more">"… and "{f.copies_total - f.copies.len()}" more copies"</li> })}
+                </ul>
+            })))}
         </li>
     }
 }

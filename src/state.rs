@@ -56,6 +56,9 @@ pub struct Page {
     pub embed: bool,
     /// The panels the link asked for (`None`: every panel).
     pub panels: StoredValue<Option<Vec<String>>>,
+    /// The next change of the link is a new history entry (a scenario, version or broker
+    /// change), so the browser's Back undoes it; steps only replace the entry.
+    pub push_history: StoredValue<bool>,
 }
 
 impl Page {
@@ -63,6 +66,12 @@ impl Page {
     pub fn shows(&self, name: &str) -> bool {
         self.panels
             .with_value(|p| p.as_ref().is_none_or(|p| p.iter().any(|x| x == name)))
+    }
+
+    /// Runs `change` as one navigation: the link it leads to becomes a new history entry.
+    pub fn navigate(&self, change: impl FnOnce()) {
+        self.push_history.set_value(true);
+        change();
     }
 
     /// Goes to step `i` (clamped to the scenario).

@@ -4,11 +4,9 @@
 use session_engine::broker::{OutState, Session};
 use session_engine::client::{ClientOutStage, LinkState, SimClient};
 use session_engine::codec::EncodeError;
-use session_engine::event::{
-    BrokerEvent, ClientEvent, DropReason, Endpoint, TraceEntry, TraceItem,
-};
+use session_engine::event::{BrokerEvent, ClientEvent, Endpoint, TraceEntry, TraceItem};
 use session_engine::types::{format_duration_ms, format_expiry, NEVER_EXPIRE};
-use session_engine::{library, ClientId, MsgId, Packet, Player, SimTime, Version, World};
+use session_engine::{library, ClientId, Packet, Player, SimTime, Version, World};
 
 /// A built-in scenario in the picker.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,6 +73,33 @@ pub fn other_version(s: &session_engine::Scenario) -> Option<String> {
         .iter()
         .any(|o| o.id == other)
         .then(|| other.to_string())
+}
+
+/// Where the version toggle lands: the step of the other file at the same named moment as step
+/// `step` of `current` (or before the other file's first moment, at most at `step`, when no
+/// moment is named yet), and a sentence for the page when the moment could not be matched.
+pub fn toggle_target(
+    current: &session_engine::Scenario,
+    step: usize,
+    other: &session_engine::Scenario,
+) -> (usize, Option<String>) {
+    if let Some(s) = current.corresponding_step(step, other) {
+        return (s, None);
+    }
+    match current.moment_at(step) {
+        // A moment the other file does not name: its start, and the page says why.
+        Some(m) => (
+            0,
+            Some(format!(
+                "The MQTT {} lesson has no moment \"{m}\"; it opens at its start.",
+                other.version.label()
+            )),
+        ),
+        None => {
+            let first = other.moments().first().map(|(i, _)| *i).unwrap_or(1);
+            (step.min(first.saturating_sub(1)), None)
+        }
+    }
 }
 
 /// Where a client's session is in its lifecycle.
@@ -239,14 +264,54 @@ pub struct Narration {
     pub last: usize,
     pub time: String,
     pub label: String,
+    /// The author's sentence (written to be true on every broker profile).
     pub say: String,
-    /// Rule-backed decisions of this step: (sentence, citation).
-    pub rules: Vec<(String, String)>,
+    /// What the step's claims say on the profile being played, each true there.
+    pub claims: Vec<ClaimLine>,
     /// Where the broker departs from the specification here: (rule, spec, broker).
     pub deviations: Vec<(String, String, String)>,
-    /// What each statement cited above requires, once each: ("[MQTT-3.1.2-4] 5.0", summary),
+    /// What each statement the step cites requires, once each: ("[MQTT-3.1.2-4] 5.0", summary),
     /// from the engine's statement catalogue.
     pub statements: Vec<(String, String)>,
+}
+
+/// One claim of a step as the page shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimLine {
+    /// The sentence: the author's where the claim holds on this profile, else the engine's own
+    /// account of what happened (true on this profile).
+    pub text: String,
+    /// The author's sentence was replaced by the engine's: the claim does not hold here.
+    pub engine: bool,
+    /// The rule of the deciding event, as the trace cites it ("" for none).
+    pub cite: String,
+}
+
+/// The claims of step `step` to show on the profile being played: each claim written for this
+/// profile, as [`session_engine::ClaimCheck::sentence`] says it; a claim written for
+/// other profiles only where no claim for this profile speaks of the same thing (then the
+/// engine's outcome, which is true here).
+pub fn claim_lines(p: &Player, step: usize) -> Vec<ClaimLine> {
+    let checks = p.claims(step);
+    let same = |a: &session_engine::Claim, b: &session_engine::Claim| {
+        std::mem::discriminant(a) == std::mem::discriminant(b) && a.client() == b.client()
+    };
+    let mut out: Vec<ClaimLine> = Vec::new();
+    for c in &checks {
+        if !c.applies && checks.iter().any(|o| o.applies && same(&o.claim, &c.claim)) {
+            continue;
+        }
+        let engine = !c.applies || !c.holds || c.author.is_none();
+        let line = ClaimLine {
+            text: if c.applies { c.sentence() } else { &c.outcome }.to_string(),
+            engine: engine && c.author.is_some(),
+            cite: c.cite.clone().unwrap_or_default(),
+        };
+        if !out.iter().any(|l| l.text == line.text) {
+            out.push(line);
+        }
+    }
+    out
 }
 
 /// The protocol version all of a scenario's clients speak, if they speak one.
@@ -283,7 +348,7 @@ pub fn statement_lines<'a>(
 
 pub fn narration(p: &Player, step: usize) -> Narration {
     let rec = p.at(step);
-    let mut rules = Vec::new();
+    let mut cites: Vec<&str> = Vec::new();
     let mut deviations = Vec::new();
     for e in p.entries(step) {
         if let TraceItem::Broker { event } = &e.item {
@@ -291,24 +356,23 @@ pub fn narration(p: &Player, step: usize) -> Narration {
                 BrokerEvent::Deviation { rule, spec, broker } => {
                     deviations.push((rule.to_string(), spec.clone(), broker.clone()))
                 }
-                BrokerEvent::MessageSent { .. }
-                | BrokerEvent::MessageAcknowledged { .. }
-                | BrokerEvent::Subscribed { .. } => {}
                 other => {
                     if let Some(c) = other.cite() {
-                        let item = (other.describe(), c.to_string());
-                        if !rules.contains(&item) {
-                            rules.push(item);
+                        // A step can route 20,000 copies under one rule: a few distinct cites.
+                        if !cites.contains(&c) {
+                            cites.push(c);
                         }
                     }
                 }
             }
         }
     }
+    let claims = claim_lines(p, step);
     let statements = statement_lines(
-        rules
+        cites
             .iter()
-            .map(|(_, c)| c.as_str())
+            .copied()
+            .chain(claims.iter().map(|c| c.cite.as_str()))
             .chain(deviations.iter().map(|(r, _, _)| r.as_str())),
         only_version(&p.scenario),
     );
@@ -323,7 +387,7 @@ pub fn narration(p: &Player, step: usize) -> Narration {
             rec.label.clone()
         },
         say: rec.say.clone(),
-        rules,
+        claims,
         deviations,
     }
 }
@@ -433,6 +497,8 @@ fn change_kind(item: &TraceItem) -> Option<ChangeKind> {
             BrokerEvent::MessageRouted { .. }
             | BrokerEvent::MessageQueued { .. }
             | BrokerEvent::MessageDropped { .. }
+            | BrokerEvent::CopyDowngraded { .. }
+            | BrokerEvent::MessageResent { .. }
             | BrokerEvent::RetainedStored { .. }
             | BrokerEvent::RetainedCleared { .. }
             | BrokerEvent::RetainedExpired { .. } => ChangeKind::Message,
@@ -1217,429 +1283,130 @@ pub fn packet_fields(p: &Player, id: usize) -> Option<(String, Vec<(String, Stri
     Some((packet.to_string(), f))
 }
 
-/// A map keyed by message id. Ids are small and dense (allocated 1, 2, 3, ... per run), so a
-/// vector indexed by id is both faster and much smaller in the wasm than an ordered map.
-struct ById<T>(Vec<Option<T>>);
-
-impl<T> Default for ById<T> {
-    fn default() -> Self {
-        ById(Vec::new())
-    }
-}
-
-impl<T> ById<T> {
-    fn slot(&mut self, m: MsgId) -> &mut Option<T> {
-        let i = m.0 as usize;
-        if self.0.len() <= i {
-            self.0.resize_with(i + 1, || None);
-        }
-        &mut self.0[i]
-    }
-    fn set(&mut self, m: MsgId, v: T) {
-        *self.slot(m) = Some(v);
-    }
-    fn or_insert(&mut self, m: MsgId, v: T) -> &mut T {
-        self.slot(m).get_or_insert(v)
-    }
-    fn get(&self, m: MsgId) -> Option<&T> {
-        self.0.get(m.0 as usize).and_then(Option::as_ref)
-    }
-    fn take(&mut self, m: MsgId) -> Option<T> {
-        self.0.get_mut(m.0 as usize).and_then(Option::take)
-    }
-}
-
-impl<T: Default> ById<T> {
-    fn or_default(&mut self, m: MsgId) -> &mut T {
-        self.slot(m).get_or_insert_with(T::default)
-    }
-}
-
-/// What became of one application message.
+/// What became of one application message. Built from the engine's [`session_engine::Fates`]
+/// (`Player::fates`): the outcomes, sentences and citations are the engine's, tested there.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MessageFate {
+    /// The engine's name of the message (`m1`).
     pub msg: String,
     pub topic: String,
+    /// The payload as text, or "bytes" and its hex when it is not UTF-8.
     pub payload: String,
+    /// The publisher's scenario name, or the client id whose will it is.
     pub from: String,
-    /// "delivered", "duplicate", "dropped", "lost", "queued", "in flight", "nobody subscribed", ...
+    /// The kinds of its copies' outcomes, each once: "delivered", "duplicate", "dropped",
+    /// "lost", "queued", "in flight", "expired", "nobody subscribed", "buffered"; "on its way"
+    /// before the broker made any copy.
     pub outcome: String,
-    /// true when something went wrong for someone (lost, dropped, duplicate, late).
+    /// true when something went wrong for one of its copies (lost, dropped, duplicate, expired).
     pub trouble: bool,
-    /// The cause chain, oldest first: (time, sentence, citation).
+    /// Every copy's chain merged, oldest first, each event once: (time, sentence, citation or
+    /// "").
     pub why: Vec<(String, String, String)>,
+    /// Each copy: one per subscriber session, the publisher's own side, or "nobody" (the first
+    /// [`MAX_COPIES`]).
+    pub copies: Vec<CopyFate>,
+    /// Copies of the message in all.
+    pub copies_total: usize,
 }
 
-/// Every application message up to `step`, with its fate and the chain of causes.
+/// What became of one copy of a message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CopyFate {
+    /// Who it was for: a client's name, "NAME (publisher)" or "nobody".
+    pub to: String,
+    /// Where it is or how it ended, for people ("delivered at QoS 1 with DUP = 1").
+    pub outcome: String,
+    /// Lost, dropped, duplicate or expired.
+    pub trouble: bool,
+    /// Its chain, oldest first.
+    pub chain: Vec<WhyLine>,
+}
+
+/// One link of a copy's chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WhyLine {
+    /// When, as the trace writes times.
+    pub time: String,
+    /// What happened, one sentence.
+    pub text: String,
+    /// The rule the engine's event cites; "" when no rule decided it.
+    pub cite: String,
+    /// This is the link that decided the copy's outcome.
+    pub decides: bool,
+}
+
+/// Copies of one message listed with their chains at most (a message can fan out to 10,000
+/// sessions); `MessageFate::copies_total` counts them all.
+pub const MAX_COPIES: usize = 50;
+
+/// Every application message up to `step`, with its fate and the chain of causes of each copy.
 pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
-    let end = p.at(step).end;
-    let trace = &p.trace()[..end];
-    let world = &p.at(step).world;
-    let mut order: Vec<MsgId> = Vec::new();
-    let mut facts: ById<(String, String, String)> = ById::default();
-    let mut chain: ById<Vec<(String, String, String)>> = ById::default();
-    let mut outcomes: ById<Vec<&'static str>> = ById::default();
-    let mut listed: ById<()> = ById::default();
-    // Session-level causes, by client id: the last lifecycle event that discards state.
-    let mut last_session_cause: Vec<(ClientId, (String, String, String))> = Vec::new();
-    // Copies sent to a client and not yet acknowledged: (client, packet id, message).
-    let mut unacked: Vec<(String, u16, MsgId)> = Vec::new();
-    let mut note = |m: MsgId, t: &SimTime, text: String, cite: &str, order: &mut Vec<MsgId>| {
-        if listed.get(m).is_none() {
-            listed.set(m, ());
-            order.push(m);
-        }
-        chain
-            .or_default(m)
-            .push((t.to_string(), text, cite.to_string()));
+    message_fates_last(p, step, usize::MAX).0
+}
+
+/// The last `limit` messages up to `step` (oldest first), each with its fate and the chain of
+/// causes of each copy, and how many earlier ones were left out. Only the messages returned are
+/// written out, so a run with 20,000 copies stays cheap to show.
+pub fn message_fates_last(p: &Player, step: usize, limit: usize) -> (Vec<MessageFate>, usize) {
+    let all = p.fates().at(step);
+    let skip = all.len().saturating_sub(limit);
+    let fates = all.into_iter().skip(skip).map(fate_of).collect();
+    (fates, skip)
+}
+
+fn fate_of(m: session_engine::fate::MessageAt<'_>) -> MessageFate {
+    let line = |l: &session_engine::fate::Link, decides: bool| WhyLine {
+        time: l.time.to_string(),
+        text: l.text.clone(),
+        cite: l.cite.unwrap_or_default().to_string(),
+        decides,
     };
-    for e in trace {
-        match &e.item {
-            TraceItem::Broker { event } => match event {
-                BrokerEvent::MessageRouted {
-                    from,
-                    msg,
-                    topic,
-                    qos,
-                    copies,
-                } => {
-                    facts.or_insert(*msg, (topic.to_string(), String::new(), from.to_string()));
-                    let text = if *copies == 0 {
-                        format!("the broker received it at {qos}; no session had a matching subscription")
-                    } else {
-                        format!(
-                            "the broker received it at {qos} and made {copies} cop{}",
-                            if *copies == 1 { "y" } else { "ies" }
-                        )
-                    };
-                    note(
-                        *msg,
-                        &e.time,
-                        text,
-                        if *copies == 0 {
-                            "[MQTT-4.5.0-1]: only matching subscriptions get a copy"
-                        } else {
-                            "[MQTT-4.5.0-1]"
-                        },
-                        &mut order,
-                    );
-                    if *copies == 0 {
-                        outcomes.or_default(*msg).push("nobody subscribed");
-                    }
-                }
-                BrokerEvent::WillPublished {
-                    client_id,
-                    topic,
-                    msg,
-                    cite,
-                } => {
-                    facts.or_insert(
-                        *msg,
-                        (
-                            topic.to_string(),
-                            "(will)".to_string(),
-                            client_id.to_string(),
-                        ),
-                    );
-                    note(
-                        *msg,
-                        &e.time,
-                        format!("the broker published the will of \"{client_id}\""),
-                        cite,
-                        &mut order,
-                    );
-                }
-                BrokerEvent::MessageQueued {
-                    client_id,
-                    msg,
-                    qos,
-                    online,
-                    ..
-                } => {
-                    let why = if *online {
-                        "its in-flight window was full"
-                    } else {
-                        "it was offline"
-                    };
-                    note(
-                        *msg,
-                        &e.time,
-                        format!("queued for \"{client_id}\" at {qos} because {why}"),
-                        if *online {
-                            "[MQTT-3.3.4-9]"
-                        } else {
-                            "[MQTT-3.1.2-5] 3.1.1 / [MQTT-3.1.2-23] 5.0"
-                        },
-                        &mut order,
-                    );
-                }
-                BrokerEvent::MessageDropped {
-                    client_id,
-                    msg,
-                    reason,
-                    cite,
-                    ..
-                } => {
-                    let mut text = format!("dropped for \"{client_id}\": {}", reason.describe());
-                    if matches!(
-                        reason,
-                        DropReason::SessionEnded
-                            | DropReason::CleanStart
-                            | DropReason::BrokerRestart
-                    ) {
-                        if let Some((t, why, c)) = last_session_cause
-                            .iter()
-                            .rev()
-                            .find(|(c, _)| c == client_id)
-                            .map(|(_, v)| v)
-                        {
-                            text.push_str(&format!(" (at {t}: {why} - {c})"));
-                        }
-                    }
-                    note(*msg, &e.time, text, cite, &mut order);
-                    outcomes.or_default(*msg).push("dropped");
-                }
-                BrokerEvent::SessionExpired {
-                    client_id, cite, ..
-                } => {
-                    last_session_cause.push((
-                        client_id.clone(),
-                        (
-                            e.time.to_string(),
-                            "the session expired".into(),
-                            cite.to_string(),
-                        ),
-                    ));
-                }
-                BrokerEvent::SessionEnded { client_id, cite } => {
-                    last_session_cause.push((
-                        client_id.clone(),
-                        (
-                            e.time.to_string(),
-                            "the session ended with its connection".into(),
-                            cite.to_string(),
-                        ),
-                    ));
-                }
-                BrokerEvent::SessionDiscarded { client_id, cite } => {
-                    last_session_cause.push((
-                        client_id.clone(),
-                        (
-                            e.time.to_string(),
-                            "a Clean Start connection discarded the session".into(),
-                            cite.to_string(),
-                        ),
-                    ));
-                }
-                BrokerEvent::SessionTakenOver {
-                    client_id, cite, ..
-                } => {
-                    last_session_cause.push((
-                        client_id.clone(),
-                        (
-                            e.time.to_string(),
-                            "another connection took over the client id".into(),
-                            cite.to_string(),
-                        ),
-                    ));
-                }
-                _ => {}
-            },
-            TraceItem::Client { client, event } => match event {
-                ClientEvent::Delivered {
-                    msg,
-                    topic,
-                    payload,
-                    qos,
-                    dup,
-                    duplicate,
-                    ..
-                } => {
-                    let f =
-                        facts.or_insert(*msg, (topic.to_string(), String::new(), String::new()));
-                    if f.1.is_empty() || f.1 == "(will)" {
-                        f.1 = payload.to_string();
-                    }
-                    let mut text = format!("delivered to {client} at {qos}");
-                    if *dup {
-                        text.push_str(" with DUP = 1 (a resend)");
-                    }
-                    let cite = if *duplicate {
-                        outcomes.or_default(*msg).push("duplicate");
-                        text.push_str(": the application sees it a second time, as QoS 1 allows (at least once)");
-                        "[MQTT-4.4.0-1], [MQTT-3.3.1-1]"
-                    } else {
-                        outcomes.or_default(*msg).push("delivered");
-                        if *dup {
-                            "[MQTT-4.4.0-1]"
-                        } else {
-                            ""
-                        }
-                    };
-                    note(*msg, &e.time, text, cite, &mut order);
-                }
-                ClientEvent::PublishLost {
-                    msg,
-                    topic,
-                    payload,
-                    why,
-                } => {
-                    facts.or_insert(
-                        *msg,
-                        (topic.to_string(), payload.to_string(), client.clone()),
-                    );
-                    note(*msg, &e.time, format!("{client} lost it before sending: {why}"), "a session stores messages for a client, not from it (3.1.1 §3.1.2.4 and 5.0 §4.1 list what the server stores)", &mut order);
-                    outcomes.or_default(*msg).push("lost");
-                }
-                ClientEvent::PublishBuffered {
-                    msg,
-                    topic,
-                    payload,
-                    ..
-                } => {
-                    facts.or_insert(
-                        *msg,
-                        (topic.to_string(), payload.to_string(), client.clone()),
-                    );
-                    note(
-                        *msg,
-                        &e.time,
-                        format!("{client} was offline and kept it in its own buffer"),
-                        "",
-                        &mut order,
-                    );
-                }
-                ClientEvent::BufferDropped { msg, .. } => {
-                    note(
-                        *msg,
-                        &e.time,
-                        format!("{client}'s buffer was full and overwrote it"),
-                        "",
-                        &mut order,
-                    );
-                    outcomes.or_default(*msg).push("lost");
-                }
-                _ => {}
-            },
-            TraceItem::Packet {
-                packet: Packet::Publish(pb),
-                lost: true,
-                to,
-                ..
-            } => {
-                let who = match to {
-                    Endpoint::Broker => "the broker".to_string(),
-                    Endpoint::Client(c) => c.clone(),
-                };
-                note(
-                    pb.msg,
-                    &e.time,
-                    format!("the PUBLISH to {who} was lost on the network"),
-                    "",
-                    &mut order,
-                );
-            }
-            TraceItem::Packet {
-                packet: Packet::Publish(pb),
-                to: Endpoint::Client(c),
-                ..
-            } => {
-                if let Some(id) = pb.packet_id {
-                    unacked.retain(|(x, i, _)| !(x == c && *i == id));
-                    unacked.push((c.clone(), id, pb.msg));
-                }
-            }
-            TraceItem::Packet {
-                packet:
-                    Packet::Puback { packet_id, .. }
-                    | Packet::Pubrec { packet_id, .. }
-                    | Packet::Pubcomp { packet_id, .. },
-                from: Endpoint::Client(c),
-                lost,
-                ..
-            } => {
-                if *lost {
-                    if let Some(m) = unacked
-                        .iter()
-                        .find(|(x, i, _)| x == c && i == packet_id)
-                        .map(|(_, _, m)| *m)
-                    {
-                        note(m, &e.time, format!("{c}'s acknowledgement (packet id {packet_id}) was lost on the network, so the broker still counts the message as unacknowledged"), "", &mut order);
-                    }
-                } else if matches!(
-                    &e.item,
-                    TraceItem::Packet {
-                        packet: Packet::Puback { .. } | Packet::Pubcomp { .. },
-                        ..
-                    }
-                ) {
-                    unacked.retain(|(x, i, _)| !(x == c && i == packet_id));
-                }
-            }
-            TraceItem::LinkClosed { client, .. } => {
-                for (_, id, m) in unacked.iter().filter(|(c, _, _)| c == client) {
-                    note(*m, &e.time, format!("{client}'s connection closed while packet id {id} was unacknowledged: it must be resent when the session resumes"), "[MQTT-4.4.0-1]", &mut order);
-                }
-                unacked.retain(|(c, _, _)| c != client);
-            }
-            TraceItem::Packet {
-                packet: Packet::Publish(pb),
-                from: Endpoint::Client(c),
-                ..
-            } => {
-                let f = facts.or_insert(
-                    pb.msg,
-                    (pb.topic.to_string(), pb.payload.to_string(), c.clone()),
-                );
-                if f.1.is_empty() {
-                    f.1 = pb.payload.to_string();
-                }
-                if f.2.is_empty() {
-                    f.2 = c.clone();
-                }
-            }
-            _ => {}
-        }
-    }
-    // Where copies still wait.
-    let mut pending: ById<&'static str> = ById::default();
-    for s in world.broker.sessions().values() {
-        for m in &s.queue {
-            pending.set(m.msg, "queued");
-        }
-        for m in &s.inflight {
-            pending.set(m.msg, "in flight");
-        }
-    }
-    order
-        .into_iter()
-        .map(|m| {
-            let (topic, payload, from) = facts.get(m).cloned().unwrap_or_default();
-            let outs = outcomes.get(m).cloned().unwrap_or_default();
-            let mut labels: Vec<&str> = Vec::new();
-            for o in outs.iter().chain(pending.get(m)) {
-                if !labels.contains(o) {
-                    labels.push(o);
-                }
-            }
-            let trouble = labels
-                .iter()
-                .any(|l| matches!(*l, "lost" | "dropped" | "duplicate"));
-            MessageFate {
-                msg: m.to_string(),
-                topic,
-                payload,
-                from,
-                outcome: if labels.is_empty() {
-                    "on its way".to_string()
-                } else {
-                    labels.join(", ")
-                },
-                trouble,
-                why: chain.take(m).unwrap_or_default(),
-            }
+    let copies: Vec<CopyFate> = m
+        .copies()
+        .take(MAX_COPIES)
+        .map(|c| CopyFate {
+            to: c.to().label(),
+            outcome: c.outcome().describe(),
+            trouble: c.trouble().is_some(),
+            chain: c.chain().map(|(l, d)| line(l, d)).collect(),
         })
-        .collect()
+        .collect();
+    // The message's own links once, then each copy's, in the order they happened.
+    let mut links: Vec<&session_engine::fate::Link> = m.links().iter().collect();
+    for c in m.copies().take(MAX_COPIES) {
+        links.extend(
+            c.chain()
+                .map(|(l, _)| l)
+                .filter(|l| !m.links().iter().any(|x| std::ptr::eq(x, *l))),
+        );
+    }
+    links.sort_by_key(|l| l.entry);
+    let kinds = m.kinds();
+    MessageFate {
+        msg: m.message.msg.to_string(),
+        topic: m.message.topic.to_string(),
+        payload: m.message.payload.to_string(),
+        from: m.message.from.clone(),
+        outcome: if kinds.is_empty() {
+            "on its way".to_string()
+        } else {
+            kinds.join(", ")
+        },
+        trouble: m.trouble(),
+        why: links
+            .into_iter()
+            .map(|l| {
+                (
+                    l.time.to_string(),
+                    l.text.clone(),
+                    l.cite.unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+        copies_total: m.copies().count(),
+        copies,
+    }
 }
 
 /// The broker overview: every session with its memory, against the profile's limits.
@@ -2004,13 +1771,32 @@ mod tests {
         let fates = message_fates(&p, last);
         let report = fates.iter().find(|f| f.payload == "report").unwrap();
         assert!(report.trouble);
+        assert_eq!(report.outcome, "dropped");
         assert!(
             report
                 .why
                 .iter()
-                .any(|(_, t, _)| t.contains("the session expired")),
+                .any(|(_, t, c)| t.contains("session expired") && c == "[MQTT-4.1.0-2] 5.0"),
             "{:?}",
             report.why
+        );
+        // One copy, for the sensor; its deciding line is the expiry, said once.
+        let [copy] = &report.copies[..] else {
+            panic!("{:?}", report.copies)
+        };
+        assert_eq!(copy.to, "sensor");
+        assert!(copy.trouble);
+        let deciding: Vec<&WhyLine> = copy.chain.iter().filter(|l| l.decides).collect();
+        assert_eq!(deciding.len(), 1);
+        assert_eq!(deciding[0].cite, "[MQTT-4.1.0-2] 5.0");
+        assert_eq!(
+            copy.chain
+                .iter()
+                .filter(|l| l.text.contains("session"))
+                .count(),
+            2,
+            "queued in the stored session, then its expiry: {:?}",
+            copy.chain
         );
     }
 
@@ -2022,7 +1808,6 @@ mod tests {
             .deviations
             .iter()
             .any(|(rule, _, broker)| rule.contains("MQTT-3.1.4-3") && broker.contains("2.0.15")));
-        assert!(n.rules.iter().any(|(_, c)| c.contains("[MQTT-3.1.4-3]")));
         // Each statement cited once, with what it requires, in the version it is cited for.
         let (id, summary) = n
             .statements
@@ -2051,6 +1836,9 @@ mod tests {
             .why
             .iter()
             .any(|(_, t, c)| t.contains("QoS 0 is not queued") && c.contains("[MQTT-3.1.2-5]")));
+        let m2 = fates.iter().find(|f| f.payload == "m2").unwrap();
+        assert_eq!((m2.outcome.as_str(), m2.trouble), ("delivered", false));
+        assert_eq!(m2.copies[0].outcome, "delivered at QoS 1");
         let p = play("qos1-redelivered-dup");
         let fates = message_fates(&p, p.len() - 1);
         let m1 = fates.iter().find(|f| f.payload.starts_with("m1")).unwrap();
@@ -2058,14 +1846,60 @@ mod tests {
         assert!(
             m1.why
                 .iter()
-                .any(|(_, t, _)| t.contains("acknowledgement (packet id 1) was lost")),
+                .any(|(_, t, _)| t.contains("PUBACK (packet id 1) was lost")),
             "{:?}",
             m1.why
         );
-        assert!(m1.why.iter().any(
-            |(_, t, c)| t.contains("connection closed while packet id 1") && c == "[MQTT-4.4.0-1]"
-        ));
-        assert!(m1.why.iter().any(|(_, t, _)| t.contains("DUP = 1")));
+        let copy = &m1.copies[0];
+        assert_eq!(copy.to, "billing");
+        let deciding = copy.chain.iter().find(|l| l.decides).unwrap();
+        assert!(deciding.text.contains("again with DUP = 1"), "{deciding:?}");
+        assert_eq!(deciding.cite, "[MQTT-4.4.0-1] 5.0, [MQTT-3.3.1-1] 5.0");
+        // Lines the engine gives no rule carry none.
+        assert!(copy
+            .chain
+            .iter()
+            .any(|l| l.text.contains("lost on the network") && l.cite.is_empty()));
+    }
+
+    #[test]
+    fn the_why_lines_are_the_engine_s_and_every_cite_is_one_it_emits() {
+        for s in library::all() {
+            let p = Player::new(s).unwrap();
+            let last = p.len() - 1;
+            let fates = message_fates(&p, last);
+            assert_eq!(fates.len(), p.fates().at(last).len());
+            // Every citation shown is one an event of the trace carries.
+            let emitted: Vec<&str> = p
+                .trace()
+                .iter()
+                .filter_map(|e| match &e.item {
+                    TraceItem::Broker { event } => event.cite(),
+                    _ => None,
+                })
+                .collect();
+            for f in &fates {
+                for c in &f.copies {
+                    assert!(
+                        c.chain.iter().filter(|l| l.decides).count() == 1,
+                        "{}",
+                        f.msg
+                    );
+                    for l in &c.chain {
+                        assert!(
+                            l.cite.is_empty() || emitted.contains(&l.cite.as_str()),
+                            "{}: {} cites {}, which no event emits",
+                            p.scenario.id,
+                            f.msg,
+                            l.cite
+                        );
+                    }
+                }
+                for (_, _, cite) in &f.why {
+                    assert!(cite.is_empty() || emitted.contains(&cite.as_str()));
+                }
+            }
+        }
     }
 
     #[test]
@@ -2171,5 +2005,57 @@ mod tests {
             ..PacketFilter::default()
         };
         assert!(!packet_rows_last(&p, last, &only, usize::MAX).0.is_empty());
+    }
+
+    #[test]
+    fn narration_on_each_broker_says_only_what_holds_there() {
+        let on = |profile: &str| {
+            let p = crate::play(
+                &crate::Source::BuiltIn("takeover-311".into()),
+                Some(profile),
+                None,
+            )
+            .unwrap();
+            narration(&p, 10)
+        };
+        let spec = on("spec");
+        let mosq = on("mosquitto-2.0.11");
+        assert!(!spec.say.contains("will goes out") && !mosq.say.contains("switch the broker"));
+        let text = |n: &Narration| {
+            n.claims
+                .iter()
+                .map(|c| c.text.clone())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        assert!(text(&spec).contains("will goes out"), "{}", text(&spec));
+        assert!(!text(&spec).contains("clears the will"), "{}", text(&spec));
+        assert!(text(&mosq).contains("clears the will"), "{}", text(&mosq));
+        assert!(!text(&mosq).contains("will goes out"), "{}", text(&mosq));
+        assert!(spec.claims.iter().chain(&mosq.claims).all(|c| !c.engine));
+        // A claim that does not hold where it is written for gives way to the engine's outcome.
+        let file = library::text_by_id("takeover-311")
+            .unwrap()
+            .replace("\"fate\": \"discarded\"", "\"fate\": \"published\"");
+        let p = crate::play(&crate::Source::File(file), Some("mosquitto-2.0.11"), None).unwrap();
+        let n = narration(&p, 10);
+        assert!(n.claims.iter().any(|c| c.engine), "{:?}", n.claims);
+        assert!(!n.claims.iter().any(|c| c.text.contains("clears the will")));
+    }
+
+    #[test]
+    fn the_version_toggle_lands_on_the_same_moment() {
+        let sc = |id: &str| {
+            session_engine::Scenario::from_json(library::text_by_id(id).unwrap()).unwrap()
+        };
+        let (a, b) = (sc("takeover-311"), sc("takeover-v5"));
+        let takeover = |s: &session_engine::Scenario| s.moment_step("takeover").unwrap();
+        // On the takeover (and on the steps after it, before the next moment).
+        assert_eq!(toggle_target(&a, takeover(&a), &b), (takeover(&b), None));
+        assert_eq!(toggle_target(&b, takeover(&b), &a), (takeover(&a), None));
+        // Before any moment: the same step, never past the other file's first moment.
+        let first = b.moments()[0].0;
+        assert_eq!(toggle_target(&a, 0, &b), (0, None));
+        assert!(toggle_target(&a, 1, &b).0 < first.max(1));
     }
 }

@@ -85,8 +85,9 @@ async fn steps_forward_and_back_with_buttons_and_keys() {
 }
 
 #[wasm_bindgen_test]
-async fn the_version_toggle_switches_to_the_same_lesson_in_the_other_version() {
-    let p = page("s=takeover-311&step=3").await;
+async fn the_version_toggle_switches_to_the_same_moment_of_the_other_version_and_back() {
+    // Step 6 of the 3.1.1 lesson is its takeover, played on the specification's profile.
+    let p = page("s=takeover-311&step=6").await;
     assert!(!p.text("summary").contains("0x8E"), "{}", p.text("summary"));
     assert_eq!(
         p.el("version-3.1.1")
@@ -100,10 +101,43 @@ async fn the_version_toggle_switches_to_the_same_lesson_in_the_other_version() {
         p.el("version-5.0").get_attribute("aria-pressed").as_deref(),
         Some("true")
     );
-    // The picker keeps showing the lesson (one entry for both files), the step is kept.
+    // The picker keeps showing the lesson (one entry for both files); the page lands on the
+    // 5.0 file's takeover, on the same broker.
     let sel: web_sys::HtmlSelectElement = p.el("scenario-select").unchecked_into();
     assert_eq!(sel.value(), "takeover-311");
-    assert_eq!(p.text("step-no"), "Step 3 of 9");
+    let v5 = session_engine::Scenario::from_json(
+        session_engine::library::text_by_id("takeover-v5").unwrap(),
+    )
+    .unwrap();
+    let at = v5.moment_step("takeover").unwrap();
+    assert!(
+        p.text("step-no").starts_with(&format!("Step {at} of")),
+        "{}",
+        p.text("step-no")
+    );
+    let broker: web_sys::HtmlSelectElement = p.el("broker-select").unchecked_into();
+    assert_eq!(broker.value(), "spec");
+    assert!(web_sys::window()
+        .unwrap()
+        .location()
+        .search()
+        .unwrap()
+        .contains("s=takeover-v5"));
+    // Back undoes the toggle.
+    web_sys::window()
+        .unwrap()
+        .history()
+        .unwrap()
+        .back()
+        .unwrap();
+    TimeoutFuture::new(200).await;
+    assert_eq!(
+        p.el("version-3.1.1")
+            .get_attribute("aria-pressed")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(p.text("step-no"), "Step 6 of 10");
     // A scenario written for one version only has the other button disabled.
     let q = {
         drop(p);

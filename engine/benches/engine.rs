@@ -1,8 +1,9 @@
 //! Engine benchmarks (a bench binary, not a timed test): `cargo bench -p session-engine`.
 //!
 //! Measures: broker inputs per second on a 10,000-client fan-out; bytes of engine memory per
-//! queued message; the cost of building a scenario's step records and of jumping to a step; and
-//! a 100,000-client reconnect storm after a broker restart.
+//! queued message; the cost of building a scenario's step records and of jumping to a step; a
+//! 100,000-client reconnect storm after a broker restart; and the message-fate index of 20
+//! offline subscribers that get 1,007 queued messages each at reconnect.
 
 use session_engine::client::{Backoff, ConnectOptions, Jitter};
 use session_engine::packet::{Connect, Publish, SubOptions, Subscribe};
@@ -267,6 +268,56 @@ fn storm() {
     );
 }
 
+/// 20 offline 3.1.1 subscribers, 1,007 QoS 1 messages queued for each, all reconnect: the cost of
+/// `Player::fates` (built once) and of reading it at a step, as the page does on every repaint.
+fn fates() {
+    let text = r#"{"format": 1, "id": "fates-bench", "title": "t", "version": "3.1.1",
+        "broker": "spec", "seed": 1,
+        "clients": [{"name": "sub", "count": 20}, {"name": "pub"}],
+        "steps": [
+            {"connect": {"client": "sub", "clean_start": false}},
+            {"subscribe": {"client": "sub", "filter": "f/#", "qos": 1}},
+            {"disconnect": {"client": "sub"}},
+            {"connect": {"client": "pub"}},
+            {"publish": {"client": "pub", "topic": "f/x", "payload": "r{n}", "qos": 1, "count": 1007}},
+            {"connect": {"client": "sub", "clean_start": false}}]}"#;
+    let start = Instant::now();
+    let p = Player::from_json(text).expect("plays");
+    let play_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let start = Instant::now();
+    let f = p.fates();
+    let build_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let bytes = LIVE_BYTES.load(Ordering::Relaxed) - before;
+    let last = p.len() - 1;
+    let reads = 20;
+    let start = Instant::now();
+    let mut copies = 0usize;
+    for _ in 0..reads {
+        for m in f.at(last) {
+            for c in m.copies() {
+                copies += usize::from(c.deciding().is_some() && c.trouble().is_none());
+            }
+        }
+    }
+    let read_ms = start.elapsed().as_secs_f64() * 1000.0 / f64::from(reads);
+    let start = Instant::now();
+    let mut lines = 0usize;
+    for m in f.at(last) {
+        for c in m.copies() {
+            lines += c.chain().count();
+        }
+    }
+    let chains_ms = start.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "fates: {} trace entries, {} copies ({lines} links): play {play_ms:.1} ms, index built once in {build_ms:.1} ms ({:.1} MB, {:.0} B a copy), read at the last step {read_ms:.2} ms (outcome and deciding link of every copy), every chain walked {chains_ms:.2} ms",
+        p.trace().len(),
+        copies / reads as usize,
+        bytes as f64 / 1e6,
+        bytes as f64 / (copies / reads as usize) as f64
+    );
+}
+
 fn main() {
     // `cargo test --benches` runs bench targets with --bench-less args; only run when asked.
     if std::env::args().any(|a| a == "--list") {
@@ -289,5 +340,8 @@ fn main() {
     }
     if run("storm") {
         storm();
+    }
+    if run("fates") {
+        fates();
     }
 }

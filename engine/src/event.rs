@@ -289,9 +289,13 @@ pub enum BrokerEvent {
         qos: QoS,
         /// Copies made for subscribers (overlapping subscriptions can give one session several).
         copies: usize,
+        /// The statement that decides who gets a copy: every session with a matching
+        /// subscription, and nobody else.
+        cite: &'static str,
     },
     /// A copy went out at once to an online subscriber, without waiting in its queue. Copies sent
-    /// later from the queue, and resends, have no event of their own.
+    /// later from the queue have no event of their own (their PUBLISH is in the trace); resends
+    /// after a resume are [`BrokerEvent::MessageResent`].
     MessageSent {
         /// Client Identifier of the subscriber.
         client_id: ClientId,
@@ -316,6 +320,39 @@ pub enum BrokerEvent {
         /// The subscriber is connected: the copy waits behind earlier queued copies or for room in
         /// the in-flight window.
         online: bool,
+        /// The statement (or, where the specification sets no rule, the broker setting) that makes
+        /// the copy wait: the stored session of an offline client, or the in-flight window.
+        cite: &'static str,
+    },
+    /// A copy goes out at a lower QoS than the message was published with: the QoS granted to the
+    /// matching subscription. Emitted before the copy is sent, queued or dropped.
+    CopyDowngraded {
+        /// Client Identifier of the subscriber.
+        client_id: ClientId,
+        /// The engine's id of the message.
+        msg: MsgId,
+        /// QoS the message was published with.
+        published: QoS,
+        /// QoS of this copy: the lower of the published and the granted QoS.
+        qos: QoS,
+        /// The statement that sets the copy's QoS.
+        cite: &'static str,
+    },
+    /// A resumed session gets again a copy that was sent and not completely acknowledged before:
+    /// its PUBLISH with DUP = 1, or (QoS 2, after PUBREC) its PUBREL. Emitted before the packet is
+    /// sent.
+    MessageResent {
+        /// Client Identifier of the subscriber.
+        client_id: ClientId,
+        /// The engine's id of the message.
+        msg: MsgId,
+        /// Packet Identifier of the first send, used again.
+        packet_id: PacketId,
+        /// The PUBREL is resent (the subscriber had sent PUBREC), not the PUBLISH: the
+        /// application does not receive the message again.
+        pubrel: bool,
+        /// The statement that makes the broker resend.
+        cite: &'static str,
     },
     /// A subscriber completed a QoS 1 (PUBACK) or QoS 2 (PUBCOMP) delivery: the copy leaves its
     /// session.
@@ -435,6 +472,10 @@ impl BrokerEvent {
             | BrokerEvent::SessionTakenOver { cite, .. }
             | BrokerEvent::KeepAliveTimeout { cite, .. }
             | BrokerEvent::MessageDropped { cite, .. }
+            | BrokerEvent::MessageRouted { cite, .. }
+            | BrokerEvent::MessageQueued { cite, .. }
+            | BrokerEvent::CopyDowngraded { cite, .. }
+            | BrokerEvent::MessageResent { cite, .. }
             | BrokerEvent::WillScheduled { cite, .. }
             | BrokerEvent::WillPublished { cite, .. }
             | BrokerEvent::WillDiscarded { cite, .. }
@@ -520,7 +561,7 @@ impl BrokerEvent {
                     format!("\"{client_id}\" unsubscribes from {filter}, which it did not have.")
                 }
             }
-            BrokerEvent::MessageRouted { from, msg, topic, qos, copies } => match copies {
+            BrokerEvent::MessageRouted { from, msg, topic, qos, copies, .. } => match copies {
                 0 => format!("Message {msg} from \"{from}\" on {topic} at {qos} matches no subscription: nobody gets it."),
                 1 => format!("Message {msg} from \"{from}\" on {topic} at {qos} matches one subscription."),
                 n => format!("Message {msg} from \"{from}\" on {topic} at {qos} goes out as {n} copies."),
@@ -532,6 +573,16 @@ impl BrokerEvent {
                 "Message {msg} ({qos}) is queued for \"{client_id}\"{} ({queue_len} waiting).",
                 if *online { " behind the in-flight window" } else { ", which is offline" }
             ),
+            BrokerEvent::CopyDowngraded { client_id, msg, published, qos, .. } => format!(
+                "The copy of {msg} for \"{client_id}\" is {qos}, the QoS its subscription was granted, not {published} as published."
+            ),
+            BrokerEvent::MessageResent { client_id, msg, packet_id, pubrel, .. } => {
+                if *pubrel {
+                    format!("The session of \"{client_id}\" resumed: the PUBREL of {msg} (packet id {packet_id}) is sent again.")
+                } else {
+                    format!("The session of \"{client_id}\" resumed: {msg} is sent again with DUP = 1 (packet id {packet_id}).")
+                }
+            }
             BrokerEvent::MessageAcknowledged { client_id, msg, packet_id } => {
                 format!("\"{client_id}\" completed message {msg} (packet id {packet_id}).")
             }

@@ -2,6 +2,7 @@
 //! back, or to any step at once.
 
 use crate::event::TraceEntry;
+use crate::fate::Fates;
 use crate::scenario::{Action, Scenario, ScenarioError};
 use crate::types::SimTime;
 use crate::world::World;
@@ -32,6 +33,8 @@ pub struct Player {
     pub scenario: Scenario,
     steps: Vec<StepRecord>,
     trace: Vec<TraceEntry>,
+    /// Every message's fate, built from the trace when first asked for ([`Player::fates`]).
+    pub(crate) fates: std::sync::OnceLock<Fates>,
 }
 
 impl Player {
@@ -86,6 +89,7 @@ impl Player {
             scenario,
             steps,
             trace,
+            fates: std::sync::OnceLock::new(),
         })
     }
 

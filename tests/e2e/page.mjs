@@ -260,6 +260,34 @@ await test("each broker's departures are listed before anything runs and stay op
   await page.close();
 });
 
+await test('narration says only what holds on the broker played; toggle and broker changes are history entries', async () => {
+  const page = await fresh('?s=takeover-311&step=10&broker=mosquitto-2.0.11');
+  const narr = () => page.textContent('[data-testid=narration]');
+  let n = await narr();
+  expect(!n.includes('will goes out') && n.includes('clears the will'), `mosquitto: ${n}`);
+  expect(!/switch the broker/i.test(n), n);
+  await page.selectOption('[data-testid=broker-select]', 'spec');
+  await page.waitForFunction(() => document.querySelector('[data-testid=narration]').textContent.includes('will goes out'));
+  n = await narr();
+  expect(!n.includes('clears the will'), `spec: ${n}`);
+  await page.goBack();
+  await page.waitForFunction(() => document.querySelector('[data-testid=narration]').textContent.includes('clears the will'));
+  expect((await page.inputValue('[data-testid=broker-select]')) === 'mosquitto-2.0.11', 'Back undid the broker change');
+  // The version toggle keeps the moment (the takeover) and the broker.
+  await page.goto(srv.base + '?s=takeover-311&step=6');
+  await page.waitForSelector('[data-testid=step-no]');
+  await page.click('[data-testid=version-5\\.0]');
+  await page.waitForSelector('[data-testid="version-5.0"][aria-pressed=true]');
+  const label = await page.textContent('[data-testid=narration] h2');
+  expect(/gateway-new connects/.test(label), `lands on the 5.0 takeover: ${label}`);
+  expect((await page.inputValue('[data-testid=broker-select]')) === 'spec', 'the broker stays');
+  await page.goBack();
+  await page.waitForSelector('[data-testid="version-3.1.1"][aria-pressed=true]');
+  expect((await stepLabel(page)).startsWith('Step 6 '), await stepLabel(page));
+  expect(page.errors.length === 0, page.errors.join(' | '));
+  await page.close();
+});
+
 await test('what the user opened, chose, typed and focused stays as it was across steps', async () => {
   const page = await fresh('?s=qos1-redelivered-dup&step=7');
   const why = '[data-testid=messages] .why-btn';
@@ -279,7 +307,7 @@ await test('what the user opened, chose, typed and focused stays as it was acros
   await page.click('[data-testid=prev]');
   await page.click('[data-testid=next]');
   expect((await page.getAttribute(`[data-testid=${first}]`, 'aria-expanded')) === 'true', 'Why? still open');
-  expect(await page.$(`[data-testid=${first}] + .chain`), 'its chain still shown');
+  expect(await page.$(`[data-testid=${first}] + .copies .chain`), 'its chain still shown');
   expect((await page.inputValue('[data-testid=packets] select[name=filter-kind]')) === 'PUBLISH', 'filter kept');
   const kinds = await page.$$eval('[data-testid=packet-list] .sum', (x) => x.map((e) => e.textContent.split(' ')[0]));
   expect(kinds.length > 0 && kinds.every((k) => k === 'PUBLISH'), `only PUBLISH listed: ${kinds}`);

@@ -77,15 +77,12 @@ impl Broker {
         let s = self.sessions.get(client_id).expect("session");
         if s.expiry == 0 && !new_clean {
             let s = self.sessions.swap_remove(client_id).expect("session");
+            let cite = ended_cite(s.version.is_v5());
             self.event(BrokerEvent::SessionEnded {
                 client_id: client_id.clone(),
-                cite: if s.version.is_v5() {
-                    "5.0 §3.1.2.11.2: Session Expiry 0 ends the session with the connection"
-                } else {
-                    "[MQTT-3.1.2-6] 3.1.1: a Clean Session lasts as long as the connection"
-                },
+                cite,
             });
-            self.drop_session_messages(&s, DropReason::SessionEnded);
+            self.drop_session_messages(&s, DropReason::SessionEnded, cite);
         }
     }
 
@@ -132,15 +129,12 @@ impl Broker {
                 self.carry_out_will(&client_id, w, d);
             }
             let s = self.sessions.swap_remove(&client_id).expect("session");
+            let cite = ended_cite(v5);
             self.event(BrokerEvent::SessionEnded {
                 client_id: client_id.clone(),
-                cite: if v5 {
-                    "5.0 §3.1.2.11.2: Session Expiry 0 ends the session with the connection"
-                } else {
-                    "[MQTT-3.1.2-6] 3.1.1: a Clean Session lasts as long as the connection"
-                },
+                cite,
             });
-            self.drop_session_messages(&s, DropReason::SessionEnded);
+            self.drop_session_messages(&s, DropReason::SessionEnded, cite);
             return;
         }
         // The session is stored ([MQTT-3.1.2-4] 3.1.1 / [MQTT-3.1.2-23] 5.0).
@@ -206,5 +200,14 @@ impl Broker {
             code => WillMoment::DisconnectWithError { code },
         };
         self.end_connection(id, CloseCause::ClientDisconnect(d.reason), rule);
+    }
+}
+
+/// Why a session with Session Expiry 0 (a 3.1.1 Clean Session) ends with its connection.
+fn ended_cite(v5: bool) -> &'static str {
+    if v5 {
+        "5.0 §3.1.2.11.2: Session Expiry 0 ends the session with the connection"
+    } else {
+        "[MQTT-3.1.2-6] 3.1.1: a Clean Session lasts as long as the connection"
     }
 }

@@ -275,15 +275,16 @@ impl Broker {
                         self.carry_out_will(&client_id, w, d);
                     }
                 }
+                let cite = if v5 {
+                    "[MQTT-3.1.2-4] 5.0"
+                } else {
+                    "[MQTT-3.1.2-6] 3.1.1"
+                };
                 self.event(BrokerEvent::SessionDiscarded {
                     client_id: client_id.clone(),
-                    cite: if v5 {
-                        "[MQTT-3.1.2-4] 5.0"
-                    } else {
-                        "[MQTT-3.1.2-6] 3.1.1"
-                    },
+                    cite,
                 });
-                self.drop_session_messages(&old, DropReason::CleanStart);
+                self.drop_session_messages(&old, DropReason::CleanStart, cite);
             } else {
                 session_present = true;
             }
@@ -411,10 +412,22 @@ impl Broker {
             return;
         };
         let inflight = s.inflight.clone();
+        let v5 = s.version.is_v5();
         let mut keep = Vec::new();
         for mut m in inflight {
             match m.state {
                 OutState::AwaitPubcomp => {
+                    self.event(BrokerEvent::MessageResent {
+                        client_id: client_id.clone(),
+                        msg: m.msg,
+                        packet_id: m.packet_id.unwrap_or(0),
+                        pubrel: true,
+                        cite: if v5 {
+                            "[MQTT-4.4.0-1] 5.0"
+                        } else {
+                            "[MQTT-4.4.0-1] 3.1.1"
+                        },
+                    });
                     // [MQTT-4.3.3-1] 3.1.1 / [MQTT-4.3.3-6] 5.0: after PUBREL, never PUBLISH again;
                     // the PUBREL is resent, unacknowledged until PUBCOMP ([MQTT-4.3.3-5] 5.0).
                     self.send(
@@ -450,6 +463,17 @@ impl Broker {
                         }
                     }
                     m.sent = true;
+                    self.event(BrokerEvent::MessageResent {
+                        client_id: client_id.clone(),
+                        msg: m.msg,
+                        packet_id: m.packet_id.unwrap_or(0),
+                        pubrel: false,
+                        cite: if v5 {
+                            "[MQTT-4.4.0-1] 5.0, [MQTT-3.3.1-1] 5.0"
+                        } else {
+                            "[MQTT-4.4.0-1] 3.1.1, [MQTT-3.3.1-1] 3.1.1"
+                        },
+                    });
                     let p = self.publish_packet(client_id, &m, true);
                     self.send(conn, p);
                     keep.push(m);

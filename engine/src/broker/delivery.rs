@@ -269,6 +269,7 @@ impl Broker {
             m.packet_id = Some(s.alloc_packet_id());
         }
         let (msg, topic, qos) = (m.msg, m.topic.clone(), m.qos);
+        let cite = queued_cite(s.version, qos, online);
         s.queue.push_back(m);
         if let Some(d) = expiry {
             self.timers.push(Reverse((d, Timer::Queue(cid.clone()))));
@@ -280,7 +281,28 @@ impl Broker {
             qos,
             queue_len: s.queue.len(),
             online,
+            cite,
         });
+    }
+}
+
+/// Why a copy waits in the queue of a session on version `v`.
+fn queued_cite(v: Version, qos: QoS, online: bool) -> &'static str {
+    match (v, online, qos) {
+        // The in-flight window is the client's Receive Maximum in 5.0; 3.1.1 sets no limit.
+        (Version::V5, true, _) => "[MQTT-3.3.4-9] 5.0",
+        (Version::V311, true, _) => {
+            "3.1.1 sets no in-flight limit: this is the broker's own window"
+        }
+        // Offline: the stored session keeps what matches its subscriptions.
+        (Version::V311, false, QoS::AtMostOnce) => {
+            "[MQTT-3.1.2-5] 3.1.1: QoS 0 MAY be stored too, and this broker does"
+        }
+        (Version::V311, false, _) => "[MQTT-3.1.2-5] 3.1.1",
+        (Version::V5, false, QoS::AtMostOnce) => {
+            "5.0 §4.1: QoS 0 messages pending transmission MAY be part of the Session State, and this broker keeps them"
+        }
+        (Version::V5, false, _) => "[MQTT-4.5.0-1] 5.0, [MQTT-3.1.2-23] 5.0",
     }
 }
 

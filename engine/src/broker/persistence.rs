@@ -43,7 +43,12 @@ impl Broker {
                     _ => "the session ended with its connection".into(),
                 },
             });
-            self.drop_session_messages(s, DropReason::BrokerRestart);
+            // No rule: what a broker keeps across a restart is its own persistence.
+            self.drop_session_messages(
+                s,
+                DropReason::BrokerRestart,
+                "the broker's persistence: this session was not saved for the restart",
+            );
         }
         let restored_expire = self.profile.restored_sessions == RestoredSessions::Expire;
         for mut s in kept {

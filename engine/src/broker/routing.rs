@@ -363,17 +363,27 @@ impl Broker {
             ids.dedup();
             ids.len()
         };
+        // [MQTT-4.5.0-1]: a copy for every session with a matching subscription, none for
+        // anyone else. The statement has the same words in both versions; the publisher's names
+        // it when it still has a session (a will may outlive its own).
+        let cite = match self.sessions.get(origin).map(|s| s.version) {
+            Some(Version::V311) => "[MQTT-4.5.0-1] 3.1.1",
+            Some(Version::V5) => "[MQTT-4.5.0-1] 5.0",
+            None => "[MQTT-4.5.0-1]",
+        };
         self.event(BrokerEvent::MessageRouted {
             from: origin.clone(),
             msg: p.msg,
             topic: p.topic.clone(),
             qos: p.qos,
             copies: copies.len(),
+            cite,
         });
         for e in deviations {
             self.event(e);
         }
         for (idx, m) in copies {
+            self.note_downgrade(idx, &m, p.qos);
             self.deliver_at(idx, m);
             if let Some(&(_, k)) = skipped_ids.iter().find(|(i, _)| *i == idx) {
                 if let Some((_, s)) = self.sessions.get_index_mut(idx) {
@@ -382,6 +392,28 @@ impl Broker {
             }
         }
         n
+    }
+
+    /// Reports a copy for the session at `idx` that goes out below the published QoS.
+    pub(super) fn note_downgrade(&mut self, idx: usize, m: &OutMsg, published: QoS) {
+        if m.qos >= published {
+            return;
+        }
+        let Some((cid, s)) = self.sessions.get_index(idx) else {
+            return;
+        };
+        let event = BrokerEvent::CopyDowngraded {
+            client_id: cid.clone(),
+            msg: m.msg,
+            published,
+            qos: m.qos,
+            cite: if s.version.is_v5() {
+                "[MQTT-3.8.4-8] 5.0"
+            } else {
+                "[MQTT-3.8.4-6] 3.1.1"
+            },
+        };
+        self.event(event);
     }
 
     /// The QoS of a copy: min(published QoS, granted QoS), or the granted QoS under mosquitto's

@@ -108,6 +108,9 @@ impl Broker {
                 message_expiry: r.message_expiry,
                 subscription_ids: sid.into_iter().collect(),
             };
+            if let Some(idx) = self.sessions.get_index_of(cid) {
+                self.note_downgrade(idx, &m, r.qos);
+            }
             self.deliver(cid, m);
         }
     }

@@ -304,19 +304,27 @@ impl Broker {
                 self.carry_out_will(id, w, d);
             }
         }
+        let cite = if s.version.is_v5() {
+            "[MQTT-4.1.0-2] 5.0"
+        } else {
+            "3.1.1 §4.1: the server discarded the session administratively"
+        };
         self.event(BrokerEvent::SessionExpired {
             client_id: id.clone(),
             expiry: s.expiry,
-            cite: if s.version.is_v5() {
-                "[MQTT-4.1.0-2] 5.0"
-            } else {
-                "3.1.1 §4.1: the server discarded the session administratively"
-            },
+            cite,
         });
-        self.drop_session_messages(&s, DropReason::SessionEnded);
+        self.drop_session_messages(&s, DropReason::SessionEnded, cite);
     }
 
-    pub(super) fn drop_session_messages(&mut self, s: &Session, reason: DropReason) {
+    /// Drops every copy session `s` held, which ended by the rule `cite` (the citation of the
+    /// session-level event just emitted: the copies go because the session goes).
+    pub(super) fn drop_session_messages(
+        &mut self,
+        s: &Session,
+        reason: DropReason,
+        cite: &'static str,
+    ) {
         for m in s.inflight.iter().chain(s.queue.iter()) {
             self.event(BrokerEvent::MessageDropped {
                 client_id: s.client_id.clone(),
@@ -324,7 +332,7 @@ impl Broker {
                 topic: m.topic.clone(),
                 qos: m.qos,
                 reason,
-                cite: "the session state that held it was discarded",
+                cite,
             });
         }
     }
