@@ -2,7 +2,9 @@
 // Needs `trunk build --release` output in dist/ and the baseline in bench/counter/dist/
 // (scripts/bench-page.sh builds both). Prints, as medians over several runs in headless Chromium:
 //  - time to interactive of the page vs a bare Leptos counter built the same way;
-//  - the time to render one step with 20 clients and about 1,000 queued messages.
+//  - the time to render one step with 20 clients and about 1,000 queued messages;
+//  - the time to step into, and to jump to the end of, a scenario in which 20 subscribers
+//    receive 1,007 queued messages each in one step (20,140 deliveries).
 import { chromium } from 'playwright-core';
 import { serve, chromiumArgs } from '../tests/e2e/serve.mjs';
 
@@ -68,6 +70,49 @@ for (let i = 0; i < RUNS * 2; i++) {
 }
 const renderMs = median(renders);
 await ctx.close();
+
+// 20 offline persistent subscribers receive 1,007 queued QoS 1 messages each when they all
+// reconnect in one step: 20,140 deliveries. Times: stepping into that step, and jumping from
+// the start to the last step.
+const storm = {
+  format: 1, id: 'bench-20140-deliveries', title: 'Benchmark: 20 subscribers reconnect to 1,007 queued messages each', version: '5.0', broker: 'spec', seed: 1,
+  clients: [{ name: 'sub', count: 20 }, { name: 'pub' }],
+  steps: [
+    { connect: { client: 'sub', clean_start: false, session_expiry: 3600 } },
+    { subscribe: { client: 'sub', filter: 'load/#', qos: 1 } },
+    { disconnect: { client: 'sub' } },
+    { connect: { client: 'pub' } },
+    { publish: { client: 'pub', topic: 'load/x', payload: 'reading {n}', qos: 1, count: 1007 } },
+    { connect: { client: 'sub', clean_start: false, session_expiry: 3600 } },
+    { wait: '1s' },
+  ],
+};
+const ctx2 = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+const p2 = await ctx2.newPage();
+await p2.goto(`${page.base}?src=${Buffer.from(JSON.stringify(storm)).toString('base64url')}&step=5`, { timeout: 120000 });
+await p2.waitForSelector('[data-testid=sessions]', { timeout: 120000 });
+const delivered = async () => p2.evaluate(() => [...document.querySelectorAll('[data-testid=sessions] [data-testid^=client-] p')]
+  .map((x) => x.textContent).filter((t) => t.startsWith('received')).reduce((n, t) => n + parseInt(t.split(' ')[1], 10), 0));
+const timeClick = (ids) => p2.evaluate(async (ids) => {
+  const t0 = performance.now();
+  for (const id of ids) document.querySelector(`[data-testid=${id}]`).click();
+  await new Promise((r) => setTimeout(r, 0));
+  document.body.getBoundingClientRect();
+  void document.body.offsetHeight;
+  return performance.now() - t0;
+}, ids);
+const into = [], jump = [];
+for (let i = 0; i < RUNS; i++) {
+  into.push(await timeClick(['next']));
+  await timeClick(['prev']);
+  await timeClick(['first']);
+  jump.push(await timeClick(['last']));
+  await timeClick(['first']);
+  for (let k = 0; k < 5; k++) await timeClick(['next']);
+}
+await timeClick(['next']);
+const shownDeliveries = await delivered();
+await ctx2.close();
 await browser.close();
 page.close();
 counter.close();
@@ -78,5 +123,8 @@ const result = {
   tti_ratio: +(pageMs / counterMs).toFixed(2),
   step_render_ms_20_clients: +renderMs.toFixed(1),
   queued_messages_on_screen_state: queued,
+  step_into_20140_deliveries_ms: +median(into).toFixed(1),
+  jump_to_last_step_20140_deliveries_ms: +median(jump).toFixed(1),
+  deliveries_in_the_six_sessions_shown_in_full: shownDeliveries,
 };
 console.log(JSON.stringify(result, null, 2));

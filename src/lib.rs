@@ -86,6 +86,10 @@ pub fn App() -> impl IntoView {
     let player = Memo::new(move |_| play(&source.get(), profile.get().as_deref(), seed.get()));
     let last = Memo::new(move |_| player.with(|p| p.as_ref().map(|p| p.len() - 1).unwrap_or(0)));
     let at = Memo::new(move |_| step.get().min(last.get()));
+    let narration = Memo::new(move |_| {
+        let s = at.get();
+        player.with(|p| p.as_ref().ok().map(|p| view::narration(p, s)))
+    });
     let pg = Page {
         source,
         profile,
@@ -94,6 +98,7 @@ pub fn App() -> impl IntoView {
         player,
         last,
         at,
+        narration,
         notices: RwSignal::new(warnings),
         playing: RwSignal::new(false),
         speed_ms: RwSignal::new(1200u32),

@@ -44,7 +44,7 @@ pub const MAX_ROWS: usize = 200;
 #[component]
 pub fn NarrationPanel() -> impl IntoView {
     let pg = page();
-    let n = Memo::new(move |_| pg.with_step(|p, s| view::narration(p, s)));
+    let n = pg.narration;
     let devs = move || {
         n.with(|n| {
             n.as_ref().map(|n| {
@@ -104,7 +104,8 @@ pub fn StepChanges() -> impl IntoView {
             .unwrap_or_default()
     });
     let statements = Memo::new(move |_| {
-        pg.with_step(|p, s| view::narration(p, s).statements)
+        pg.narration
+            .with(|n| n.as_ref().map(|n| n.statements.clone()))
             .unwrap_or_default()
     });
     let more = move || {
@@ -569,8 +570,11 @@ fn HexView(
 pub fn MessagesPanel() -> impl IntoView {
     let pg = page();
     let fates = Memo::new(move |_| {
-        pg.with_step(|p, s| view::message_fates_last(p, s, MAX_FATES))
-            .unwrap_or_default()
+        pg.with_step(|p, s| {
+            pg.open_why
+                .with(|o| view::message_fates_last(p, s, MAX_FATES, Some(o)))
+        })
+        .unwrap_or_default()
     });
     let ids = move || fates.with(|(f, _)| f.iter().map(|f| f.msg.clone()).collect::<Vec<_>>());
     view! {

@@ -34,6 +34,8 @@ pub struct Page {
     pub last: Memo<usize>,
     /// The step shown: `step` clamped to the scenario.
     pub at: Memo<usize>,
+    /// The narration of the step shown (its claims checked on the broker played).
+    pub narration: Memo<Option<crate::view::Narration>>,
     /// Messages about the link, a file or an action that did not work.
     pub notices: RwSignal<Vec<String>>,
     /// Playback is running.

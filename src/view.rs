@@ -185,25 +185,32 @@ fn base_state(w: &World, c: &SimClient) -> LifeState {
     }
 }
 
-fn step_ended_session(entries: &[TraceEntry], id: &ClientId) -> Option<String> {
-    entries.iter().rev().find_map(|e| match &e.item {
-        TraceItem::Broker { event } => match event {
-            BrokerEvent::SessionExpired {
-                client_id, cite, ..
-            } if client_id == id => Some(format!("the session expired ({cite})")),
-            BrokerEvent::SessionEnded { client_id, cite } if client_id == id => {
-                Some(format!("the session ended with the connection ({cite})"))
-            }
-            BrokerEvent::SessionDiscarded { client_id, cite } if client_id == id => {
-                Some(format!("Clean Start discarded the stored session ({cite})"))
-            }
-            BrokerEvent::SessionLostAtRestart { client_id, why } if client_id == id => {
-                Some(format!("lost in the broker restart: {why}"))
-            }
+/// How each session that ended in a step ended, in trace order: (client id, why). One pass over
+/// the step, so a step of 100,000 entries stays cheap for every client.
+fn step_ended_sessions(entries: &[TraceEntry]) -> Vec<(&ClientId, String)> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.item {
+            TraceItem::Broker { event } => match event {
+                BrokerEvent::SessionExpired {
+                    client_id, cite, ..
+                } => Some((client_id, format!("the session expired ({cite})"))),
+                BrokerEvent::SessionEnded { client_id, cite } => Some((
+                    client_id,
+                    format!("the session ended with the connection ({cite})"),
+                )),
+                BrokerEvent::SessionDiscarded { client_id, cite } => Some((
+                    client_id,
+                    format!("Clean Start discarded the stored session ({cite})"),
+                )),
+                BrokerEvent::SessionLostAtRestart { client_id, why } => {
+                    Some((client_id, format!("lost in the broker restart: {why}")))
+                }
+                _ => None,
+            },
             _ => None,
-        },
-        _ => None,
-    })
+        })
+        .collect()
 }
 
 /// Every client's lifecycle state at `step`, and the transition the step made.
@@ -211,13 +218,23 @@ pub fn lifecycle(p: &Player, step: usize) -> Vec<Lifecycle> {
     let now = &p.at(step).world;
     let before = &p.at(step.saturating_sub(1)).world;
     let entries = p.entries(step);
+    let ends = step_ended_sessions(entries);
+    let taken: Vec<&ClientId> = entries
+        .iter()
+        .filter_map(|e| match &e.item {
+            TraceItem::Broker {
+                event: BrokerEvent::SessionTakenOver { client_id, .. },
+            } => Some(client_id),
+            _ => None,
+        })
+        .collect();
     now.clients
         .iter()
         .zip(before.clients.iter())
         .map(|(c, b)| {
             let previous = if step == 0 { LifeState::Disconnected } else { base_state(before, b) };
             let mut state = base_state(now, c);
-            let ended = step_ended_session(entries, &c.client_id);
+            let ended = ends.iter().rev().find(|(id, _)| **id == c.client_id).map(|(_, why)| why.clone());
             if state == LifeState::Disconnected && ended.is_some() {
                 state = LifeState::Ended;
             }
@@ -243,7 +260,7 @@ pub fn lifecycle(p: &Player, step: usize) -> Vec<Lifecycle> {
                     LifeState::Ended => ended.clone().unwrap_or_default(),
                     LifeState::Connecting => "sent CONNECT".to_string(),
                     LifeState::Disconnected => ended.clone().unwrap_or_else(|| {
-                        let taken = entries.iter().any(|e| matches!(&e.item, TraceItem::Broker { event: BrokerEvent::SessionTakenOver { client_id, .. } } if *client_id == c.client_id));
+                        let taken = taken.contains(&&c.client_id);
                         if taken && previous == LifeState::Connected {
                             "another connection took over its client id; the session now belongs to that connection".to_string()
                         } else {
@@ -703,6 +720,15 @@ pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
     let w = &p.at(step).world;
     let now = w.now;
     let profile = w.broker.profile();
+    // A broker that counts whole seconds moves these instants: say so where they are shown.
+    let whole = if profile.timers == session_engine::profile::TimerGranularity::WholeSecondsStrict {
+        format!(
+            " ({} counts whole seconds: up to 1 s later than the close plus the interval)",
+            profile.name
+        )
+    } else {
+        String::new()
+    };
     w.clients
         .iter()
         .map(|c| {
@@ -806,7 +832,7 @@ pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
                             t.push_str(&format!(", delay {} s", wl.delay));
                         }
                         if let Some(d) = s.will_due {
-                            t.push_str(&format!(", due at {d}"));
+                            t.push_str(&format!(", due at {d}{whole}"));
                         }
                         t
                     });
@@ -816,7 +842,7 @@ pub fn session_pairs(p: &Player, step: usize) -> Vec<SessionPair> {
                         state: match (s.conn, s.expires_at) {
                             (Some(c), _) => format!("in use by connection {c}"),
                             (None, Some(t)) => format!(
-                                "stored, expires at {t} ({} left)",
+                                "stored, expires at {t} ({} left){whole}",
                                 format_duration_ms(t.since(now))
                             ),
                             (None, None) => "stored, no expiry".to_string(),
@@ -962,7 +988,7 @@ pub fn packet_rows_last(
     filter: &PacketFilter,
     limit: usize,
 ) -> (Vec<PacketRow>, usize) {
-    packet_rows_in(p, 1..=step.min(p.len() - 1), step, filter, limit)
+    packet_rows_in(p, 1..=step.min(p.len() - 1), step, filter, limit, false)
 }
 
 /// The packets of step `step` alone that pass `filter` (at most `limit`), and how many pass.
@@ -976,9 +1002,7 @@ pub fn step_packets(
     if s == 0 {
         return (Vec::new(), 0);
     }
-    let (mut rows, total) = packet_rows_in(p, s..=s, step, filter, usize::MAX);
-    rows.truncate(limit);
-    (rows, total)
+    packet_rows_in(p, s..=s, step, filter, limit, true)
 }
 
 fn packet_rows_in(
@@ -987,13 +1011,26 @@ fn packet_rows_in(
     step: usize,
     filter: &PacketFilter,
     limit: usize,
+    oldest: bool,
 ) -> (Vec<PacketRow>, usize) {
     let (client, kind) = (filter.client.as_str(), filter.kind.as_str());
     let mut rows = Vec::new();
     let mut total = 0;
-    for s in steps.rev() {
+    // The newest `limit` rows, or with `oldest`, the first `limit`; only those are written out.
+    let order: Box<dyn Iterator<Item = usize>> = if oldest {
+        Box::new(steps)
+    } else {
+        Box::new(steps.rev())
+    };
+    for s in order {
         let rec = p.at(s);
-        for (k, e) in p.entries(s).iter().enumerate().rev() {
+        let entries = p.entries(s).iter().enumerate();
+        let entries: Box<dyn Iterator<Item = (usize, &TraceEntry)>> = if oldest {
+            Box::new(entries)
+        } else {
+            Box::new(entries.rev())
+        };
+        for (k, e) in entries {
             let (name, to_broker, kind_of, lost) = match &e.item {
                 TraceItem::Packet {
                     from,
@@ -1041,7 +1078,9 @@ fn packet_rows_in(
             }
         }
     }
-    rows.reverse();
+    if !oldest {
+        rows.reverse();
+    }
     (rows, total)
 }
 
@@ -1342,20 +1381,52 @@ pub const MAX_COPIES: usize = 50;
 
 /// Every application message up to `step`, with its fate and the chain of causes of each copy.
 pub fn message_fates(p: &Player, step: usize) -> Vec<MessageFate> {
-    message_fates_last(p, step, usize::MAX).0
+    message_fates_last(p, step, usize::MAX, None).0
 }
 
-/// The last `limit` messages up to `step` (oldest first), each with its fate and the chain of
-/// causes of each copy, and how many earlier ones were left out. Only the messages returned are
-/// written out, so a run with 20,000 copies stays cheap to show.
-pub fn message_fates_last(p: &Player, step: usize, limit: usize) -> (Vec<MessageFate>, usize) {
+/// The last `limit` messages up to `step` (oldest first), each with its fate, and how many
+/// earlier ones were left out. The chains of causes are written out only for the messages in
+/// `open` (those whose "Why?" is open; `None`: every message), so a run with 20,000 copies
+/// stays cheap to show.
+pub fn message_fates_last(
+    p: &Player,
+    step: usize,
+    limit: usize,
+    open: Option<&[String]>,
+) -> (Vec<MessageFate>, usize) {
     let all = p.fates().at(step);
     let skip = all.len().saturating_sub(limit);
-    let fates = all.into_iter().skip(skip).map(fate_of).collect();
+    let fates = all
+        .into_iter()
+        .skip(skip)
+        .map(|m| {
+            let chains = open.is_none_or(|o| o.iter().any(|x| *x == m.message.msg.to_string()));
+            fate_of(m, chains)
+        })
+        .collect();
     (fates, skip)
 }
 
-fn fate_of(m: session_engine::fate::MessageAt<'_>) -> MessageFate {
+fn fate_of(m: session_engine::fate::MessageAt<'_>, chains: bool) -> MessageFate {
+    let kinds = m.kinds();
+    let summary = MessageFate {
+        msg: m.message.msg.to_string(),
+        topic: m.message.topic.to_string(),
+        payload: m.message.payload.to_string(),
+        from: m.message.from.clone(),
+        outcome: if kinds.is_empty() {
+            "on its way".to_string()
+        } else {
+            kinds.join(", ")
+        },
+        trouble: m.trouble(),
+        why: Vec::new(),
+        copies_total: m.copies().count(),
+        copies: Vec::new(),
+    };
+    if !chains {
+        return summary;
+    }
     let line = |l: &session_engine::fate::Link, decides: bool| WhyLine {
         time: l.time.to_string(),
         text: l.text.clone(),
@@ -1382,18 +1453,7 @@ fn fate_of(m: session_engine::fate::MessageAt<'_>) -> MessageFate {
         );
     }
     links.sort_by_key(|l| l.entry);
-    let kinds = m.kinds();
     MessageFate {
-        msg: m.message.msg.to_string(),
-        topic: m.message.topic.to_string(),
-        payload: m.message.payload.to_string(),
-        from: m.message.from.clone(),
-        outcome: if kinds.is_empty() {
-            "on its way".to_string()
-        } else {
-            kinds.join(", ")
-        },
-        trouble: m.trouble(),
         why: links
             .into_iter()
             .map(|l| {
@@ -1404,8 +1464,8 @@ fn fate_of(m: session_engine::fate::MessageAt<'_>) -> MessageFate {
                 )
             })
             .collect(),
-        copies_total: m.copies().count(),
         copies,
+        ..summary
     }
 }
 
@@ -2057,5 +2117,27 @@ mod tests {
         let first = b.moments()[0].0;
         assert_eq!(toggle_target(&a, 0, &b), (0, None));
         assert!(toggle_target(&a, 1, &b).0 < first.max(1));
+    }
+
+    #[test]
+    fn a_whole_second_clock_is_named_where_it_moves_an_instant() {
+        let on = |profile: &str| {
+            let p = crate::play(
+                &crate::Source::BuiltIn("session-expiry-v5".into()),
+                Some(profile),
+                None,
+            )
+            .unwrap();
+            let conns = Connections::new(&p);
+            (1..p.len())
+                .flat_map(|s| session_groups(&p, s, &conns))
+                .map(|g| g.broker.state)
+                .find(|st| st.starts_with("stored, expires at"))
+                .unwrap()
+        };
+        let m = on("mosquitto-2.0.11");
+        assert!(m.contains("counts whole seconds"), "{m}");
+        let s = on("spec");
+        assert!(!s.contains("whole seconds"), "{s}");
     }
 }

@@ -493,13 +493,21 @@ impl BrokerEvent {
     /// One sentence for people.
     pub fn describe(&self) -> String {
         match self {
-            BrokerEvent::ConnectAccepted { client_id, session_present, clean_start, version, expiry, .. } => format!(
-                "Broker accepts \"{client_id}\" ({} {}, session expiry {}): Session Present = {}.",
-                if version.is_v5() { "clean start" } else { "clean session" },
-                u8::from(*clean_start),
-                format_expiry(*expiry),
-                u8::from(*session_present)
-            ),
+            // 3.1.1 has no Session Expiry Interval: Clean Session alone says what is kept.
+            BrokerEvent::ConnectAccepted { client_id, session_present, clean_start, version, expiry, .. } => if version.is_v5() {
+                format!(
+                    "Broker accepts \"{client_id}\" (clean start {}, session expiry {}): Session Present = {}.",
+                    u8::from(*clean_start),
+                    format_expiry(*expiry),
+                    u8::from(*session_present)
+                )
+            } else {
+                format!(
+                    "Broker accepts \"{client_id}\" (clean session {}): Session Present = {}.",
+                    u8::from(*clean_start),
+                    u8::from(*session_present)
+                )
+            },
             BrokerEvent::ConnectRefused { client_id, code, why, .. } => {
                 format!("Broker refuses \"{client_id}\" (code 0x{code:02X}): {why}.")
             }
