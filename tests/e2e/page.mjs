@@ -13,6 +13,13 @@ async function fresh(query = '', opts = {}) {
 }
 
 const stepLabel = (page) => page.textContent('[data-testid=step-no]');
+// axe-core on the page as it stands: no serious or critical finding.
+async function axeClean(page, where) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ content: axeSource });
+  const res = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.length === 0, `${where}: ${bad.map((v) => `${v.id} (${v.nodes.length}): ${v.nodes[0]?.target}`).join('; ')}`);
+}
 // The address bar follows the page a moment after stepping stops (see src/lib.rs).
 const urlHas = async (page, part) => {
   try { await page.waitForFunction((p) => location.href.includes(p), part, { timeout: 3000 }); return true; } catch { return false; }
@@ -131,6 +138,7 @@ await test('embed mode has compact chrome and obeys postMessage', async () => {
   await page.waitForTimeout(100);
   expect((await stepLabel(page)).startsWith('Step 6 '), 'a negative step is ignored');
   await page.screenshot({ path: path.join(artifacts, 'embed.png') });
+  await axeClean(page, 'embed');
   await page.close();
 });
 
@@ -313,6 +321,7 @@ await test('what the user opened, chose, typed and focused stays as it was acros
   expect(kinds.length > 0 && kinds.every((k) => k === 'PUBLISH'), `only PUBLISH listed: ${kinds}`);
   expect(await page.$('[data-testid=inspector]'), 'inspector still open');
   expect((await page.inputValue('[data-testid=sb-form] input[name=payload]')) === 'typed by hand', 'sandbox field kept');
+  await axeClean(page, 'Why? and inspector open');
   expect(page.errors.length === 0, page.errors.join(' | '));
   await page.close();
 });
@@ -357,6 +366,12 @@ await test('phone: no sideways scroll, a readable lifecycle diagram, full client
   const chips = await page.$$eval('[data-testid=lifecycle] svg text.chip', (x) => x.map((e) => e.textContent));
   expect(chips.includes('valve-persistent') && !chips.some((c) => c.endsWith('…')), `names: ${chips}`);
   await page.screenshot({ path: path.join(artifacts, 'phone-lesson.png'), fullPage: true });
+  await axeClean(page, 'phone');
+  const dark = await fresh('?s=takeover-311&step=10&broker=mosquitto-2.0.11', { width: 390, height: 844, dark: true });
+  await dark.click('[data-testid=help]');
+  await dark.waitForSelector('[data-testid=help-overlay]');
+  await axeClean(dark, 'phone, dark, help open');
+  await dark.close();
   await page.close();
 });
 
