@@ -397,7 +397,7 @@ pub fn narration(p: &Player, step: usize) -> Narration {
         statements,
         index: step,
         last: p.len() - 1,
-        time: rec.time.to_string(),
+        time: clock(rec.time.0),
         label: if step == 0 {
             p.scenario.title.clone()
         } else {
