@@ -639,7 +639,11 @@ impl BrokerProfile {
                 },
             });
         }
-        out.sort_by_key(|d| d.entry.standing != Standing::Departs);
-        out
+        // Departures first, then choices, each in the order above.
+        let (mut departures, choices): (Vec<Departure>, Vec<Departure>) = out
+            .into_iter()
+            .partition(|d| d.entry.standing == Standing::Departs);
+        departures.extend(choices);
+        departures
     }
 }

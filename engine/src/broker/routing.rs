@@ -281,6 +281,11 @@ impl Broker {
             let make = |subs: &[&Subscription], qos_from: QoS| -> OutMsg {
                 self.copy_for(&p, qos_from, subs, v5)
             };
+            // The order in which the broker's tree walk meets the matching subscriptions (one sort,
+            // shared by the modes that need it).
+            let tree_walk_order = |subs: &mut Vec<&Subscription>| {
+                subs.sort_by_key(|x| topic::tree_walk_key(&x.topic_filter, &p.topic))
+            };
             match mode {
                 Overlap::OneCopyMaxQos => {
                     let max = matched
@@ -292,13 +297,13 @@ impl Broker {
                 }
                 Overlap::CopyPerSubscription => {
                     // One copy per subscription, in the order the broker's tree walk meets them.
-                    matched.sort_by_key(|x| topic::tree_walk_key(&x.topic_filter, &p.topic));
+                    tree_walk_order(&mut matched);
                     for sub in &matched {
                         copies.push((idx, make(&[*sub], sub.granted)));
                     }
                 }
                 Overlap::OneCopyFirstMatched => {
-                    matched.sort_by_key(|x| topic::tree_walk_key(&x.topic_filter, &p.topic));
+                    tree_walk_order(&mut matched);
                     let first = matched[0];
                     let copy = make(&[first], first.granted);
                     let best = matched

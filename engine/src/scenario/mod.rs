@@ -897,14 +897,14 @@ impl Scenario {
 
     /// The protocol versions the scenario's clients speak, each once, 3.1.1 first.
     pub fn versions_spoken(&self) -> Vec<Version> {
-        let mut vs: Vec<Version> = self
-            .clients
-            .iter()
-            .map(|c| c.version.unwrap_or(self.version))
-            .collect();
-        vs.sort_by_key(|v| v.is_v5());
-        vs.dedup();
-        vs
+        [Version::V311, Version::V5]
+            .into_iter()
+            .filter(|v| {
+                self.clients
+                    .iter()
+                    .any(|c| c.version.unwrap_or(self.version) == *v)
+            })
+            .collect()
     }
 
     /// The named moments of the lesson, in step order, each with its step's index as the
