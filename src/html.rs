@@ -1,12 +1,48 @@
 //! Static, non-interactive markup built as escaped strings: the lifecycle diagram (SVG), the
 //! list of a profile's departures, the scenario options, the header, footer and glossary, and
 //! the iframe code a course page pastes. Nothing here can be focused or clicked; every control
-//! is a `view!` node in [`crate::panels`] or the App. Every piece of scenario text goes through
-//! [`esc`].
+//! is a `view!` node in [`crate::panels`] or the App. The markup is built with [`Markup`], which
+//! takes literal markup only as `&'static str` (written in this source) and escapes every other
+//! piece of text on the way in, so escaping does not depend on remembering to call [`esc`].
 
 use crate::view::{self, LifeState, Lifecycle};
 use session_engine::Version;
-use std::fmt::Write;
+
+/// Markup being built: literal markup comes only from `&'static str` written in the source; text
+/// and numbers are escaped or formatted on the way in. The only way out is [`Markup::finish`].
+#[derive(Default)]
+pub struct Markup(String);
+
+impl Markup {
+    /// Empty markup.
+    pub fn new() -> Markup {
+        Markup::default()
+    }
+    /// Appends markup written in the source (a literal).
+    pub fn raw(&mut self, s: &'static str) -> &mut Markup {
+        self.0.push_str(s);
+        self
+    }
+    /// Appends text (element content or an attribute value), escaped.
+    pub fn text(&mut self, s: &str) -> &mut Markup {
+        self.0.push_str(&esc(s));
+        self
+    }
+    /// Appends a whole number.
+    pub fn num(&mut self, n: impl Into<i64>) -> &mut Markup {
+        self.0.push_str(&n.into().to_string());
+        self
+    }
+    /// Appends a count.
+    pub fn count(&mut self, n: usize) -> &mut Markup {
+        self.0.push_str(&n.to_string());
+        self
+    }
+    /// The finished markup.
+    pub fn finish(&mut self) -> String {
+        std::mem::take(&mut self.0)
+    }
+}
 
 /// Escapes text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -30,26 +66,36 @@ pub const MAX_ROWS: usize = 200;
 /// The iframe a course page pastes to embed the current view.
 pub fn embed_snippet(link: &str, title: &str) -> String {
     let sep = if link.contains('?') { "&" } else { "?" };
-    format!("<iframe src=\"{}{sep}embed=1\" width=\"100%\" height=\"720\" style=\"border:0\" title=\"MQTT Session Lab: {}\" loading=\"lazy\"></iframe>", esc(link), esc(title))
+    Markup::new()
+        .raw("<iframe src=\"")
+        .text(link)
+        .text(sep)
+        .raw(
+            "embed=1\" width=\"100%\" height=\"720\" style=\"border:0\" title=\"MQTT Session Lab: ",
+        )
+        .text(title)
+        .raw("\" loading=\"lazy\"></iframe>")
+        .finish()
 }
 
 /// The scenario picker's option groups.
 pub fn scenario_options(groups: &[(String, Vec<view::ScenarioItem>)]) -> String {
-    let mut out = String::from("<option value=\"\">(scenario from a file or link)</option>");
+    let mut out = Markup::new();
+    out.raw("<option value=\"\">(scenario from a file or link)</option>");
     for (topic, items) in groups {
-        let _ = write!(out, "<optgroup label=\"{}\">", esc(topic));
+        out.raw("<optgroup label=\"").text(topic).raw("\">");
         for s in items {
-            let _ = write!(
-                out,
-                "<option value=\"{}\">{} (MQTT {})</option>",
-                esc(&s.id),
-                esc(&s.title),
-                s.versions
-            );
+            out.raw("<option value=\"")
+                .text(&s.id)
+                .raw("\">")
+                .text(&s.title)
+                .raw(" (MQTT ")
+                .raw(s.versions)
+                .raw(")</option>");
         }
-        out.push_str("</optgroup>");
+        out.raw("</optgroup>");
     }
-    out
+    out.finish()
 }
 
 /// The page header (static).
@@ -90,7 +136,7 @@ pub fn departures_list(list: &[session_engine::behaviour::Departure]) -> String 
     if list.is_empty() {
         return "<p>This profile is the specification's reading of every rule, with no server limits and every MAY taken the conservative way.</p>".into();
     }
-    let mut out = String::new();
+    let mut out = Markup::new();
     for (standing, title) in [
         (Standing::Departs, "Where it departs from the specification"),
         (
@@ -105,7 +151,7 @@ pub fn departures_list(list: &[session_engine::behaviour::Departure]) -> String 
         if items.is_empty() {
             continue;
         }
-        let _ = write!(out, "<h4>{title}</h4><ul>");
+        out.raw("<h4>").raw(title).raw("</h4><ul>");
         for d in items {
             let rules = d.entry.rules.join("; ");
             // The catalogue's sentences start with an ASCII verb ("closes ...").
@@ -113,23 +159,22 @@ pub fn departures_list(list: &[session_engine::behaviour::Departure]) -> String 
             if let Some(f) = broker.get_mut(..1) {
                 f.make_ascii_uppercase();
             }
-            let _ = write!(
-                out,
-                "<li data-field=\"{}\">{}{}. <span class=\"spec\">Specification: {}.</span> <span class=\"src\">Source: {}.</span></li>",
-                d.field,
-                if rules.is_empty() {
-                    String::new()
-                } else {
-                    format!("<span class=\"rule\">{}</span> ", esc(&rules))
-                },
-                esc(&broker),
-                esc(d.entry.spec),
-                esc(d.entry.source)
-            );
+            out.raw("<li data-field=\"").text(d.field).raw("\">");
+            if !rules.is_empty() {
+                out.raw("<span class=\"rule\">")
+                    .text(&rules)
+                    .raw("</span> ");
+            }
+            out.text(&broker)
+                .raw(". <span class=\"spec\">Specification: ")
+                .text(d.entry.spec)
+                .raw(".</span> <span class=\"src\">Source: ")
+                .text(d.entry.source)
+                .raw(".</span></li>");
         }
-        out.push_str("</ul>");
+        out.raw("</ul>");
     }
-    out
+    out.finish()
 }
 
 const NODE_W: f64 = 160.0;
@@ -261,26 +306,34 @@ pub fn lifecycle(life: &[Lifecycle], version: Version) -> String {
         .map(|l| (l.previous, l.state))
         .collect();
     let hot = hot_edges(&moved);
-    let mut out = String::from(
-        "<svg viewBox=\"0 0 800 310\" role=\"img\" aria-labelledby=\"life-text\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\"/></marker></defs>",
-    );
+    let mut out = Markup::new();
+    out.raw("<svg viewBox=\"0 0 800 310\" role=\"img\" aria-labelledby=\"life-text\"><defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\"/></marker></defs>");
     for (a, b, l311, l5, off) in EDGES {
         let label = if version == Version::V5 { l5 } else { l311 };
-        let is_hot = hot.contains(&(a, b));
-        let class = if is_hot { "edge hot" } else { "edge" };
+        let class = if hot.contains(&(a, b)) {
+            "edge hot"
+        } else {
+            "edge"
+        };
         let (ax, ay) = pos(a);
         let (bx, by) = pos(b);
+        out.raw("<g class=\"").raw(class).raw("\">");
         if a == LifeState::Connected && b == LifeState::Disconnected {
-            let _ = write!(
-                out,
-                "<g class=\"{class}\"><path d=\"M {} {} Q {} 0 {} {}\" fill=\"none\" marker-end=\"url(#arrow)\"/><text x=\"{}\" y=\"24\" text-anchor=\"middle\">{label}</text></g>",
-                i(ax),
-                i(ay - NODE_H / 2.0 - 2.0),
-                i((ax + bx) / 2.0),
-                i(bx + 30.0),
-                i(by - NODE_H / 2.0 - 4.0),
-                i((ax + bx) / 2.0)
-            );
+            out.raw("<path d=\"M ")
+                .num(i(ax))
+                .raw(" ")
+                .num(i(ay - NODE_H / 2.0 - 2.0))
+                .raw(" Q ")
+                .num(i((ax + bx) / 2.0))
+                .raw(" 0 ")
+                .num(i(bx + 30.0))
+                .raw(" ")
+                .num(i(by - NODE_H / 2.0 - 4.0))
+                .raw("\" fill=\"none\" marker-end=\"url(#arrow)\"/><text x=\"")
+                .num(i((ax + bx) / 2.0))
+                .raw("\" y=\"24\" text-anchor=\"middle\">")
+                .raw(label)
+                .raw("</text></g>");
             continue;
         }
         let (dx, dy) = (bx - ax, by - ay);
@@ -308,92 +361,102 @@ pub fn lifecycle(life: &[Lifecycle], version: Version) -> String {
         } else {
             mx
         };
-        let _ = write!(
-            out,
-            "<g class=\"{class}\"><line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" marker-end=\"url(#arrow)\"/><text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\">{label}</text></g>",
-            i(x1 + nx),
-            i(y1 + ny),
-            i(x2 + nx),
-            i(y2 + ny),
-            i(lx),
-            i(ly)
-        );
+        out.raw("<line x1=\"")
+            .num(i(x1 + nx))
+            .raw("\" y1=\"")
+            .num(i(y1 + ny))
+            .raw("\" x2=\"")
+            .num(i(x2 + nx))
+            .raw("\" y2=\"")
+            .num(i(y2 + ny))
+            .raw("\" marker-end=\"url(#arrow)\"/><text x=\"")
+            .num(i(lx))
+            .raw("\" y=\"")
+            .num(i(ly))
+            .raw("\" text-anchor=\"")
+            .raw(anchor)
+            .raw("\">")
+            .raw(label)
+            .raw("</text></g>");
     }
     for (s, x, y) in NODE_POS {
         let here: Vec<&Lifecycle> = life.iter().filter(|l| l.state == s).collect();
-        let _ = write!(
-            out,
-            "<g class=\"node {}{}\" data-state=\"{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\"/><text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-            s.key(),
-            if here.is_empty() { "" } else { " lit" },
-            s.key(),
-            i(x - NODE_W / 2.0),
-            i(y - NODE_H / 2.0),
-            i(NODE_W),
-            i(NODE_H),
-            i(x),
-            i(y - 20.0),
-            s.short_label()
-        );
+        out.raw("<g class=\"node ")
+            .raw(s.key())
+            .raw(if here.is_empty() { "" } else { " lit" })
+            .raw("\" data-state=\"")
+            .raw(s.key())
+            .raw("\"><rect x=\"")
+            .num(i(x - NODE_W / 2.0))
+            .raw("\" y=\"")
+            .num(i(y - NODE_H / 2.0))
+            .raw("\" width=\"")
+            .num(i(NODE_W))
+            .raw("\" height=\"")
+            .num(i(NODE_H))
+            .raw("\" rx=\"8\"/><text class=\"label\" x=\"")
+            .num(i(x))
+            .raw("\" y=\"")
+            .num(i(y - 20.0))
+            .raw("\" text-anchor=\"middle\">")
+            .raw(s.short_label())
+            .raw("</text>");
         for (k, l) in here.iter().take(3).enumerate() {
+            out.raw("<text class=\"chip\" x=\"")
+                .num(i(x))
+                .raw("\" y=\"")
+                .num(i(y + 4.0 + k as f64 * 15.0))
+                .raw("\" text-anchor=\"middle\"");
             // A long name is squeezed to the node's width rather than cut.
-            let fit = if l.client.chars().count() > 18 {
-                format!(
-                    " textLength=\"{}\" lengthAdjust=\"spacingAndGlyphs\"",
-                    i(NODE_W - 12.0)
-                )
-            } else {
-                String::new()
-            };
-            let _ = write!(
-                out,
-                "<text class=\"chip\" x=\"{}\" y=\"{}\" text-anchor=\"middle\"{fit}>{}</text>",
-                i(x),
-                i(y + 4.0 + k as f64 * 15.0),
-                esc(&l.client)
-            );
+            if l.client.chars().count() > 18 {
+                out.raw(" textLength=\"")
+                    .num(i(NODE_W - 12.0))
+                    .raw("\" lengthAdjust=\"spacingAndGlyphs\"");
+            }
+            out.raw(">").text(&l.client).raw("</text>");
         }
         if here.len() > 3 {
-            let _ = write!(
-                out,
-                "<text class=\"chip more\" x=\"{}\" y=\"{}\" text-anchor=\"end\">+{}</text>",
-                i(x + NODE_W / 2.0 - 6.0),
-                i(y + 34.0),
-                here.len() - 3
-            );
+            out.raw("<text class=\"chip more\" x=\"")
+                .num(i(x + NODE_W / 2.0 - 6.0))
+                .raw("\" y=\"")
+                .num(i(y + 34.0))
+                .raw("\" text-anchor=\"end\">+")
+                .count(here.len() - 3)
+                .raw("</text>");
         }
-        out.push_str("</g>");
+        out.raw("</g>");
     }
-    out.push_str("</svg><ul id=\"life-text\" class=\"life-text\" data-testid=\"lifecycle-text\">");
+    out.raw("</svg><ul id=\"life-text\" class=\"life-text\" data-testid=\"lifecycle-text\">");
     for l in life.iter().take(MAX_ROWS) {
         let changed = l.transition.is_some();
-        let state = if changed && l.previous != l.state {
-            format!("{} → {}", l.previous.label(version), l.state.label(version))
+        out.raw(if changed {
+            "<li class=\"changed\"><strong>"
         } else {
-            l.state.label(version).to_string()
-        };
-        let _ = write!(
-            out,
-            "<li{}><strong>{}</strong> ({}): {}{}</li>",
-            if changed { " class=\"changed\"" } else { "" },
-            esc(&l.client),
-            esc(&l.client_id),
-            esc(&state),
-            l.transition
-                .as_deref()
-                .map(|t| format!("<span class=\"why\"> - {}</span>", esc(t)))
-                .unwrap_or_default()
-        );
+            "<li><strong>"
+        })
+        .text(&l.client)
+        .raw("</strong> (")
+        .text(&l.client_id)
+        .raw("): ");
+        if changed && l.previous != l.state {
+            out.raw(l.previous.label(version))
+                .raw(" → ")
+                .raw(l.state.label(version));
+        } else {
+            out.raw(l.state.label(version));
+        }
+        if let Some(t) = &l.transition {
+            out.raw("<span class=\"why\"> - ").text(t).raw("</span>");
+        }
+        out.raw("</li>");
     }
     if life.len() > MAX_ROWS {
-        let _ = write!(
-            out,
-            "<li class=\"more\">… and {} more clients</li>",
-            life.len() - MAX_ROWS
-        );
+        out.raw("<li class=\"more\">… and ")
+            .count(life.len() - MAX_ROWS)
+            .raw(" more clients</li>");
     }
-    out.push_str("</ul>");
-    out
+    out.raw("</ul>");
+    out.finish()
 }
 
 /// The lifecycle diagram and text for a step.
@@ -413,6 +476,18 @@ mod tests {
         );
         let code = embed_snippet("http://h/?s=a\"><script>", "<b>");
         assert!(!code.contains("<script>") && !code.contains("<b>"));
+        let life = [Lifecycle {
+            client: "<img src=x onerror=alert(1)>".into(),
+            client_id: "\"><b>".into(),
+            state: LifeState::Connected,
+            previous: LifeState::Connecting,
+            transition: Some("<script>".into()),
+        }];
+        let svg = lifecycle(&life, Version::V5);
+        assert!(!svg.contains("<img") && !svg.contains("<b>") && !svg.contains("<script>"));
+        assert!(
+            svg.contains("&lt;img src=x onerror=alert(1)&gt;") && svg.contains("&lt;script&gt;")
+        );
     }
 
     #[test]

@@ -294,14 +294,33 @@ fn GroupCard(
             .map(|d| d.name.clone())
             .unwrap_or_default()
     });
+    // The devices, the broker's end and its state line change apart: a stored session's
+    // countdown moves every step, and only that line is written again.
+    let devices =
+        Memo::new(move |_| g.with(|g| g.as_ref().map(|g| g.devices.clone()).unwrap_or_default()));
+    let state = Memo::new(move |_| {
+        g.with(|g| {
+            g.as_ref()
+                .map(|g| g.broker.state.clone())
+                .unwrap_or_default()
+        })
+    });
+    let broker = Memo::new(move |_| {
+        g.with(|g| {
+            g.as_ref().map(|g| {
+                let mut b = g.broker.clone();
+                b.state.clear();
+                (b, g.devices.len() > 1)
+            })
+        })
+    });
     view! {
         <article class="pair" data-testid=format!("pair-{first}")>
             <div class="devices">
-                {move || g.with(|g| g.as_ref().map(|g| g.devices.iter().map(|c| view! { <ClientCard c=c.clone() rows=rows.get() /> }).collect_view()))}
+                {move || devices.with(|d| d.iter().map(|c| view! { <ClientCard c=c.clone() rows=rows.get() /> }).collect_view())}
             </div>
-            {move || g.with(|g| g.as_ref().map(|g| {
-                let shared = g.devices.len() > 1;
-                view! { <BrokerCard b=g.broker.clone() rows=rows.get() shared=shared /> }
+            {move || broker.with(|b| b.as_ref().map(|(b, shared)| {
+                view! { <BrokerCard b=b.clone() state=state rows=rows.get() shared=*shared /> }
             }))}
         </article>
     }
@@ -335,8 +354,10 @@ fn ClientCard(
 /// The broker's end of a session.
 #[component]
 fn BrokerCard(
-    /// The session as the broker holds it.
+    /// The session as the broker holds it (its state line apart, in `state`).
     b: view::BrokerSide,
+    /// The state line: in use, stored until when, or no session.
+    state: Memo<String>,
     /// Message rows per table at most.
     rows: usize,
     /// More than one device uses this client id.
@@ -363,7 +384,7 @@ fn BrokerCard(
     view! {
         <div class="side broker" class:absent=!b.present>
             <h4>"Broker session "<small>"client id \""{b.client_id.clone()}"\""{shared.then_some(", shared by these devices")}</small></h4>
-            <p data-testid="broker-state">{b.state.clone()}</p>
+            <p data-testid="broker-state">{move || state.get()}</p>
             {(!b.expiry.is_empty()).then(|| view! { <p class="expiry">{b.expiry.clone()}</p> })}
             {details}
         </div>
