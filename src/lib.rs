@@ -6,6 +6,7 @@
 
 pub mod export;
 pub mod html;
+pub mod inflate;
 pub mod panels;
 pub mod sandbox;
 pub mod state;
@@ -138,6 +139,34 @@ pub fn App() -> impl IntoView {
     // Keep the link in step with the page: `query` at once (Copy link and Embed read it), the
     // address bar shortly after.
     let query = StoredValue::new(String::new());
+    // The link parameter of a scenario file, packed once per file.
+    // The browser's own DEFLATE (CompressionStream) packs it: a compressor compiled into the
+    // page would cost 18 KB gzip. Until it is done the link carries no file.
+    let packed = RwSignal::new(None::<Result<String, usize>>);
+    let packing = StoredValue::new(0u64);
+    Effect::new(move |_| match source.get() {
+        Source::BuiltIn(_) => packed.set(None),
+        Source::File(t) if t.len() > url::MAX_LINK_SCENARIO => packed.set(Some(Err(t.len()))),
+        Source::File(t) => {
+            let n = packing.get_value() + 1;
+            packing.set_value(n);
+            leptos::task::spawn_local(async move {
+                let p = match deflate_raw(&t).await {
+                    Some(bytes) => url::base64url_encode(&bytes),
+                    // No CompressionStream: the file goes as plain base64url (`src`).
+                    None => format!("!{}", url::base64url_encode(t.as_bytes())),
+                };
+                // A newer file may have been packed meanwhile.
+                if packing.get_value() == n {
+                    packed.set(Some(Ok(p)));
+                }
+            });
+        }
+    });
+    // The packed file the page last said was too big for a link.
+    let warned_big = StoredValue::new(None::<Result<String, usize>>);
+    // How long a link to this view would be, when too long to offer (Copy link, Embed).
+    let link_bytes = StoredValue::new(None::<usize>);
     let url_timer = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
     Effect::new(move |_| {
         let st = url::UrlState {
@@ -145,17 +174,42 @@ pub fn App() -> impl IntoView {
                 Source::BuiltIn(id) => Some(id),
                 Source::File(_) => None,
             },
-            src: match source.get() {
-                Source::File(t) => Some(t),
-                Source::BuiltIn(_) => None,
-            },
+            src: None,
             step: Some(at.get()),
             broker: profile.get(),
             seed: seed.get(),
             embed,
             panels: pg.panels.get_value(),
         };
-        let q = url::format(&st);
+        // A scenario too big for a link stays out of the address bar (servers refuse such
+        // requests); Copy link and Embed then say so instead of offering it.
+        let packed = packed.get();
+        let (full, too_big) = match &packed {
+            Some(Err(n)) => (url::format_packed(&st, None), Some(*n)),
+            Some(Ok(p)) => {
+                let full = url::format_packed(&st, Some(p));
+                let n = full.len();
+                (full, (n > url::MAX_LINK).then_some(n))
+            }
+            None => (url::format_packed(&st, None), None),
+        };
+        let q = match too_big {
+            Some(n) => {
+                if warned_big.with_value(|w| w.as_ref() != packed.as_ref()) {
+                    warned_big.set_value(packed);
+                    pg.notices.update(|l| l.push(format!("This scenario needs a link of at least {}, more than the {} a link can safely carry, so the address bar does not hold it and a reload will not bring it back: save it as a file to keep it.", url::kb(n), url::kb(url::MAX_LINK))));
+                }
+                url::format_packed(
+                    &url::UrlState {
+                        scenario: None,
+                        ..st
+                    },
+                    None,
+                )
+            }
+            None => full.clone(),
+        };
+        link_bytes.set_value(too_big);
         query.set_value(q.clone());
         if pg.push_history.get_value() {
             // A new scenario, version or broker: its own history entry, at once.
@@ -337,7 +391,7 @@ pub fn App() -> impl IntoView {
                 {pg.shows("broker").then(|| view! { <panels::BrokerPanel /> })}
                 {(!embed).then(|| view! { <SandboxPanel /> })}
             </div>
-            {(!embed).then(|| view! { <Tools query=query /> })}
+            {(!embed).then(|| view! { <Tools query=query link_bytes=link_bytes /> })}
             </main>
             <HelpDialog />
             {(!embed).then(|| view! { <footer inner_html=html::FOOTER></footer> })}
@@ -657,6 +711,32 @@ fn source_text(source: &Source) -> String {
     }
 }
 
+/// `text` compressed as raw DEFLATE (RFC 1951) by the browser's CompressionStream, or `None`
+/// where the browser has none.
+async fn deflate_raw(text: &str) -> Option<Vec<u8>> {
+    use js_sys::{Array, Function, Reflect};
+    use wasm_bindgen::JsCast;
+    let global = js_sys::global();
+    let get = |o: &wasm_bindgen::JsValue, k: &str| Reflect::get(o, &k.into()).ok();
+    let ctor = get(&global, "CompressionStream")?
+        .dyn_into::<Function>()
+        .ok()?;
+    let response = get(&global, "Response")?.dyn_into::<Function>().ok()?;
+    let cs = Reflect::construct(&ctor, &Array::of1(&"deflate-raw".into())).ok()?;
+    let blob = web_sys::Blob::new_with_str_sequence(&Array::of1(&text.into())).ok()?;
+    let call = |o: &wasm_bindgen::JsValue, k: &str, args: &Array| {
+        get(o, k)?.dyn_into::<Function>().ok()?.apply(o, args).ok()
+    };
+    let stream = call(&blob, "stream", &Array::new())?;
+    let piped = call(&stream, "pipeThrough", &Array::of1(&cs))?;
+    let resp = Reflect::construct(&response, &Array::of1(&piped)).ok()?;
+    let buf = call(&resp, "arrayBuffer", &Array::new())?;
+    let buf = wasm_bindgen_futures::JsFuture::from(buf.dyn_into::<js_sys::Promise>().ok()?)
+        .await
+        .ok()?;
+    Some(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
 /// Offers `text` as a file download.
 fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
     use wasm_bindgen::JsCast;
@@ -706,6 +786,8 @@ fn copy_text(text: String, then: impl FnOnce(Result<(), &'static str>) + 'static
 fn Tools(
     /// The link's query for the page as shown (kept by the App).
     query: StoredValue<String>,
+    /// The length a link would need when it is too long to offer ([`url::MAX_LINK`]).
+    link_bytes: StoredValue<Option<usize>>,
 ) -> impl IntoView {
     let pg = page();
     let (source, profile, seed, player) = (pg.source, pg.profile, pg.seed, pg.player);
@@ -718,14 +800,19 @@ fn Tools(
                 .unwrap_or_else(|_| "scenario".into())
         })
     };
+    // The link to this view, or why there is none to offer.
     let link = move || {
+        if let Some(n) = link_bytes.get_value() {
+            return Err(format!("this scenario would need a link of at least {}, more than the {} that servers reliably accept; use \"Save scenario file\" and share the file instead", url::kb(n), url::kb(url::MAX_LINK)));
+        }
+        let q = query.get_value();
         let loc = window().location();
-        format!(
+        Ok(format!(
             "{}{}{}",
             loc.origin().unwrap_or_default(),
             loc.pathname().unwrap_or_default(),
-            query.get_value()
-        )
+            q
+        ))
     };
     let on_import = move |ev: ev::Event| {
         let Some(input) = target_as::<web_sys::HtmlInputElement>(&ev) else {
@@ -803,13 +890,18 @@ fn Tools(
                 .map(|p| p.scenario.title.clone())
                 .unwrap_or_default()
         });
-        embed_code.update(|c| {
-            *c = if c.is_some() {
-                None
-            } else {
-                Some(html::embed_snippet(&link(), &title))
+        if embed_code.with_untracked(|c| c.is_some()) {
+            embed_code.set(None);
+            return;
+        }
+        match link() {
+            Ok(l) => embed_code.set(Some(html::embed_snippet(&l, &title))),
+            Err(why) => {
+                status.set(String::new());
+                pg.notices
+                    .update(|n| n.push(format!("No embed code: {why}.")));
             }
-        });
+        }
     };
     view! {
         <section class="tools" aria-label="Files and sharing">
@@ -818,7 +910,13 @@ fn Tools(
                 <button data-testid="save" on:click=save>"Save scenario file"</button>
                 <button data-testid="export-svg" on:click=move |_| export(true)>"Sequence diagram (SVG)"</button>
                 <button data-testid="export-mermaid" on:click=move |_| export(false)>"Sequence diagram (Mermaid)"</button>
-                <button data-testid="copy-link" on:click=move |_| copy(link(), "Link copied: it opens this scenario at this step.")>"Copy link"</button>
+                <button data-testid="copy-link" on:click=move |_| match link() {
+                    Ok(l) => copy(l, "Link copied: it opens this scenario at this step."),
+                    Err(why) => {
+                        status.set(String::new());
+                        pg.notices.update(|n| n.push(format!("No link copied: {why}.")));
+                    }
+                }>"Copy link"</button>
                 <button data-testid="embed" aria-expanded=move || embed_code.with(|c| c.is_some()).to_string() on:click=toggle_embed>"Embed…"</button>
             </div>
             <span class="status" role="status">{move || status.get()}</span>

@@ -19,11 +19,12 @@ pub struct Field {
 impl Field {
     /// The value of `text`, or a message naming the field and its allowed range.
     pub fn parse(&self, text: &str) -> Result<f64, String> {
-        let t = text.trim().replace(['_', ','], "");
         let range = self.range_text();
-        if t.is_empty() {
+        if text.trim().is_empty() {
             return Err(format!("{}: enter {range}.", self.label));
         }
+        let t = separators(text.trim())
+            .map_err(|why| format!("{}: \"{}\" {why}; enter {range}.", self.label, text.trim()))?;
         let v: f64 = t.parse().map_err(|_| {
             format!(
                 "{}: \"{}\" is not a number; enter {range}.",
@@ -76,6 +77,44 @@ impl Field {
     pub fn default_text(&self) -> String {
         format_plain(self.default)
     }
+}
+
+/// `text` with its separators read: `_` and thousands commas (groups of three digits, as the
+/// page writes numbers: "1,000,000", "2,500.5") are dropped; a lone decimal comma ("1,5",
+/// "0,25") is read as a decimal point. A single comma followed by exactly three digits ("1,500")
+/// could be either, so it is refused with a phrase that says so, as is a comma after a point
+/// ("1.000,5").
+fn separators(text: &str) -> Result<String, &'static str> {
+    let t = text.replace('_', "");
+    let commas = t.matches(',').count();
+    if commas == 0 {
+        return Ok(t);
+    }
+    let (int, frac) = match t.find('.') {
+        Some(dot) => (&t[..dot], Some(&t[dot..])),
+        None => (&t[..], None),
+    };
+    if frac.is_some_and(|f| f.contains(',')) {
+        return Err("has a comma after the decimal point; write a point for decimals and no thousands separators");
+    }
+    let groups: Vec<&str> = int.split(',').collect();
+    let digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
+    fn sign(g: &str) -> &str {
+        g.strip_prefix(['-', '+']).unwrap_or(g)
+    }
+    let grouped = digits(sign(groups[0]))
+        && sign(groups[0]).len() <= 3
+        && groups[1..].iter().all(|g| g.len() == 3 && digits(g));
+    if grouped && (commas > 1 || frac.is_some()) {
+        return Ok(format!("{}{}", groups.concat(), frac.unwrap_or("")));
+    }
+    if commas == 1 && frac.is_none() && digits(sign(groups[0])) && digits(groups[1]) {
+        if groups[1].len() == 3 {
+            return Err("could mean a thousands separator or a decimal comma; write it without the comma, or with a decimal point");
+        }
+        return Ok(format!("{}.{}", groups[0], groups[1]));
+    }
+    Err("has commas where a number cannot; write a point for decimals and no thousands separators")
 }
 
 /// A number as a field holds it: no separators, no exponent, no trailing zeros.
@@ -133,8 +172,48 @@ mod tests {
             assert!(e.starts_with("Devices: "), "{e}");
             assert!(e.contains("a whole number from 1 to 1,000,000"), "{e}");
         }
-        assert_eq!(DEVICES.parse(" 1,000 "), Ok(1000.0));
         assert_eq!(DEVICES.parse("1e6"), Ok(1e6));
+    }
+
+    #[test]
+    fn a_decimal_comma_is_a_decimal_point_and_never_a_thousands_separator() {
+        let rate = Field {
+            key: "rate",
+            label: "Rate",
+            unit: "",
+            min: -1e7,
+            max: 1e7,
+            integer: false,
+            default: 1.0,
+        };
+        for (text, v) in [
+            ("1,5", 1.5),
+            ("0,25", 0.25),
+            ("-2,5", -2.5),
+            ("12,5000", 12.5),
+            ("1,000,000", 1e6),
+            ("2,500.5", 2500.5),
+            ("1_000", 1000.0),
+            ("1.5", 1.5),
+        ] {
+            assert_eq!(rate.parse(text), Ok(v), "{text}");
+        }
+        for text in [
+            "1,500",
+            "1,000",
+            "1.000,5",
+            "1,,5",
+            ",5",
+            "1,",
+            "1,5,0",
+            "10,00,000",
+            "1,5e3",
+        ] {
+            let e = rate.parse(text).unwrap_err();
+            assert!(e.starts_with(&format!("Rate: \"{text}\" ")), "{e}");
+            assert!(e.contains("enter a number from"), "{e}");
+        }
+        assert!(rate.parse("1,500").unwrap_err().contains("could mean"));
     }
 
     #[test]

@@ -124,8 +124,37 @@ await test('URL state round-trips and nonsense parameters get a message', async 
   expect(notes.includes('"nope"') && notes.includes('acme') && notes.includes('zzz'), notes);
   expect((await stepLabel(bad)).startsWith('Step 0'), 'falls back to step 0');
   expect(bad.errors.length === 0, bad.errors.join(' | '));
+  const odd = await fresh('?s=qos-downgrade&embed=yes&step=+1&panels=&broker=spec&broker=emqx');
+  const said = await odd.textContent('[data-testid=notices]');
+  for (const part of ['embed="yes"', 'step="+1"', 'panels= names no panel', 'more than once']) expect(said.includes(part), `${part}: ${said}`);
+  expect((await odd.inputValue('[data-testid=broker-select]')) === 'spec', 'the first broker is used');
   await page.close();
   await bad.close();
+  await odd.close();
+});
+
+await test('a scenario too big for a link is refused with a sentence, and packed links are short', async () => {
+  const page = await fresh('?s=qos-downgrade');
+  const big = JSON.parse(fs.readFileSync('engine/scenarios/04-qos-downgrade.json', 'utf8'));
+  // Text that does not compress: 24 KB of pseudo-random letters.
+  let x = 7, noise = '';
+  for (let i = 0; i < 24000; i++) { x = (x * 1103515245 + 12345) % 2147483648; noise += String.fromCharCode(97 + (x >> 16) % 26); }
+  big.id = 'too-big'; big.summary = noise;
+  const file = path.join(artifacts, 'too-big.json');
+  fs.writeFileSync(file, JSON.stringify(big, null, 2));
+  await page.setInputFiles('[data-testid=import]', file);
+  await page.waitForFunction(() => (document.querySelector('[data-testid=notices]') || {}).textContent?.includes('a reload will not bring it back'));
+  await page.click('[data-testid=copy-link]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=notices]').textContent.includes('No link copied'));
+  await page.click('[data-testid=embed]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=notices]').textContent.includes('No embed code'));
+  expect(!(await page.textContent('.tools .status')).includes('copied'), 'never says copied');
+  expect(!(await page.evaluate(() => location.search)).includes('srcz='), 'the address bar does not carry it');
+  await page.click('[data-testid=next]');
+  const notes = await page.textContent('[data-testid=notices]');
+  expect(notes.split('a reload will not bring it back').length === 2, `said once: ${notes}`);
+  expect(page.errors.length === 0, page.errors.join(' | '));
+  await page.close();
 });
 
 await test('embed mode has compact chrome and obeys postMessage', async () => {
@@ -155,7 +184,7 @@ await test('a malformed scenario file is explained and the page keeps working', 
   const good = path.join(artifacts, 'good-scenario.json');
   fs.writeFileSync(good, fs.readFileSync('engine/scenarios/04-qos-downgrade.json', 'utf8').replace('"qos-downgrade"', '"my-copy"'));
   await page.setInputFiles('[data-testid=import]', good);
-  await page.waitForFunction(() => location.search.includes('src='));
+  await page.waitForFunction(() => location.search.includes('srcz='));
   expect((await stepLabel(page)).startsWith('Step 0'), 'imported file starts at step 0');
   expect(page.errors.length === 0, page.errors.join(' | '));
   await page.close();
@@ -171,7 +200,7 @@ await test('sandbox branches the history and rejects bad values', async () => {
   await page.fill('[data-testid=sandbox] label:has-text("Keep alive") input', '30');
   await page.click('[data-testid=sb-add]');
   expect((await stepLabel(page)) === 'Step 6 of 6', await stepLabel(page));
-  expect(await urlHas(page, 'src='), 'the branched scenario is in the link');
+  expect(await urlHas(page, 'srcz='), 'the branched scenario is in the link');
   const link = page.url();
   const again = await fresh(link.slice(srv.base.length));
   expect((await stepLabel(again)) === 'Step 6 of 6', 'the link reproduces the branch');
@@ -211,7 +240,7 @@ await test('the run exports as SVG and Mermaid, and the scenario saves as a file
   const saved = path.join(artifacts, 'saved-scenario.json');
   fs.writeFileSync(saved, got.save.text);
   await page.setInputFiles('[data-testid=import]', saved);
-  await page.waitForFunction(() => location.search.includes('src='));
+  await page.waitForFunction(() => location.search.includes('srcz='));
   await page.click('[data-testid=last]');
   expect(/Step 11 of 11/.test(await stepLabel(page)), 'the saved file plays the same 11 steps');
   expect(page.errors.length === 0, page.errors.join(' | '));
