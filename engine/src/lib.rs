@@ -28,6 +28,7 @@ pub mod fate;
 pub mod library;
 pub mod observed;
 pub mod packet;
+mod packet_ids;
 pub mod player;
 pub mod profile;
 pub mod rng;
