@@ -20,6 +20,7 @@
 
 pub mod behaviour;
 pub mod broker;
+pub mod budget;
 pub mod claim;
 pub mod client;
 pub mod codec;

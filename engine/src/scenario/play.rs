@@ -87,6 +87,10 @@ impl Scenario {
             Action::Publish(p) => {
                 for idx in self.targets(world, &p.client) {
                     for n in 1..=p.count {
+                        if world.meter.is_over() {
+                            // Past a limit of the run ([`crate::budget`]): the player reports it.
+                            return;
+                        }
                         let payload = p.payload.replace("{n}", &n.to_string());
                         world.publish(
                             idx,

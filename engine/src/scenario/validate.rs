@@ -55,6 +55,14 @@ impl Scenario {
                 return Err(("clients", i, "count must be at least 1".into()));
             }
             if let Some(b) = &c.auto_reconnect {
+                // A delay rounds to whole milliseconds: below 0.5 ms it is none, and a client
+                // whose broker is down would try again at the same instant, forever.
+                if !(b.initial >= 0.001 && b.max >= 0.001) {
+                    return Err(("clients", i, format!(
+                        "auto_reconnect: initial {} s and max {} s must both be at least 0.001 (1 ms): a client reconnecting with no delay would try again and again in zero simulated time and never stop",
+                        b.initial, b.max
+                    )));
+                }
                 let ok = |v: f64| (0.0..=86_400.0).contains(&v);
                 if !ok(b.initial)
                     || !ok(b.max)
@@ -62,7 +70,7 @@ impl Scenario {
                     || b.multiplier < 1.0
                     || b.multiplier > 100.0
                 {
-                    return Err(("clients", i, "auto_reconnect: initial and max are 0..86400 seconds and multiplier is 1..100".into()));
+                    return Err(("clients", i, "auto_reconnect: initial and max are 0.001..86400 seconds and multiplier is 1..100".into()));
                 }
             }
         }
