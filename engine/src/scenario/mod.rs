@@ -834,7 +834,65 @@ fn element_lines(text: &str, key: &str) -> Vec<usize> {
     lines
 }
 
+/// Line and column (1-based, columns in characters) of byte `offset` of `valid`, the text before
+/// it.
+fn line_column(valid: &str) -> (usize, usize) {
+    let line = valid.matches('\n').count() + 1;
+    let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
 impl Scenario {
+    /// Reads a scenario file from its bytes, exactly as they are on disk or in an upload: the one
+    /// reader the CLI and the page share, so both accept and refuse the same files.
+    ///
+    /// - The text must be UTF-8 (RFC 8259 §8.1: JSON exchanged between systems is UTF-8). A
+    ///   leading UTF-8 byte-order mark (EF BB BF), which some editors write, is skipped.
+    /// - UTF-16 (with a byte-order mark FF FE / FE FF, or without one, recognised by its NUL
+    ///   bytes) is refused with a sentence that says so and how to fix it.
+    /// - Any other bytes that are not UTF-8 (Latin-1, Windows-1252, a truncated character) are
+    ///   refused with the byte offset, the line and column where they start and the byte's value.
+    /// - Then the text is parsed and validated as [`Scenario::from_json`] does.
+    ///
+    /// Every error is a [`ScenarioError`] with a sentence naming the problem (and the line and
+    /// column where known), never a panic.
+    pub fn read_bytes(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
+        let err = |line: Option<usize>, column: Option<usize>, message: String| ScenarioError {
+            line,
+            column,
+            path: None,
+            message,
+        };
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+            let order = if bytes[0] == 0xFF { "little" } else { "big" };
+            return Err(err(None, None, format!(
+                "the file is UTF-16 ({order}-endian: it starts with the byte-order mark {:02X} {:02X}); a scenario file is UTF-8: save it as UTF-8",
+                bytes[0], bytes[1]
+            )));
+        }
+        if let Some(at) = bytes.iter().take(64).position(|b| *b == 0) {
+            return Err(err(None, None, format!(
+                "byte offset {at} is a NUL byte (00): the file looks like UTF-16 without a byte-order mark, or is not text; a scenario file is UTF-8: save it as UTF-8"
+            )));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let at = e.valid_up_to();
+            // `valid_up_to` is a character boundary of valid UTF-8, so this cannot fail.
+            let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+            let (line, column) = line_column(before);
+            let what = match e.error_len() {
+                Some(_) => format!(
+                    "the byte {:02X} at byte offset {at} is not UTF-8 (text saved as Latin-1 or Windows-1252 looks like this)",
+                    bytes[at]
+                ),
+                None => format!("the file ends at byte offset {} inside a UTF-8 character", bytes.len()),
+            };
+            err(Some(line), Some(column), format!("{what}; a scenario file is UTF-8: save it as UTF-8"))
+        })?;
+        Scenario::from_json(text)
+    }
+
     /// Parses and validates a scenario file.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
         let s: Scenario = serde_json::from_str(text).map_err(|e| {
