@@ -18,7 +18,7 @@ impl Scenario {
                 ClientId::new(id),
                 spec.version.unwrap_or(self.version),
             );
-            c.buffer_capacity = spec.buffer;
+            c.buffer_capacity = spec.buffer.map(|b| b as usize);
             c.auto_reconnect = spec.auto_reconnect.clone();
             c.strict_session_present = spec.strict_session_present;
             w.add_client(c);

@@ -77,5 +77,6 @@ pub(super) const STATEMENTS: &[Statement] = &[
     Statement { id: "MQTT-4.7.2-1", summary: "The Server must not match Topic Filters starting with '#' or '+' against Topic Names starting with '$'." },
     Statement { id: "MQTT-4.7.3-1", summary: "Every Topic Name and Topic Filter must be at least one character long." },
     Statement { id: "MQTT-4.7.3-2", summary: "Topic Names and Topic Filters must not contain the null character U+0000." },
+    Statement { id: "MQTT-4.7.3-3", summary: "A Topic Name or Topic Filter must not take more than 65,535 bytes of UTF-8." },
     Statement { id: "MQTT-4.8.0-1", summary: "Unless stated otherwise, a Server or Client meeting a protocol violation must close the connection the packet came on." },
 ];
