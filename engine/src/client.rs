@@ -50,7 +50,10 @@ pub enum Jitter {
     /// min(max, uniform in [initial, 3 x the previous delay]); the first delay is `initial`.
     Decorrelated,
     /// delay + uniform in [0, delay/2]: the course text's code, where the cap is applied before
-    /// the jitter, so a wait can reach 1.5 x `max`.
+    /// the jitter, so a wait can reach 1.5 x `max`. Written `add_up_to_50_percent`, as
+    /// [`Jitter::key`] and the format documentation name it (`add_up_to50_percent`, the name
+    /// serde would derive, is read too).
+    #[serde(rename = "add_up_to_50_percent", alias = "add_up_to50_percent")]
     AddUpTo50Percent,
 }
 

@@ -193,3 +193,17 @@ fn the_byte_reader_takes_a_byte_order_mark_and_refuses_other_encodings() {
         .message
         .contains("inside a UTF-8 character"));
 }
+
+#[test]
+fn the_documented_jitter_name_add_up_to_50_percent_reads() {
+    // Found by engine/tests/budget_fuzz.rs: serde derived "add_up_to50_percent" while the
+    // format documentation and Jitter::key say "add_up_to_50_percent".
+    for name in ["add_up_to_50_percent", "add_up_to50_percent"] {
+        let text = file(
+            "5.0",
+            &format!(r#"{{"name": "a", "auto_reconnect": {{"initial": 1, "jitter": "{name}"}}}}"#),
+            "",
+        );
+        Scenario::from_json(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
