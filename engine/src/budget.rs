@@ -16,7 +16,7 @@
 //!   the estimates do not foresee.
 //!
 //! The defaults ([`Limits::default`]) let every built-in scenario, example, conformance and observed
-//! file play with a wide margin (the largest uses about 0.2 % of any limit), and keep a run well
+//! file play with a wide margin (the largest uses under 0.3 % of any limit; `engine/tests/budget.rs` checks under 1 %), and keep a run well
 //! inside a 4 GB wasm32 address space: 2 million trace entries of at most a few hundred bytes
 //! each, and 10 million message records kept across the step snapshots at about 100 bytes each.
 //! The page always uses the defaults; `mqtt-lab --limit NAME=N` and `--no-limits` change them
