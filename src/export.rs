@@ -12,9 +12,26 @@ fn mermaid_id(i: usize) -> String {
     format!("c{i}")
 }
 
+/// Text as a Mermaid label takes it: a line break would end the statement, so line breaks
+/// become spaces; the characters Mermaid reads as syntax in a label (';' ends a statement, '#'
+/// starts an entity code, '"', '<', '>' and '&' are markup) become its entity codes `#59;`,
+/// `#35;`, `#quot;`, `#lt;`, `#gt;`, `#amp;`, which it shows as the characters. Participants are
+/// named by aliases (`c0`), so a client's name is only ever a label.
 fn mermaid_text(s: &str) -> String {
-    // Mermaid message text ends at a newline and treats ';' and '#' specially.
-    s.replace(['\n', ';'], " ").replace('#', "no.")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\u{2028}' | '\u{2029}' => out.push(' '),
+            '#' => out.push_str("#35;"),
+            ';' => out.push_str("#59;"),
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '&' => out.push_str("#amp;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A Mermaid `sequenceDiagram` of the packets up to `step`, with step labels as notes.
@@ -154,6 +171,48 @@ mod tests {
             view::packet_rows(&p, last, "", "").len()
         );
         assert!(m.contains("-xbroker: PUBCOMP id=1 (lost)"));
+    }
+
+    #[test]
+    fn mermaid_escapes_names_and_titles_so_they_stay_labels() {
+        let text = r##"{"format": 1, "id": "m", "title": "A \"quoted\" #1; <b>bold</b> & more\nsecond line", "version": "5.0",
+            "clients": [{"name": "x; participant evil\nas #2 <i>"}],
+            "steps": [{"connect": {"client": "x; participant evil\nas #2 <i>"}}]}"##;
+        let p = Player::from_json(text).unwrap();
+        let m = mermaid(&p, p.len() - 1);
+        assert!(
+            m.contains("    participant c0 as x#59; participant evil as #35;2 #lt;i#gt;\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains(
+                "A #quot;quoted#quot; #35;1#59; #lt;b#gt;bold#lt;/b#gt; #amp; more second line"
+            ),
+            "{m}"
+        );
+        // One statement a line: nothing a name holds starts a line of its own.
+        assert_eq!(
+            m.lines()
+                .filter(|l| l.trim_start().starts_with("participant"))
+                .count(),
+            2
+        );
+        let bare = ["#59;", "#35;", "#quot;", "#lt;", "#gt;", "#amp;"]
+            .iter()
+            .fold(m.replace("->>", " "), |t, e| t.replace(e, ""));
+        assert!(
+            bare.lines()
+                .filter(|l| l.contains("evil") || l.contains("quoted"))
+                .all(|l| !l.contains([';', '"', '<', '>', '&'])),
+            "{m}"
+        );
+        assert!(
+            m.lines()
+                .filter(|l| l.contains("evil"))
+                .all(|l| l.contains("x#59; participant evil as #35;2")),
+            "{m}"
+        );
+        assert_eq!(mermaid_text("a\r\nb"), "a  b");
     }
 
     #[test]

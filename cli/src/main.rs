@@ -1,6 +1,7 @@
 //! `mqtt-lab`: list, check and run MQTT Session Lab scenarios from the command line.
 
-use session_engine::{library, trace, Player, Scenario};
+use session_engine::budget::Limits;
+use session_engine::{library, trace, Player, Scenario, ScenarioError};
 use std::process::ExitCode;
 
 mod conformance;
@@ -13,12 +14,26 @@ mqtt-lab: MQTT Session Lab scenarios on the command line
 
 USAGE:
     mqtt-lab list                 built-in scenarios (id, version, broker, title)
-    mqtt-lab check FILE...        validate scenario files (errors give line and column)
+    mqtt-lab check FILE...        validate and play scenario files (errors give line and
+                                  column; a file must be UTF-8, a byte-order mark is skipped)
     mqtt-lab run FILE|ID          the trace, step by step, readable
-    mqtt-lab run --json FILE|ID   the trace as JSON lines (schema mqtt-session-lab/trace@1)
+    mqtt-lab run --json FILE|ID   the trace as JSON lines (schema mqtt-session-lab/trace@1),
+                                  written as they are made
     mqtt-lab run --broker PROFILE FILE|ID
                                   play it on another broker profile (the scenario's
                                   overrides stay), as the page's broker picker does
+    check and run also take:
+      --limit NAME=N              raise (or lower) one limit of the run; N may be \"none\".
+                                  The limits and their defaults (the page's):
+                                    events=2000000       trace entries in the whole run
+                                    step_events=2000000  trace entries one step may add
+                                    packets=2000000      packets put on a link
+                                    timers=2000000       timer firings (pings, reconnects, ...)
+                                    held=1000000         messages held at the end of a step
+                                    kept=10000000        messages held, summed over all steps
+      --no-limits                 no limit at all (the run may take any time and memory)
+                                  A run stopped by a limit names the step and the cause and
+                                  exits with code 3 (other errors: 1, usage: 2).
     mqtt-lab show ID              print a built-in scenario's JSON (a starting point for your own)
     mqtt-lab profiles [--markdown] the broker profiles, their departures from the specification
                                   and their sources (--markdown: docs/DIVERGENCES.md)
@@ -51,13 +66,44 @@ USAGE:
                                   writes it, the verified list and the engine's fixture index
 ";
 
-fn load(arg: &str) -> Result<(String, String), String> {
+/// A built-in scenario by id, or a file's bytes (read as the page reads an upload, by
+/// [`Scenario::read_bytes`]), with the name to show.
+fn load(arg: &str) -> Result<(String, Vec<u8>), String> {
     if let Some(text) = library::text_by_id(arg) {
-        return Ok((format!("built-in:{arg}"), text.to_string()));
+        return Ok((format!("built-in:{arg}"), text.as_bytes().to_vec()));
     }
-    std::fs::read_to_string(arg)
+    std::fs::read(arg)
         .map(|t| (arg.to_string(), t))
         .map_err(|e| format!("{arg}: not a built-in scenario id and not a readable file ({e})"))
+}
+
+/// The limits of a run from `--limit NAME=N` (any number of them) and `--no-limits`; the page
+/// always plays with the defaults.
+fn limits(args: &[String]) -> Result<Limits, String> {
+    let mut l = if args.iter().any(|a| a == "--no-limits") {
+        Limits::unlimited()
+    } else {
+        Limits::default()
+    };
+    let mut rest = args.iter();
+    while let Some(a) = rest.next() {
+        if a == "--limit" {
+            let v = rest
+                .next()
+                .filter(|v| !v.starts_with("--"))
+                .ok_or("--limit needs NAME=N (e.g. --limit events=5000000)")?;
+            l.set(v)?;
+        }
+    }
+    Ok(l)
+}
+
+/// Exit code of a run stopped by one of its limits (other failures exit 1).
+const EXIT_LIMIT: u8 = 3;
+
+/// Whether `e` is a stop at a limit of the run (see `session_engine::budget`).
+fn is_limit_stop(e: &ScenarioError) -> bool {
+    e.message.contains("(mqtt-lab: --limit ")
 }
 
 /// The value after `--name` in `args`, if the option is given; an error if it has none.
@@ -153,17 +199,40 @@ fn main() -> ExitCode {
                 eprint!("{USAGE}");
                 return ExitCode::from(2);
             }
-            let mut failed = false;
-            for f in &args[1..] {
-                match load(f).and_then(|(name, text)| {
-                    Scenario::from_json(&text)
+            let limits = match limits(&args[1..]) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("check: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let (mut failed, mut stopped) = (false, false);
+            let mut files = Vec::new();
+            let mut rest = args[1..].iter();
+            while let Some(a) = rest.next() {
+                match a.as_str() {
+                    "--limit" => {
+                        rest.next();
+                    }
+                    "--no-limits" => {}
+                    _ => files.push(a),
+                }
+            }
+            if files.is_empty() {
+                eprint!("{USAGE}");
+                return ExitCode::from(2);
+            }
+            for f in files {
+                match load(f).and_then(|(name, bytes)| {
+                    Scenario::read_bytes(&bytes)
                         .map(|s| (name, s))
                         .map_err(|e| format!("{f}: {e}"))
                 }) {
-                    Ok((name, s)) => match Player::new(s) {
+                    Ok((name, s)) => match Player::with_limits(s, limits) {
                         Ok(p) => println!("{name}: ok ({} steps)", p.len() - 1),
                         Err(e) => {
                             failed = true;
+                            stopped |= is_limit_stop(&e);
                             eprintln!("{name}: {e}");
                         }
                     },
@@ -173,10 +242,10 @@ fn main() -> ExitCode {
                     }
                 }
             }
-            if failed {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
+            match (failed, stopped) {
+                (false, _) => ExitCode::SUCCESS,
+                (true, true) => ExitCode::from(EXIT_LIMIT),
+                (true, false) => ExitCode::FAILURE,
             }
         }
         "run" => {
@@ -188,18 +257,25 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let Some(target) = positional(&args[1..], &["--broker"]) else {
+            let limits = match limits(&args[1..]) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("run: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let Some(target) = positional(&args[1..], &["--broker", "--limit"]) else {
                 eprint!("{USAGE}");
                 return ExitCode::from(2);
             };
-            let (name, text) = match load(target) {
+            let (name, bytes) = match load(target) {
                 Ok(x) => x,
                 Err(e) => {
                     eprintln!("{e}");
                     return ExitCode::FAILURE;
                 }
             };
-            let played = Scenario::from_json(&text).and_then(|mut sc| {
+            let played = Scenario::read_bytes(&bytes).and_then(|mut sc| {
                 if let Some(b) = broker {
                     // As the page's broker picker does: the profile changes, the scenario's
                     // overrides stay.
@@ -213,20 +289,35 @@ fn main() -> ExitCode {
                             message: m,
                         })?;
                 }
-                Player::new(sc)
+                Player::with_limits(sc, limits)
             });
             match played {
                 Ok(p) => {
-                    if json {
-                        print!("{}", trace::json_lines(&p));
+                    use std::io::Write;
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    // Each line goes out as it is made: the JSON text is never held whole.
+                    let written = if json {
+                        trace::write_json_lines(&p, &mut out)
                     } else {
-                        print!("{}", trace::text(&p));
+                        write!(out, "{}", trace::text(&p))
+                    };
+                    match written.and_then(|()| out.flush()) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        // A closed pipe (`| head`) is the reader's choice, not an error to shout.
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                        Err(e) => {
+                            eprintln!("{name}: writing the trace: {e}");
+                            ExitCode::FAILURE
+                        }
                     }
-                    ExitCode::SUCCESS
                 }
                 Err(e) => {
                     eprintln!("{name}: {e}");
-                    ExitCode::FAILURE
+                    if is_limit_stop(&e) {
+                        ExitCode::from(EXIT_LIMIT)
+                    } else {
+                        ExitCode::FAILURE
+                    }
                 }
             }
         }
@@ -236,8 +327,8 @@ fn main() -> ExitCode {
                 eprint!("{USAGE}");
                 return ExitCode::from(2);
             };
-            let run = load(target).and_then(|(name, text)| {
-                let sc = Scenario::from_json(&text).map_err(|e| format!("{name}: {e}"))?;
+            let run = load(target).and_then(|(name, bytes)| {
+                let sc = Scenario::read_bytes(&bytes).map_err(|e| format!("{name}: {e}"))?;
                 let p =
                     Player::new(verify::on_mosquitto(sc)).map_err(|e| format!("{name}: {e}"))?;
                 verify::expressible(&p)

@@ -198,3 +198,113 @@ fn docs_statements_is_generated_from_the_catalogue_and_current() {
     assert_eq!(code, 0);
     assert!(text.contains("MQTT 3.1.1\n") && text.contains("MQTT 5.0\n"));
 }
+
+/// A scratch file in a directory of this test process.
+fn scratch(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mqtt-lab-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+const YEAR_OF_PINGS: &str = r#"{"format": 1, "id": "ka", "title": "ka", "version": "5.0",
+  "clients": [{"name": "a"}],
+  "steps": [{"connect": {"client": "a", "keep_alive": 1}}, {"wait": "366d"}]}"#;
+
+#[test]
+fn a_run_past_a_limit_names_the_step_and_exits_3_and_the_limit_can_be_raised() {
+    let f = scratch("ka.json", YEAR_OF_PINGS.as_bytes());
+    let f = f.to_str().unwrap();
+    for cmd in ["check", "run"] {
+        let (code, out, err) = lab(&[cmd, f]);
+        assert_eq!(code, 3, "{cmd}: {err}");
+        assert!(out.is_empty(), "{cmd}: {out}");
+        assert!(
+            err.contains("steps[1]: keep-alive pings every 1 s")
+                && err.contains("--limit packets=N"),
+            "{err}"
+        );
+    }
+    let (code, _, err) = lab(&["run", "--json", f]);
+    assert_eq!(code, 3, "{err}");
+    // Raising the estimated limit leaves the running count: it stops at the next limit.
+    let (code, _, err) = lab(&["check", "--limit", "packets=none", f]);
+    assert_eq!(code, 3);
+    assert!(err.contains("timers"), "{err}");
+    let (code, _, err) = lab(&["check", "--limit", "packts=1", f]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown limit \"packts\""), "{err}");
+    let short = scratch("short.json", YEAR_OF_PINGS.replace("366d", "1h").as_bytes());
+    let (code, out, _) = lab(&["check", "--limit", "packets=100", short.to_str().unwrap()]);
+    assert_eq!(code, 3, "{out}");
+    let (code, out, _) = lab(&["check", "--no-limits", short.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("ok (2 steps)"), "{out}");
+}
+
+#[test]
+fn the_help_lists_every_limit_with_its_default() {
+    let (_, out, _) = lab(&["--help"]);
+    let d = session_engine::budget::Limits::default();
+    for (name, _) in session_engine::budget::NAMES {
+        let line = format!("{name}={}", d.get(name).unwrap());
+        assert!(out.contains(&line), "help lacks {line}");
+    }
+}
+
+#[test]
+fn files_are_read_as_utf8_with_an_optional_byte_order_mark() {
+    let ok = YEAR_OF_PINGS.replace("366d", "10s");
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(ok.as_bytes());
+    let (code, out, err) = lab(&["check", scratch("bom.json", &bom).to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ok (2 steps)"));
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in ok.encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    let (code, _, err) = lab(&["check", scratch("u16.json", &utf16).to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("UTF-16"), "{err}");
+    let (code, _, err) = lab(&[
+        "run",
+        "--json",
+        scratch("u16b.json", &utf16[2..]).to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("NUL byte") && err.contains("UTF-16"), "{err}");
+    let latin1 = ok.replace("\"ka\", \"version\"", "\"caf\u{e9}\", \"version\"");
+    let latin1: Vec<u8> = latin1.chars().map(|c| c as u32 as u8).collect();
+    let (code, _, err) = lab(&["check", scratch("latin1.json", &latin1).to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the byte E9 at byte offset") && err.contains("line 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_json_streams_into_a_closed_pipe_without_an_error() {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mqtt-lab"))
+        .args(["run", "--json", "takeover-v5"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // stdout is closed now; the rest of the trace meets a broken pipe.
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.code().is_some(), "no abort: {status:?}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -82,7 +82,7 @@ pub enum Claim {
         /// Name of the client.
         client: String,
         /// Messages in the session's queue.
-        count: usize,
+        count: u64,
     },
     /// `client`'s network connection is closed in the step; optionally by whom, and with which
     /// reason code of a DISCONNECT the broker sent it in the step (`null`: none was sent).
@@ -212,6 +212,14 @@ impl<'de> Deserialize<'de> for StepClaim {
                 let mut profiles = None;
                 let mut rest = serde_json::Map::new();
                 while let Some(key) = map.next_key::<String>()? {
+                    let twice = (key == "say" && say.is_some())
+                        || (key == "profiles" && profiles.is_some())
+                        || rest.contains_key(&key);
+                    if twice {
+                        return Err(de::Error::custom(format!(
+                            "\"{key}\" is given twice in one claim; a key appears once in an object"
+                        )));
+                    }
                     match key.as_str() {
                         "say" => say = Some(map.next_value::<String>()?),
                         "profiles" => profiles = Some(map.next_value::<Vec<String>>()?),
@@ -587,7 +595,7 @@ pub(crate) fn check(
                     "The broker holds no session for \"{id}\", so nothing is queued for it."
                 ),
             };
-            found(n == *count, outcome, None)
+            found(n as u64 == *count, outcome, None)
         }
         Claim::Closed {
             client,

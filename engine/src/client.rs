@@ -5,6 +5,7 @@
 
 use crate::event::ClientEvent;
 use crate::packet::{Connack, Connect, Disconnect, Packet, Publish, SubOptions, Subscribe, Will};
+use crate::packet_ids::PacketIds;
 use crate::rng::Rng;
 use crate::types::{ClientId, ConnId, MsgId, PacketId, Payload, QoS, SimTime, Text, Version};
 use serde::{Deserialize, Serialize};
@@ -49,7 +50,10 @@ pub enum Jitter {
     /// min(max, uniform in [initial, 3 x the previous delay]); the first delay is `initial`.
     Decorrelated,
     /// delay + uniform in [0, delay/2]: the course text's code, where the cap is applied before
-    /// the jitter, so a wait can reach 1.5 x `max`.
+    /// the jitter, so a wait can reach 1.5 x `max`. Written `add_up_to_50_percent`, as
+    /// [`Jitter::key`] and the format documentation name it (`add_up_to50_percent`, the name
+    /// serde would derive, is read too).
+    #[serde(rename = "add_up_to_50_percent", alias = "add_up_to50_percent")]
     AddUpTo50Percent,
 }
 
@@ -291,6 +295,9 @@ pub struct SimClient {
     seen: Vec<u64>,
     #[serde(skip)]
     next_packet_id: PacketId,
+    /// The identifiers `outgoing` holds.
+    #[serde(skip)]
+    used_ids: PacketIds,
     #[serde(skip)]
     outputs: VecDeque<ClientOutput>,
 }
@@ -323,6 +330,7 @@ impl SimClient {
             strict_session_present: false,
             seen: Vec::new(),
             next_packet_id: 1,
+            used_ids: PacketIds::default(),
             outputs: VecDeque::new(),
         }
     }
@@ -394,16 +402,21 @@ impl SimClient {
         self.outputs.push_back(ClientOutput::Event(e));
     }
 
-    fn alloc_packet_id(&mut self) -> PacketId {
-        loop {
-            let id = self.next_packet_id;
-            self.next_packet_id = if id == u16::MAX { 1 } else { id + 1 };
-            let busy = self
-                .outgoing
-                .iter()
-                .any(|o| o.publish.packet_id == Some(id));
-            if !busy {
-                return id;
+    /// The next packet identifier not held by one of the client's own unacknowledged publishes
+    /// ([MQTT-2.3.1-2] 3.1.1 / [MQTT-2.2.1-3] 5.0), counting on and wrapping from 65535 to 1;
+    /// `None` when all 65,535 are held.
+    fn alloc_packet_id(&mut self) -> Option<PacketId> {
+        let id = self.used_ids.first_free_from(self.next_packet_id)?;
+        self.next_packet_id = if id == u16::MAX { 1 } else { id + 1 };
+        Some(id)
+    }
+
+    /// The identifiers of `outgoing` again, after it changed.
+    fn outgoing_changed(&mut self) {
+        self.used_ids = PacketIds::default();
+        for o in &self.outgoing {
+            if let Some(id) = o.publish.packet_id {
+                self.used_ids.insert(id);
             }
         }
     }
@@ -414,6 +427,7 @@ impl SimClient {
         if opts.clean_start {
             // [MQTT-3.1.2-6] 3.1.1 / [MQTT-3.1.2-4] 5.0: the client discards its session too.
             self.outgoing.clear();
+            self.used_ids = PacketIds::default();
             self.incoming_qos2.clear();
             self.has_session_state = false;
         }
@@ -477,7 +491,27 @@ impl SimClient {
     }
 
     fn send_publish(&mut self, now: SimTime, m: AppMessage) {
-        let packet_id = (m.qos != QoS::AtMostOnce).then(|| self.alloc_packet_id());
+        let packet_id = match m.qos {
+            QoS::AtMostOnce => None,
+            _ => match self.alloc_packet_id() {
+                Some(id) => Some(id),
+                None => {
+                    self.event(ClientEvent::PublishLost {
+                        msg: m.msg,
+                        topic: m.topic,
+                        payload: m.payload,
+                        why: format!(
+                            "all 65,535 packet identifiers are held by its own unacknowledged publishes, and a new one needs an unused one ({})",
+                            if self.version.is_v5() { "[MQTT-2.2.1-3] 5.0" } else { "[MQTT-2.3.1-2] 3.1.1" }
+                        ),
+                    });
+                    return;
+                }
+            },
+        };
+        if let Some(id) = packet_id {
+            self.used_ids.insert(id);
+        }
         let p = Publish {
             dup: false,
             qos: m.qos,
@@ -515,7 +549,14 @@ impl SimClient {
         filters: Vec<(String, SubOptions)>,
         subscription_id: Option<u32>,
     ) {
-        let packet_id = self.alloc_packet_id();
+        // SUBSCRIBE's identifier is free again as soon as SUBACK comes (the model does not hold
+        // it); only when publishes hold all 65,535 is none left.
+        let Some(packet_id) = self.alloc_packet_id() else {
+            self.event(ClientEvent::ConnectFailed {
+                why: "it cannot subscribe: all 65,535 packet identifiers are held by its unacknowledged publishes".into(),
+            });
+            return;
+        };
         self.send(
             now,
             Packet::Subscribe(Subscribe {
@@ -528,7 +569,12 @@ impl SimClient {
 
     /// Sends UNSUBSCRIBE for `filters`, with a fresh packet identifier.
     pub fn unsubscribe(&mut self, now: SimTime, filters: Vec<String>) {
-        let packet_id = self.alloc_packet_id();
+        let Some(packet_id) = self.alloc_packet_id() else {
+            self.event(ClientEvent::ConnectFailed {
+                why: "it cannot unsubscribe: all 65,535 packet identifiers are held by its unacknowledged publishes".into(),
+            });
+            return;
+        };
         self.send(now, Packet::Unsubscribe { packet_id, filters });
     }
 
@@ -615,6 +661,7 @@ impl SimClient {
                         // [MQTT-4.4.0-2] 5.0: acknowledged with an error; nothing more to send.
                         self.outgoing
                             .retain(|o| o.publish.packet_id != Some(packet_id));
+                        self.outgoing_changed();
                     } else {
                         o.stage = ClientOutStage::AwaitPubcomp;
                         self.send(
@@ -669,6 +716,9 @@ impl SimClient {
             .position(|o| o.publish.packet_id == Some(packet_id) && o.stage == stage)
         {
             let o = self.outgoing.remove(pos);
+            if let Some(id) = o.publish.packet_id {
+                self.used_ids.remove(id);
+            }
             self.event(ClientEvent::PublishCompleted {
                 msg: o.publish.msg,
                 packet_id,
@@ -734,6 +784,7 @@ impl SimClient {
                 self.event(ClientEvent::ClientStateDiscarded { unacked });
             }
             self.outgoing.clear();
+            self.used_ids = PacketIds::default();
             self.incoming_qos2.clear();
         } else if !self.outgoing.is_empty() {
             // [MQTT-4.4.0-1]: resend unacknowledged PUBLISH (DUP = 1) and PUBREL, same ids, same order.

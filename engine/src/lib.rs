@@ -20,6 +20,7 @@
 
 pub mod behaviour;
 pub mod broker;
+pub mod budget;
 pub mod claim;
 pub mod client;
 pub mod codec;
@@ -28,6 +29,7 @@ pub mod fate;
 pub mod library;
 pub mod observed;
 pub mod packet;
+mod packet_ids;
 pub mod player;
 pub mod profile;
 pub mod rng;

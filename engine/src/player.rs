@@ -1,6 +1,7 @@
 //! Runs a scenario step by step, keeping the state after every step so the page can go forward,
 //! back, or to any step at once.
 
+use crate::budget::{self, Limits};
 use crate::event::TraceEntry;
 use crate::fate::Fates;
 use crate::scenario::{Action, Scenario, ScenarioError};
@@ -39,14 +40,21 @@ pub struct Player {
 
 impl Player {
     /// Plays `scenario` to the end, keeping the world after every step; an error names the broker
-    /// setting or the step that failed.
+    /// setting or the step that failed, or the limit of the run a step would pass
+    /// ([`Limits::default`], see [`crate::budget`]).
     pub fn new(scenario: Scenario) -> Result<Player, ScenarioError> {
+        Player::with_limits(scenario, Limits::default())
+    }
+
+    /// [`Player::new`] with other limits (`mqtt-lab --limit`, `--no-limits`).
+    pub fn with_limits(scenario: Scenario, limits: Limits) -> Result<Player, ScenarioError> {
         let mut world = scenario.build_world().map_err(|m| ScenarioError {
             line: None,
             column: None,
             path: Some("broker".into()),
             message: m,
         })?;
+        world.meter = budget::Meter::new(limits);
         let mut steps = Vec::with_capacity(scenario.steps.len() + 1);
         steps.push(StepRecord {
             index: 0,
@@ -64,6 +72,7 @@ impl Player {
                 _ => None,
             }
             .map_or(scenario.version, |i| world.client_version(i));
+            budget::before_step(&scenario, &world, i, step)?;
             scenario.apply(&mut world, step);
             if let Some(e) = world.internal_error.take() {
                 return Err(ScenarioError {
@@ -73,6 +82,7 @@ impl Player {
                     message: format!("internal engine error: {e}"),
                 });
             }
+            budget::after_step(&mut world, i)?;
             let end = world.trace.len();
             steps.push(StepRecord {
                 index: i + 1,

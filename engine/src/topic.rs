@@ -10,6 +10,8 @@ pub enum TopicError {
     Wildcard,
     /// The null character ([MQTT-4.7.3-2]).
     Null,
+    /// More than 65,535 bytes of UTF-8 ([MQTT-4.7.3-3]).
+    TooLong,
     /// '#' not alone in the last level ([MQTT-4.7.1-2] 3.1.1, [MQTT-4.7.1-1] 5.0).
     HashPlacement,
     /// '+' not a whole level ([MQTT-4.7.1-3] 3.1.1, [MQTT-4.7.1-2] 5.0).
@@ -29,6 +31,7 @@ impl TopicError {
             (TopicError::Empty, _) => "[MQTT-4.7.3-1]",
             (TopicError::Wildcard, _) => "[MQTT-3.3.2-2]",
             (TopicError::Null, _) => "[MQTT-4.7.3-2]",
+            (TopicError::TooLong, _) => "[MQTT-4.7.3-3]",
             (TopicError::HashPlacement, false) => "[MQTT-4.7.1-2]",
             (TopicError::HashPlacement, true) => "[MQTT-4.7.1-1]",
             (TopicError::PlusPlacement, false) => "[MQTT-4.7.1-3]",
@@ -45,6 +48,7 @@ impl TopicError {
             TopicError::Empty => "must be at least one character long",
             TopicError::Wildcard => "contains a wildcard; wildcards are only for subscriptions",
             TopicError::Null => "must not contain the null character",
+            TopicError::TooLong => "must not be longer than 65,535 bytes of UTF-8",
             TopicError::HashPlacement => "'#' must be a whole level and the last one",
             TopicError::PlusPlacement => "'+' must be a whole level, as in a/+/b",
             TopicError::ShareName => "the share name must be at least one character long",
@@ -68,6 +72,20 @@ pub fn check_topic_name(topic: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
+/// The longest UTF-8 string MQTT can carry: its length is a two-byte integer (3.1.1 §1.5.3,
+/// 5.0 §1.5.4).
+pub const MAX_STRING: usize = 65_535;
+
+/// The rule on the whole filter string, share prefix included: no null character anywhere,
+/// the share name too ([MQTT-4.7.3-2]). (The length, [MQTT-4.7.3-3], is checked where a scenario
+/// is validated; the encoder reports it as a string too long to write.)
+fn whole_filter(filter: &str) -> Result<(), TopicError> {
+    if filter.contains('\0') {
+        return Err(TopicError::Null);
+    }
+    Ok(())
+}
+
 /// What is wrong with a shared subscription's share name, if anything (5.0 §4.8.2).
 fn share_name_error(name: &str) -> Option<TopicError> {
     if name.is_empty() {
@@ -82,6 +100,7 @@ fn share_name_error(name: &str) -> Option<TopicError> {
 /// Whether `filter` is a valid topic filter in the version given: 5.0 adds shared
 /// subscriptions (§4.8.2); in 3.1.1 `$share/...` is an ordinary filter.
 pub fn check_filter(filter: &str, v5: bool) -> Result<(), TopicError> {
+    whole_filter(filter)?;
     if v5 {
         if let Some(rest) = filter.strip_prefix("$share/") {
             let (name, inner) = rest.split_once('/').ok_or(TopicError::ShareForm)?;
@@ -118,14 +137,16 @@ fn check_levels(filter: &str) -> Result<(), TopicError> {
 /// checked).
 /// A topic name's error as a sentence citing the statement of version 5.0 (`v5`) or 3.1.1.
 pub fn validate_topic_name(topic: &str, v5: bool) -> Result<(), String> {
-    check_topic_name(topic).map_err(|e| match e {
-        TopicError::Wildcard => format!(
-            "the topic name \"{topic}\" {} {}",
-            e.rule(),
-            e.statement(v5)
-        ),
-        _ => format!("a topic name {} {}", e.rule(), e.statement(v5)),
-    })
+    let long = (topic.len() > MAX_STRING).then_some(TopicError::TooLong);
+    long.map_or_else(|| check_topic_name(topic), Err)
+        .map_err(|e| match e {
+            TopicError::Wildcard => format!(
+                "the topic name \"{topic}\" {} {}",
+                e.rule(),
+                e.statement(v5)
+            ),
+            _ => format!("a topic name {} {}", e.rule(), e.statement(v5)),
+        })
 }
 
 /// A parsed subscription filter: plain or shared (`$share/{ShareName}/{filter}`, 5.0 §4.8.2).
@@ -140,6 +161,11 @@ pub struct ParsedFilter<'a> {
 /// Parses a filter; an error is a sentence citing the statement of version 5.0 (`v5`) or 3.1.1.
 /// Shared subscriptions exist only in 5.0: on 3.1.1, `$share/g/t` is an ordinary filter.
 pub fn parse_filter(filter: &str, v5: bool) -> Result<ParsedFilter<'_>, String> {
+    if !filter.is_empty() {
+        let long = (filter.len() > MAX_STRING).then_some(TopicError::TooLong);
+        long.map_or_else(|| whole_filter(filter), Err)
+            .map_err(|e| format!("a topic filter {} {}", e.rule(), e.statement(v5)))?;
+    }
     if let Some(rest) = filter.strip_prefix("$share/").filter(|_| v5) {
         // [MQTT-4.8.2-1] ShareName at least one character; [MQTT-4.8.2-2] no '/', '+' or '#',
         // followed by '/' and a Topic Filter.
@@ -170,7 +196,7 @@ pub fn validate_filter(filter: &str, v5: bool) -> Result<(), String> {
 
 fn validate_filter_body(filter: &str, v5: bool) -> Result<(), String> {
     check_levels(filter).map_err(|e| match e {
-        TopicError::Empty | TopicError::Null => {
+        TopicError::Empty | TopicError::Null | TopicError::TooLong => {
             format!("a topic filter {} {}", e.rule(), e.statement(v5))
         }
         _ => format!("\"{filter}\": {} {}", e.rule(), e.statement(v5)),

@@ -25,7 +25,27 @@ fn q(q: QoS) -> u8 {
 
 /// Every record of a played scenario, in order.
 pub fn records(player: &Player) -> Vec<Value> {
-    let mut out = vec![json!({
+    let mut out = Vec::new();
+    each_record(player, |v| {
+        out.push(v);
+        Ok(())
+    })
+    .map(|()| out)
+    .unwrap_or_default()
+}
+
+/// Writes the trace as JSON lines to `w` as each record is made, so the text is never held whole
+/// (`mqtt-lab run --json` writes to a buffered stdout this way).
+pub fn write_json_lines(player: &Player, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    each_record(player, |v| writeln!(w, "{v}"))
+}
+
+/// Calls `f` with every record in order; stops at `f`'s first error.
+fn each_record(
+    player: &Player,
+    mut f: impl FnMut(Value) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    f(json!({
         "type": "header",
         "schema": SCHEMA,
         "step": 0,
@@ -33,10 +53,12 @@ pub fn records(player: &Player) -> Vec<Value> {
         "scenario": player.scenario.id,
         "broker": player.at(0).world.broker.profile().id,
         "seed": player.scenario.seed,
-    })];
+    }))?;
     for rec in player.steps().iter().skip(1) {
         let step = rec.index;
-        out.push(json!({"type": "step", "step": step, "t_ms": rec.time.0, "label": rec.label, "say": rec.say}));
+        f(
+            json!({"type": "step", "step": step, "t_ms": rec.time.0, "label": rec.label, "say": rec.say}),
+        )?;
         let world = &rec.world;
         for e in player.entries(step) {
             let t = e.time.0;
@@ -199,20 +221,18 @@ pub fn records(player: &Player) -> Vec<Value> {
                     v
                 }
             };
-            out.push(v);
+            f(v)?;
         }
     }
-    out
+    Ok(())
 }
 
 /// The trace as JSON lines text.
 pub fn json_lines(player: &Player) -> String {
-    let mut s = String::new();
-    for r in records(player) {
-        s.push_str(&r.to_string());
-        s.push('\n');
-    }
-    s
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail, and serde_json writes UTF-8.
+    let _ = write_json_lines(player, &mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The trace as readable text, step by step.

@@ -6,6 +6,7 @@
 //! its exact instant, in order.
 
 use crate::broker::{Broker, BrokerInput, BrokerOutput, Refusal};
+use crate::budget::Meter;
 use crate::client::{ClientOutput, ConnectOptions, SimClient};
 use crate::event::{BrokerEvent, ClientEvent, CloseCause, Endpoint, TraceEntry, TraceItem};
 use crate::packet::{Packet, SubOptions};
@@ -139,6 +140,9 @@ pub struct World {
     client_due: Vec<Option<SimTime>>,
     /// Set by a failure of the engine's own invariants (never by a scenario).
     pub internal_error: Option<String>,
+    /// The work done so far against the run's limits ([`crate::budget`]); once a limit is
+    /// passed, time stops advancing.
+    pub meter: Meter,
 }
 
 impl World {
@@ -160,6 +164,7 @@ impl World {
             client_timers: BinaryHeap::new(),
             client_due: Vec::new(),
             internal_error: None,
+            meter: Meter::default(),
         }
     }
 
@@ -206,6 +211,7 @@ impl World {
     }
 
     fn push(&mut self, item: TraceItem) {
+        self.meter.event(self.now);
         self.trace.push(TraceEntry {
             time: self.now,
             item,
@@ -543,6 +549,9 @@ impl World {
         let mut firings_here = 0u32;
         let mut last = self.now;
         while let Some(t) = self.next_timer().filter(|t| *t <= until) {
+            if self.meter.is_over() {
+                return;
+            }
             let t = t.max(self.now);
             if t == last {
                 firings_here += 1;
@@ -556,6 +565,7 @@ impl World {
                 last = t;
             }
             self.now = t;
+            self.meter.timer(t);
             self.fire_timers();
         }
         self.now = self.now.max(until);
@@ -628,6 +638,9 @@ impl World {
             while let Some(idx) = self.dirty.pop() {
                 self.drain_client(idx);
             }
+            if self.meter.is_over() {
+                break;
+            }
             let Some(t) = self.wire.pop_front() else {
                 break;
             };
@@ -640,6 +653,7 @@ impl World {
         let Some(link) = self.links.get_mut(&conn) else {
             return;
         };
+        self.meter.packet(self.now);
         let idx = link.client;
         let lost = link.dead || {
             let kind = packet.kind();

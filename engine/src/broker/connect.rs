@@ -413,7 +413,7 @@ impl Broker {
         };
         let inflight = s.inflight.clone();
         let v5 = s.version.is_v5();
-        let mut keep = Vec::new();
+        let mut keep = VecDeque::new();
         for mut m in inflight {
             match m.state {
                 OutState::AwaitPubcomp => {
@@ -437,7 +437,7 @@ impl Broker {
                             reason: 0,
                         },
                     );
-                    keep.push(m);
+                    keep.push_back(m);
                 }
                 _ => {
                     if self.is_expired(m.received_at, m.message_expiry)
@@ -476,7 +476,7 @@ impl Broker {
                     });
                     let p = self.publish_packet(client_id, &m, true);
                     self.send(conn, p);
-                    keep.push(m);
+                    keep.push_back(m);
                 }
             }
         }

@@ -42,14 +42,29 @@ impl Broker {
             if front.qos != QoS::AtMostOnce && s.inflight.len() >= window {
                 return;
             }
-            self.send_next_queued(client_id, conn);
+            if !self.send_next_queued(client_id, conn) {
+                return;
+            }
         }
     }
 
     /// Sends the session's oldest queued message (QoS 1 and 2 go into flight); false if the
-    /// queue is empty.
+    /// queue is empty, or its oldest message waits for a packet identifier and none is free.
     pub(super) fn send_next_queued(&mut self, client_id: &ClientId, conn: ConnId) -> bool {
         let s = self.sessions.get_mut(client_id).expect("session");
+        let Some(front) = s.queue.front() else {
+            return false;
+        };
+        if front.qos != QoS::AtMostOnce && front.packet_id.is_none() {
+            // It was queued while all 65,535 identifiers were in use; it gets one now, if one
+            // has been released ([MQTT-2.3.1-4] 3.1.1 / [MQTT-2.2.1-4] 5.0).
+            let Some(id) = s.alloc_packet_id() else {
+                return false;
+            };
+            if let Some(front) = s.queue.front_mut() {
+                front.packet_id = Some(id);
+            }
+        }
         let Some(mut m) = s.queue.pop_front() else {
             return false;
         };
@@ -63,7 +78,7 @@ impl Broker {
         };
         if m.qos != QoS::AtMostOnce {
             let s = self.sessions.get_mut(client_id).expect("session");
-            s.inflight.push(m);
+            s.inflight.push_back(m);
         }
         self.send(conn, p);
         true
@@ -140,7 +155,9 @@ impl Broker {
             .iter()
             .position(|m| m.packet_id == Some(pid) && m.state == expect)
         {
-            let m = s.inflight.remove(pos);
+            let Some(m) = s.inflight.remove(pos) else {
+                return;
+            };
             s.release_packet_id(m.packet_id);
             let has_queue = !s.queue.is_empty();
             self.event(BrokerEvent::MessageAcknowledged {
@@ -175,7 +192,9 @@ impl Broker {
         let qos0 = m.qos == QoS::AtMostOnce;
         if let Some(conn) = online {
             let window = s.window as usize;
-            if qos0 || (s.queue.is_empty() && s.inflight.len() < window) {
+            // (With the queue empty, the identifiers in use are the in-flight window's, fewer
+            // than 65,535, so one is free; the check keeps that an invariant, not a hope.)
+            if qos0 || (s.queue.is_empty() && s.inflight.len() < window && !s.used_ids.is_full()) {
                 // QoS 0 to an online client goes straight out; QoS 1/2 too while the in-flight
                 // window has room ([MQTT-3.3.4-9]).
                 if !qos0 {
@@ -185,12 +204,12 @@ impl Broker {
                     } else {
                         OutState::AwaitPubrec
                     };
-                    m.packet_id = Some(s.alloc_packet_id());
+                    m.packet_id = s.alloc_packet_id();
                 }
                 let p = publish_packet(&m, false, expiry);
                 let (msg, qos) = (m.msg, m.qos);
                 if !qos0 {
-                    s.inflight.push(m);
+                    s.inflight.push_back(m);
                 }
                 self.event(BrokerEvent::MessageSent {
                     client_id: cid.clone(),
@@ -264,13 +283,31 @@ impl Broker {
                 }
             }
         }
-        if m.qos != QoS::AtMostOnce {
+        let mut ids_ran_out = false;
+        if m.qos != QoS::AtMostOnce && !s.waiting_for_packet_id() {
             // mosquitto gives a queued message its packet id when it is queued (subs.c).
-            m.packet_id = Some(s.alloc_packet_id());
+            m.packet_id = s.alloc_packet_id();
+            ids_ran_out = m.packet_id.is_none();
         }
         let (msg, topic, qos) = (m.msg, m.topic.clone(), m.qos);
         let cite = queued_cite(s.version, qos, online);
+        let v5 = s.version.is_v5();
         s.queue.push_back(m);
+        if ids_ran_out {
+            // All 65,535 identifiers are in use (queued and in flight): this copy and the ones
+            // after it wait without one, and get one in queue order as acknowledgements free
+            // them. Said once, when the first copy has to wait.
+            self.out.event(BrokerEvent::Note {
+                text: format!(
+                    "All 65,535 packet identifiers of the session of \"{cid}\" are in use: message {msg} and the ones after it wait in the queue until acknowledgements free identifiers."
+                ),
+                cite: if v5 {
+                    "[MQTT-2.2.1-4] 5.0"
+                } else {
+                    "[MQTT-2.3.1-4] 3.1.1"
+                },
+            });
+        }
         if let Some(d) = expiry {
             self.timers.push(Reverse((d, Timer::Queue(cid.clone()))));
         }

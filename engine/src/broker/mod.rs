@@ -6,6 +6,7 @@
 
 use crate::event::{BrokerEvent, CloseCause, DropReason, Notice};
 use crate::packet::{reason, Connack, Connect, Disconnect, Packet, Publish, SubOptions, Will};
+use crate::packet_ids::PacketIds;
 use crate::profile::{
     BrokerProfile, DelayedWills, DisconnectWill, ExpiredInflight, ExpiredQueued, ExpiryRemainder,
     NoSubscribersReply, Overflow, Overlap, Persistence, Qos2Forward, QueueLimitCounts,
@@ -19,7 +20,7 @@ use crate::types::{
 };
 use serde::Serialize;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 mod close;
 mod connect;

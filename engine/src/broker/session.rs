@@ -87,7 +87,7 @@ pub struct Session {
     /// Subscriptions by topic filter as subscribed (share prefix included).
     pub subscriptions: BTreeMap<String, Subscription>,
     /// Sent and not yet completely acknowledged, in send order.
-    pub inflight: Vec<OutMsg>,
+    pub inflight: VecDeque<OutMsg>,
     /// Waiting to be sent, in arrival order.
     pub queue: VecDeque<OutMsg>,
     /// Inbound QoS 2 messages received and waiting for the client's PUBREL.
@@ -111,7 +111,7 @@ pub struct Session {
     pub(crate) window: u16,
     pub(crate) next_packet_id: PacketId,
     #[serde(skip)]
-    pub(crate) used_ids: BTreeSet<PacketId>,
+    pub(crate) used_ids: PacketIds,
 }
 
 impl Session {
@@ -123,7 +123,7 @@ impl Session {
             clean_start: true,
             expiry: 0,
             subscriptions: BTreeMap::new(),
-            inflight: Vec::new(),
+            inflight: VecDeque::new(),
             queue: VecDeque::new(),
             incoming_qos2: Vec::new(),
             will: None,
@@ -134,23 +134,32 @@ impl Session {
             expires_at: None,
             window: u16::MAX,
             next_packet_id: 1,
-            used_ids: BTreeSet::new(),
+            used_ids: PacketIds::default(),
         }
     }
 
-    pub(crate) fn alloc_packet_id(&mut self) -> PacketId {
+    /// An unused packet identifier for a new QoS 1 or 2 PUBLISH, now in use; `None` when all
+    /// 65,535 are in use (the message then waits in the queue, see [`super::packet_ids`]).
+    pub(crate) fn alloc_packet_id(&mut self) -> Option<PacketId> {
         // Packet ids are 1..=65535 and must not be in use: a server's new QoS 1 or 2 PUBLISH gets
-        // an unused one ([MQTT-4.3.2-1] 3.1.1, [MQTT-4.3.3-1] 3.1.1 / [MQTT-2.2.1-4] 5.0).
-        for _ in 0..=u16::MAX as u32 {
-            let id = self.next_packet_id;
-            self.next_packet_id = if id == u16::MAX { 1 } else { id + 1 };
-            if !self.used_ids.contains(&id) {
-                self.used_ids.insert(id);
-                return id;
-            }
-        }
-        // All 65,535 ids in use: the queue limit of every named profile keeps us far from here.
-        1
+        // an unused one ([MQTT-4.3.2-1] 3.1.1, [MQTT-4.3.3-1] 3.1.1 / [MQTT-2.2.1-4] 5.0),
+        // counting on from the last one given and wrapping from 65535 to 1.
+        let id = self.used_ids.first_free_from(self.next_packet_id)?;
+        self.next_packet_id = if id == u16::MAX { 1 } else { id + 1 };
+        self.used_ids.insert(id);
+        Some(id)
+    }
+
+    /// True while a queued QoS 1 or 2 copy waits for a packet identifier: later copies wait
+    /// behind it, so identifiers go out in queue order.
+    pub(crate) fn waiting_for_packet_id(&self) -> bool {
+        // Copies get identifiers in queue order, so the waiting ones are the newest: the
+        // newest QoS 1 or 2 copy tells.
+        self.queue
+            .iter()
+            .rev()
+            .find(|m| m.qos != QoS::AtMostOnce)
+            .is_some_and(|m| m.packet_id.is_none())
     }
 
     /// Moves the packet identifier counter on by `n` without using the identifiers
@@ -167,7 +176,7 @@ impl Session {
 
     pub(crate) fn release_packet_id(&mut self, id: Option<PacketId>) {
         if let Some(id) = id {
-            self.used_ids.remove(&id);
+            self.used_ids.remove(id);
         }
     }
 

@@ -132,7 +132,14 @@ impl<'de> Deserialize<'de> for BrokerChoice {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BrokerChoice, A::Error> {
                 let mut profile = None;
                 let mut o = ProfileOverrides::default();
+                let mut seen: Vec<String> = Vec::new();
                 while let Some(key) = map.next_key::<String>()? {
+                    if seen.contains(&key) {
+                        return Err(de::Error::custom(format!(
+                            "broker: \"{key}\" is given twice; a setting appears once"
+                        )));
+                    }
+                    seen.push(key.clone());
                     if key == "profile" {
                         profile = Some(map.next_value::<String>()?);
                         continue;
@@ -204,9 +211,11 @@ pub struct ClientSpec {
     /// Protocol version of this client (defaults to the scenario's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<Version>,
-    /// Offline buffer of the client's own publishes (0 or absent = none).
+    /// Offline buffer of the client's own publishes (0 or absent = none). A fixed-width integer,
+    /// as every integer of the format is: the same files are read natively and in wasm32, where
+    /// `usize` has 32 bits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub buffer: Option<usize>,
+    pub buffer: Option<u32>,
     /// Reconnect automatically after a lost connection, waiting as this backoff says; absent:
     /// never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -688,16 +697,32 @@ impl<'de> Deserialize<'de> for Step {
                 let mut action: Option<Action> = None;
                 let mut claims: Vec<StepClaim> = Vec::new();
                 let mut moment: Option<String> = None;
+                let mut had_claims = false;
                 while let Some(key) = map.next_key::<String>()? {
+                    let twice = || {
+                        de::Error::custom(format!(
+                            "\"{key}\" is given twice in one step; a key appears once in an object"
+                        ))
+                    };
                     if key == "say" {
+                        if say.is_some() {
+                            return Err(twice());
+                        }
                         say = Some(map.next_value()?);
                         continue;
                     }
                     if key == "claims" {
+                        if had_claims {
+                            return Err(twice());
+                        }
+                        had_claims = true;
                         claims = map.next_value()?;
                         continue;
                     }
                     if key == "moment" {
+                        if moment.is_some() {
+                            return Err(twice());
+                        }
                         moment = Some(map.next_value()?);
                         continue;
                     }
@@ -781,6 +806,84 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// The keys whose value is an array in the format: scenario `clients` and `steps`, a step's
+/// `claims`, a claim's `profiles`, and in a `send` step's packet `filters`, `codes` and
+/// `subscription_ids`.
+const ARRAY_KEYS: &[&str] = &[
+    "clients",
+    "steps",
+    "claims",
+    "profiles",
+    "filters",
+    "codes",
+    "subscription_ids",
+];
+
+/// The first array (line, column, key) that stands where the format has an object. serde reads
+/// a struct from an array of its fields in order too (`{"clients": [["a"]]}`), which a person
+/// writing a file never means; only the keys of [`ARRAY_KEYS`] hold arrays, and only a
+/// SUBSCRIBE packet's `filters` hold arrays in turn (its (filter, options) pairs). Run on text
+/// that already parsed as JSON.
+fn positional_array(text: &str) -> Option<(usize, usize, (Option<String>, bool))> {
+    // Per open container: is it an array, and the key it is the value of (for an object's
+    // member) or that the enclosing array holds (for an element).
+    let mut stack: Vec<(bool, Option<String>)> = Vec::new();
+    let bytes = text.as_bytes();
+    let (mut i, mut line, mut line_start) = (0usize, 1usize, 0usize);
+    let mut last_key: Option<String> = None;
+    let mut last_string: Option<String> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+            }
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                last_string = Some(text[start..i.min(bytes.len())].to_string());
+            }
+            b':' => last_key = last_string.take(),
+            b',' => last_key = None,
+            b'{' | b'[' => {
+                let parent = stack.last();
+                let key = match parent {
+                    Some((false, _)) => last_key.take(),
+                    Some((true, k)) => k.clone(),
+                    None => None,
+                };
+                if b == b'[' {
+                    let allowed = match parent {
+                        Some((false, _)) => key.as_deref().is_some_and(|k| ARRAY_KEYS.contains(&k)),
+                        // Only `filters` hold arrays (the pairs of a SUBSCRIBE packet).
+                        Some((true, k)) => k.as_deref() == Some("filters"),
+                        None => false,
+                    };
+                    if !allowed {
+                        let column = text[line_start..i].chars().count() + 1;
+                        let in_array = matches!(parent, Some((true, _)));
+                        return Some((line, column, (key, in_array)));
+                    }
+                }
+                stack.push((b == b'[', if b == b'[' { key } else { None }));
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Line numbers (1-based) where each element of the top-level array `key` starts.
 fn element_lines(text: &str, key: &str) -> Vec<usize> {
     let mut lines = Vec::new();
@@ -834,7 +937,65 @@ fn element_lines(text: &str, key: &str) -> Vec<usize> {
     lines
 }
 
+/// Line and column (1-based, columns in characters) of byte `offset` of `valid`, the text before
+/// it.
+fn line_column(valid: &str) -> (usize, usize) {
+    let line = valid.matches('\n').count() + 1;
+    let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
 impl Scenario {
+    /// Reads a scenario file from its bytes, exactly as they are on disk or in an upload: the one
+    /// reader the CLI and the page share, so both accept and refuse the same files.
+    ///
+    /// - The text must be UTF-8 (RFC 8259 §8.1: JSON exchanged between systems is UTF-8). A
+    ///   leading UTF-8 byte-order mark (EF BB BF), which some editors write, is skipped.
+    /// - UTF-16 (with a byte-order mark FF FE / FE FF, or without one, recognised by its NUL
+    ///   bytes) is refused with a sentence that says so and how to fix it.
+    /// - Any other bytes that are not UTF-8 (Latin-1, Windows-1252, a truncated character) are
+    ///   refused with the byte offset, the line and column where they start and the byte's value.
+    /// - Then the text is parsed and validated as [`Scenario::from_json`] does.
+    ///
+    /// Every error is a [`ScenarioError`] with a sentence naming the problem (and the line and
+    /// column where known), never a panic.
+    pub fn read_bytes(bytes: &[u8]) -> Result<Scenario, ScenarioError> {
+        let err = |line: Option<usize>, column: Option<usize>, message: String| ScenarioError {
+            line,
+            column,
+            path: None,
+            message,
+        };
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+            let order = if bytes[0] == 0xFF { "little" } else { "big" };
+            return Err(err(None, None, format!(
+                "the file is UTF-16 ({order}-endian: it starts with the byte-order mark {:02X} {:02X}); a scenario file is UTF-8: save it as UTF-8",
+                bytes[0], bytes[1]
+            )));
+        }
+        if let Some(at) = bytes.iter().take(64).position(|b| *b == 0) {
+            return Err(err(None, None, format!(
+                "byte offset {at} is a NUL byte (00): the file looks like UTF-16 without a byte-order mark, or is not text; a scenario file is UTF-8: save it as UTF-8"
+            )));
+        }
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let at = e.valid_up_to();
+            // `valid_up_to` is a character boundary of valid UTF-8, so this cannot fail.
+            let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+            let (line, column) = line_column(before);
+            let what = match e.error_len() {
+                Some(_) => format!(
+                    "the byte {:02X} at byte offset {at} is not UTF-8 (text saved as Latin-1 or Windows-1252 looks like this)",
+                    bytes[at]
+                ),
+                None => format!("the file ends at byte offset {} inside a UTF-8 character", bytes.len()),
+            };
+            err(Some(line), Some(column), format!("{what}; a scenario file is UTF-8: save it as UTF-8"))
+        })?;
+        Scenario::from_json(text)
+    }
+
     /// Parses and validates a scenario file.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
         let s: Scenario = serde_json::from_str(text).map_err(|e| {
@@ -851,6 +1012,18 @@ impl Scenario {
                 message: msg,
             }
         })?;
+        if let Some((line, column, key)) = positional_array(text) {
+            return Err(ScenarioError {
+                line: Some(line),
+                column: Some(column),
+                path: None,
+                message: match key {
+                    (Some(k), false) => format!("\"{k}\" is an array here, but it is an object: write its fields by name, not by position"),
+                    (Some(k), true) => format!("an element of \"{k}\" is an array, but it is an object: write its fields by name, not by position"),
+                    (None, _) => "an array where an object is expected: write the fields by name, not by position".into(),
+                },
+            });
+        }
         let step_lines = element_lines(text, "steps");
         let client_lines = element_lines(text, "clients");
         s.validate().map_err(|(path, idx, message)| {

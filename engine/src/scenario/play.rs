@@ -18,7 +18,7 @@ impl Scenario {
                 ClientId::new(id),
                 spec.version.unwrap_or(self.version),
             );
-            c.buffer_capacity = spec.buffer;
+            c.buffer_capacity = spec.buffer.map(|b| b as usize);
             c.auto_reconnect = spec.auto_reconnect.clone();
             c.strict_session_present = spec.strict_session_present;
             w.add_client(c);
@@ -87,6 +87,10 @@ impl Scenario {
             Action::Publish(p) => {
                 for idx in self.targets(world, &p.client) {
                     for n in 1..=p.count {
+                        if world.meter.is_over() {
+                            // Past a limit of the run ([`crate::budget`]): the player reports it.
+                            return;
+                        }
                         let payload = p.payload.replace("{n}", &n.to_string());
                         world.publish(
                             idx,

@@ -3,6 +3,36 @@
 
 use super::*;
 
+/// Most steps a scenario may have.
+pub const MAX_STEPS: usize = 10_000;
+
+/// A client identifier is a UTF-8 string (3.1.1 and 5.0 §3.1.3.1): no null character, and at most
+/// 65,535 bytes (its length is two bytes) with `suffix` more bytes appended.
+fn client_id_ok(id: &str, suffix: usize, v: Version) -> Result<(), String> {
+    if id.contains('\0') {
+        return Err(format!(
+            "a client id must not contain the null character {}",
+            if v.is_v5() {
+                "[MQTT-1.5.4-2] 5.0"
+            } else {
+                "[MQTT-1.5.3-2] 3.1.1"
+            }
+        ));
+    }
+    if id.len() + suffix > topic::MAX_STRING {
+        return Err(format!(
+            "a client id of {} bytes is longer than the 65,535 bytes a UTF-8 string can carry ({})",
+            id.len() + suffix,
+            if v.is_v5() {
+                "5.0 §1.5.4"
+            } else {
+                "3.1.1 §1.5.3"
+            }
+        ));
+    }
+    Ok(())
+}
+
 impl Scenario {
     /// Semantic checks: every error names the step and says what is wrong.
     pub(super) fn validate(&self) -> Result<(), (&'static str, usize, String)> {
@@ -38,8 +68,22 @@ impl Scenario {
                 "{total} clients is more than the 10,000 a scenario may simulate"
             )));
         }
+        if self.steps.len() > MAX_STEPS {
+            return Err(top(format!(
+                "{} steps is more than the {MAX_STEPS} a scenario may have",
+                self.steps.len()
+            )));
+        }
         let mut names: Vec<&str> = Vec::new();
         for (i, c) in self.clients.iter().enumerate() {
+            let v = c.version.unwrap_or(self.version);
+            // A count group's ids get "-01", "-02", ... appended.
+            let suffix = c
+                .count
+                .filter(|n| *n > 1)
+                .map_or(0, |n| n.to_string().len().max(2) + 1);
+            client_id_ok(c.client_id.as_deref().unwrap_or(&c.name), suffix, v)
+                .map_err(|m| ("clients", i, m))?;
             if c.name.is_empty() {
                 return Err(("clients", i, "a client needs a name".into()));
             }
@@ -55,6 +99,14 @@ impl Scenario {
                 return Err(("clients", i, "count must be at least 1".into()));
             }
             if let Some(b) = &c.auto_reconnect {
+                // A delay rounds to whole milliseconds: below 0.5 ms it is none, and a client
+                // whose broker is down would try again at the same instant, forever.
+                if !(b.initial >= 0.001 && b.max >= 0.001) {
+                    return Err(("clients", i, format!(
+                        "auto_reconnect: initial {} s and max {} s must both be at least 0.001 (1 ms): a client reconnecting with no delay would try again and again in zero simulated time and never stop",
+                        b.initial, b.max
+                    )));
+                }
                 let ok = |v: f64| (0.0..=86_400.0).contains(&v);
                 if !ok(b.initial)
                     || !ok(b.max)
@@ -62,7 +114,7 @@ impl Scenario {
                     || b.multiplier < 1.0
                     || b.multiplier > 100.0
                 {
-                    return Err(("clients", i, "auto_reconnect: initial and max are 0..86400 seconds and multiplier is 1..100".into()));
+                    return Err(("clients", i, "auto_reconnect: initial and max are 0.001..86400 seconds and multiplier is 1..100".into()));
                 }
             }
         }
@@ -193,6 +245,9 @@ impl Scenario {
         match &step.action {
             Action::Connect(c) => {
                 let v = c.version.unwrap_or(known(&c.client)?);
+                if let Some(id) = &c.client_id {
+                    client_id_ok(id, 0, v)?;
+                }
                 if c.session_expiry.is_some() {
                     v5_only(v, "session_expiry", &c.client)?;
                 }

@@ -10,6 +10,7 @@ pub(super) const STATEMENTS: &[Statement] = &[
     Statement { id: "MQTT-2.2.2-2", summary: "A receiver that gets invalid fixed-header flags must close the Network Connection." },
     Statement { id: "MQTT-2.3.1-1", summary: "SUBSCRIBE, UNSUBSCRIBE and PUBLISH with QoS > 0 must carry a non-zero 16-bit Packet Identifier." },
     Statement { id: "MQTT-2.3.1-2", summary: "A Client must give each new SUBSCRIBE, UNSUBSCRIBE or QoS > 0 PUBLISH a Packet Identifier not currently in use." },
+    Statement { id: "MQTT-2.3.1-4", summary: "A Server sending a new QoS > 0 PUBLISH must likewise give it a Packet Identifier not currently in use." },
     Statement { id: "MQTT-3.1.0-1", summary: "Once the Network Connection is open, the first packet the Client sends to the Server must be CONNECT." },
     Statement { id: "MQTT-3.1.0-2", summary: "The Server must treat a second CONNECT from a Client as a protocol violation and disconnect that Client." },
     Statement { id: "MQTT-3.1.2-1", summary: "On a wrong protocol name the Server may disconnect or follow another spec, but must not go on processing the CONNECT as 3.1.1." },
@@ -76,5 +77,6 @@ pub(super) const STATEMENTS: &[Statement] = &[
     Statement { id: "MQTT-4.7.2-1", summary: "The Server must not match Topic Filters starting with '#' or '+' against Topic Names starting with '$'." },
     Statement { id: "MQTT-4.7.3-1", summary: "Every Topic Name and Topic Filter must be at least one character long." },
     Statement { id: "MQTT-4.7.3-2", summary: "Topic Names and Topic Filters must not contain the null character U+0000." },
+    Statement { id: "MQTT-4.7.3-3", summary: "A Topic Name or Topic Filter must not take more than 65,535 bytes of UTF-8." },
     Statement { id: "MQTT-4.8.0-1", summary: "Unless stated otherwise, a Server or Client meeting a protocol violation must close the connection the packet came on." },
 ];

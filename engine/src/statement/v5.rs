@@ -111,6 +111,7 @@ pub(super) const STATEMENTS: &[Statement] = &[
     Statement { id: "MQTT-4.7.2-1", summary: "The Server must not match a Topic Filter starting with '#' or '+' against a Topic Name that starts with '$'." },
     Statement { id: "MQTT-4.7.3-1", summary: "Every Topic Name and Topic Filter must be at least one character long." },
     Statement { id: "MQTT-4.7.3-2", summary: "Topic Names and Topic Filters must not contain the null character U+0000." },
+    Statement { id: "MQTT-4.7.3-3", summary: "A Topic Name or Topic Filter must not take more than 65,535 bytes of UTF-8." },
     Statement { id: "MQTT-4.8.2-1", summary: "A Shared Subscription's Topic Filter must start with $share/ and must contain a ShareName at least one character long." },
     Statement { id: "MQTT-4.8.2-2", summary: "The ShareName must not contain '/', '+' or '#', and must be followed by a '/' and then a Topic Filter." },
     Statement { id: "MQTT-4.9.0-2", summary: "Each QoS > 0 PUBLISH uses up send quota; at zero the Client or Server must not send more QoS > 0 PUBLISH packets." },
