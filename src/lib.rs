@@ -824,19 +824,24 @@ fn Tools(
         let name = file.name();
         leptos::task::spawn_local(async move {
             status.set(String::new());
-            match wasm_bindgen_futures::JsFuture::from(file.text())
+            // The bytes, not the browser's text(), which would quietly replace bad bytes: the
+            // page reads files exactly as `mqtt-lab check` does (Scenario::read_bytes).
+            match wasm_bindgen_futures::JsFuture::from(file.array_buffer())
                 .await
                 .ok()
-                .and_then(|v| v.as_string())
+                .map(|b| js_sys::Uint8Array::new(&b).to_vec())
             {
                 None => pg
                     .notices
-                    .update(|n| n.push(format!("{name}: the file could not be read as text."))),
-                Some(text) => match Scenario::from_json(&text) {
+                    .update(|n| n.push(format!("{name}: the file could not be read."))),
+                Some(bytes) => match Scenario::read_bytes(&bytes) {
                     Err(e) => pg
                         .notices
                         .update(|n| n.push(format!("{name} was not imported: {e}"))),
                     Ok(_) => {
+                        let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+                        // read_bytes accepted it, so it is UTF-8.
+                        let text = String::from_utf8_lossy(b).into_owned();
                         source.set(Source::File(text));
                         profile.set(None);
                         seed.set(None);

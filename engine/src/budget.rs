@@ -228,10 +228,16 @@ impl Meter {
 
 /// A number as people read it: 2,000,000; 31.6 million; 1.2 billion.
 pub fn big(n: u64) -> String {
-    if n >= 1_000_000_000 {
-        format!("{:.1} billion", n as f64 / 1e9)
+    // Tenths in integers, rounded half up: float formatting would cost the page 8 KB.
+    let tenths = |unit: u64| {
+        let t = n / (unit / 10) + u64::from(n % (unit / 10) >= unit / 20);
+        format!("{}.{}", t / 10, t % 10)
+    };
+    // 999,950,000 and up round to 1,000.0 million: say 1.0 billion.
+    if n >= 999_950_000 {
+        format!("{} billion", tenths(1_000_000_000))
     } else if n >= 10_000_000 {
-        format!("{:.1} million", n as f64 / 1e6)
+        format!("{} million", tenths(1_000_000))
     } else {
         let s = n.to_string();
         let mut out = String::new();
@@ -590,5 +596,23 @@ mod tests {
             reconnect_attempts(&b, 0, crate::scenario::MAX_WAIT_MS, 1000),
             1000
         );
+    }
+}
+
+#[cfg(test)]
+mod big_tests {
+    use super::big;
+
+    #[test]
+    fn big_numbers_read_in_tenths_rounded_half_up() {
+        assert_eq!(big(9_999_999), "9,999,999");
+        assert_eq!(big(10_000_000), "10.0 million");
+        assert_eq!(big(31_622_400), "31.6 million");
+        assert_eq!(big(63_249_999), "63.2 million");
+        assert_eq!(big(63_250_000), "63.3 million");
+        assert_eq!(big(999_949_999), "999.9 million");
+        assert_eq!(big(999_999_999), "1.0 billion");
+        assert_eq!(big(1_000_000_000), "1.0 billion");
+        assert_eq!(big(u64::MAX), "18446744073.7 billion");
     }
 }

@@ -1,5 +1,5 @@
 // Size budget: the whole page transfer (html + js + wasm + css), gzip level 9, must be at most
-// 450 KB (450,000 bytes). It was 250 KB until the codec's typed encode errors (shown in the packet
+// 455 KB (455,000 bytes). It was 250 KB until the codec's typed encode errors (shown in the packet
 // inspector) and three more mosquitto behaviours added 8 KB, 260 KB until the behaviour
 // catalogue (every profile's departures and choices, listed in the page before anything runs)
 // added 8.6 KB of text and code, and 268 KB until the `send` step (a scenario file or the
@@ -10,13 +10,16 @@
 // Leptos components (panels as `view!` nodes that keep their DOM, focus and open items across
 // steps, instead of one HTML string rebuilt per step): +84 KB with type-erased components
 // (`--cfg erase_components`, .cargo/config.toml), and 400 KB until the engine's claims (checked
-// narration) and message fates (each copy's causal chain) came into the page: +51 KB. Deterministic for a given build. `node tests/e2e/budget.mjs [dir]`:
+// narration) and message fates (each copy's causal chain) came into the page: +51 KB, and 450 KB
+// until every run got a budget (limits checked before and while a step plays, with sentences
+// that name the step and the cause), files got one strict reader shared with the CLI, and links
+// got packed and bounded (+19 KB, of which 8 KB of float formatting were then taken out again). Deterministic for a given build. `node tests/e2e/budget.mjs [dir]`:
 // dist (the scenarios page, default) or dist/calc (the calculators page, its own wasm).
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-const BUDGET = 450_000;
+const BUDGET = 455_000;
 const dir = process.argv[2] || 'dist';
 const files = fs.readdirSync(dir).filter((f) => /\.(html|js|wasm|css)$/.test(f));
 let total = 0;

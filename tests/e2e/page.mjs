@@ -183,6 +183,14 @@ await test('a malformed scenario file is explained and the page keeps working', 
   expect((await stepLabel(page)).startsWith('Step 1'), 'still steps the old scenario');
   const good = path.join(artifacts, 'good-scenario.json');
   fs.writeFileSync(good, fs.readFileSync('engine/scenarios/04-qos-downgrade.json', 'utf8').replace('"qos-downgrade"', '"my-copy"'));
+  // Bytes the CLI refuses, the page refuses with the same reader (Latin-1 é is byte E9).
+  const latin1 = path.join(artifacts, 'latin1-scenario.json');
+  const src04 = fs.readFileSync('engine/scenarios/04-qos-downgrade.json', 'utf8');
+  fs.writeFileSync(latin1, Buffer.from(src04.replace('"title": "', '"title": "caf\u00e9 '), 'latin1'));
+  await page.setInputFiles('[data-testid=import]', latin1);
+  await page.waitForFunction(() => document.querySelector('[data-testid=notices]').textContent.includes('latin1-scenario.json was not imported'));
+  // A UTF-8 byte-order mark is accepted, as by mqtt-lab check.
+  fs.writeFileSync(good, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(fs.readFileSync(good))]));
   await page.setInputFiles('[data-testid=import]', good);
   await page.waitForFunction(() => location.search.includes('srcz='));
   expect((await stepLabel(page)).startsWith('Step 0'), 'imported file starts at step 0');
