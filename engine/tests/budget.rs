@@ -187,3 +187,25 @@ fn every_shipped_file_plays_far_inside_the_default_limits() {
         worst.0 * 100.0
     );
 }
+
+#[test]
+fn ten_thousand_clients_over_seven_hundred_steps_are_refused_before_they_fill_memory() {
+    let steps: Vec<String> = (0..700)
+        .map(|i| format!(r#"{{"say": "s{i}", "wait": "1s"}}"#))
+        .collect();
+    let text = scenario(
+        r#"{"name": "c", "count": 10000}"#,
+        &format!(r#"{{"connect": {{"client": "c"}}}}, {}"#, steps.join(", ")),
+    );
+    let e = Scenario::from_json(&text).unwrap_err();
+    assert!(
+        e.message
+            .contains("10000 clients over 701 steps is 7,020,000 client-steps")
+            && e.message.contains("at most 1,000,000 fit"),
+        "{e}"
+    );
+    // 1,000 clients over 999 steps is the most that fits.
+    let steps: Vec<String> = (0..999).map(|_| r#"{"wait": "1s"}"#.to_string()).collect();
+    let text = scenario(r#"{"name": "c", "count": 1000}"#, &steps.join(", "));
+    assert!(Scenario::from_json(&text).is_ok());
+}

@@ -133,6 +133,54 @@ await test('URL state round-trips and nonsense parameters get a message', async 
   await odd.close();
 });
 
+await test('links that used to kill or freeze the page give a sentence, and the page keeps answering', async () => {
+  const zlib = await import('node:zlib');
+  const link = (clients, steps) => '?srcz=' + zlib.deflateRawSync(JSON.stringify({ format: 1, id: 'b', title: 'b', version: '5.0', clients, steps })).toString('base64url');
+  const waits = (n) => Array.from({ length: n }, (_, i) => ({ say: `s${i}`, wait: '1s' }));
+  const cases = [
+    [link([{ name: 'a' }], [{ connect: { client: 'a', keep_alive: 1 } }, { wait: '366d' }]), '63.2 million packets'],
+    [link([{ name: 'a', auto_reconnect: { initial: 0, multiplier: 1, max: 0 } }], [{ stop_broker: {} }, { connect: { client: 'a' } }, { wait: 1 }]), 'no delay'],
+    [link([{ name: 'a', auto_reconnect: { initial: 1, multiplier: 1, max: 1 } }], [{ stop_broker: {} }, { connect: { client: 'a' } }, { wait: '366d' }]), 'timer firings'],
+    [link([{ name: 'c', count: 100 }], [{ connect: { client: 'c', keep_alive: 1 } }, { wait: '1d' }]), 'keep-alive pings of 100 clients'],
+    [link([{ name: 'c', count: 9999 }, { name: 'p' }], [{ connect: { client: 'c' } }, { subscribe: { client: 'c', filter: 't' } }, { connect: { client: 'p' } }, { publish: { client: 'p', topic: 't', count: 100000 } }]), 'matching subscription'],
+    [link([{ name: 'c', count: 10000 }], [{ connect: { client: 'c' } }, ...waits(700)]), 'client-steps'],
+  ];
+  for (const [q, want] of cases) {
+    const page = await fresh(q);
+    await page.waitForSelector('[data-testid=error]');
+    const e = await page.textContent('[data-testid=error]');
+    expect(e.includes(want), `${want}: ${e}`);
+    // Still answering: another lesson opens.
+    await page.selectOption('[data-testid=scenario-select]', 'qos-downgrade');
+    await page.click('[data-testid=next]');
+    expect((await stepLabel(page)).startsWith('Step 1'), await stepLabel(page));
+    expect(page.errors.length === 0 && !(await page.$('#lab-stopped')), page.errors.join(' | '));
+    await page.close();
+  }
+  // 70,000 QoS 1 messages for one offline session play (identifiers wait, never reused), and step.
+  const q = link([{ name: 'sub' }, { name: 'pub' }], [
+    { connect: { client: 'sub', clean_start: false, session_expiry: 3600 } }, { subscribe: { client: 'sub', filter: 't', qos: 1 } },
+    { disconnect: { client: 'sub' } }, { connect: { client: 'pub' } }, { publish: { client: 'pub', topic: 't', qos: 1, count: 70000 } },
+    { connect: { client: 'sub', clean_start: false, session_expiry: 3600 } }]);
+  const page = await fresh(q + '&step=6');
+  expect(/Step 6 of 6/.test(await stepLabel(page)), await stepLabel(page));
+  await page.click('[data-testid=prev]');
+  expect(/Step 5 of 6/.test(await stepLabel(page)), await stepLabel(page));
+  expect(page.errors.length === 0, page.errors.join(' | '));
+  await page.close();
+});
+
+await test('an error that escapes the page is shown with a way back', async () => {
+  const page = await fresh('?s=qos-downgrade');
+  page.errors.length = 0;
+  await page.evaluate(() => setTimeout(() => { throw new WebAssembly.RuntimeError('unreachable'); }));
+  await page.waitForSelector('#lab-stopped[role=alert]');
+  const t = await page.textContent('#lab-stopped');
+  expect(t.includes('stopped working') && t.includes('unreachable') && t.includes('Start again'), t);
+  expect((await page.getAttribute('#lab-stopped a', 'href')) === new URL(page.url()).pathname, 'the way back is the page without the link');
+  await page.close();
+});
+
 await test('a scenario too big for a link is refused with a sentence, and packed links are short', async () => {
   const page = await fresh('?s=qos-downgrade');
   const big = JSON.parse(fs.readFileSync('engine/scenarios/04-qos-downgrade.json', 'utf8'));

@@ -6,6 +6,9 @@ use super::*;
 /// Most steps a scenario may have.
 pub const MAX_STEPS: usize = 10_000;
 
+/// Clients times (steps + 1) a scenario may have, while the player keeps a world per step.
+pub const MAX_CLIENT_STEPS: u64 = 1_000_000;
+
 /// A client identifier is a UTF-8 string (3.1.1 and 5.0 §3.1.3.1): no null character, and at most
 /// 65,535 bytes (its length is two bytes) with `suffix` more bytes appended.
 fn client_id_ok(id: &str, suffix: usize, v: Version) -> Result<(), String> {
@@ -72,6 +75,18 @@ impl Scenario {
             return Err(top(format!(
                 "{} steps is more than the {MAX_STEPS} a scenario may have",
                 self.steps.len()
+            )));
+        }
+        // The player keeps every client's state after every step (issue 14 item 2 replaces
+        // this with checkpoints): 10,000 clients over 700 steps took 6.8 GB natively and killed
+        // the page (a wasm page has at most 4 GB), so the product is bounded.
+        let client_steps = total.saturating_mul(self.steps.len() as u64 + 1);
+        if client_steps > MAX_CLIENT_STEPS {
+            return Err(top(format!(
+                "{total} clients over {} steps is {} client-steps: the player keeps every client's state after every step, and at most {} fit in memory; use fewer clients or fewer steps",
+                self.steps.len(),
+                crate::budget::big(client_steps),
+                crate::budget::big(MAX_CLIENT_STEPS)
             )));
         }
         let mut names: Vec<&str> = Vec::new();
