@@ -333,26 +333,79 @@ pub fn App() -> impl IntoView {
         step.set(st.step.unwrap_or(0));
     });
 
-    // postMessage commands from an embedding course page.
+    // postMessage commands from an embedding course page. A burst is coalesced: the commands
+    // only update what is pending, and one task a moment later applies the last of each kind
+    // and reports what was refused, so 10,000 messages cost one render, not 10,000.
+    let pending = StoredValue::new(Pending::default());
     let _messages = window_event_listener(ev::message, move |e: web_sys::MessageEvent| {
         let data = e.data();
         let get = |k: &str| js_sys::Reflect::get(&data, &k.into()).ok();
         let Some(kind) = get("type").and_then(|v| v.as_string()) else {
             return;
         };
-        match kind.as_str() {
-            "mqtt-session-lab:goto" => {
-                if let Some(n) = get("step")
-                    .and_then(|v| v.as_f64())
-                    .filter(|n| n.is_finite() && *n >= 0.0)
-                {
-                    pg.go(n as usize);
+        // Messages of other senders (extensions, the host's own) are not ours to judge.
+        let Some(command) = kind.strip_prefix("mqtt-session-lab:") else {
+            return;
+        };
+        let refuse = |why: String| {
+            pending.update_value(|p| {
+                p.refused += 1;
+                p.first_refused.get_or_insert(why);
+            })
+        };
+        match command {
+            "goto" => match get("step").and_then(|v| v.as_f64()) {
+                Some(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 => {
+                    pending.update_value(|p| p.goto = Some(n as usize))
+                }
+                _ => refuse(
+                    "mqtt-session-lab:goto needs a step that is a whole number from 0".into(),
+                ),
+            },
+            "play" => pending.update_value(|p| p.play = Some(true)),
+            "pause" => pending.update_value(|p| p.play = Some(false)),
+            // What the page itself sends: an echo, not a command.
+            "step" | "answer" | "error" => return,
+            other => refuse(format!(
+                "\"mqtt-session-lab:{}\" is not a command (goto, play, pause)",
+                other.chars().take(40).collect::<String>()
+            )),
+        }
+        if pending.with_value(|p| p.scheduled) {
+            return;
+        }
+        pending.update_value(|p| p.scheduled = true);
+        gloo_timers::callback::Timeout::new(0, move || {
+            let p = pending.try_update_value(std::mem::take).unwrap_or_default();
+            if let Some(n) = p.goto {
+                pg.go(n);
+            }
+            if let Some(on) = p.play {
+                pg.playing.set(on);
+            }
+            if let Some(first) = p.first_refused {
+                let text = if p.refused == 1 {
+                    format!("A message from the embedding page was refused: {first}.")
+                } else {
+                    format!(
+                        "{} messages from the embedding page were refused; the first: {first}.",
+                        p.refused
+                    )
+                };
+                pg.notices.update(|n| n.push(text.clone()));
+                if let Ok(Some(parent)) = window().parent() {
+                    let msg = js_sys::Object::new();
+                    let _ = js_sys::Reflect::set(
+                        &msg,
+                        &"type".into(),
+                        &"mqtt-session-lab:error".into(),
+                    );
+                    let _ = js_sys::Reflect::set(&msg, &"message".into(), &text.into());
+                    let _ = parent.post_message(&msg, "*");
                 }
             }
-            "mqtt-session-lab:play" => pg.playing.set(true),
-            "mqtt-session-lab:pause" => pg.playing.set(false),
-            _ => {}
-        }
+        })
+        .forget();
     });
 
     let error = move || {
@@ -709,6 +762,17 @@ fn source_text(source: &Source) -> String {
         Source::BuiltIn(id) => library::text_by_id(id).unwrap_or_default().to_string(),
         Source::File(t) => t.clone(),
     }
+}
+
+/// Commands from the embedding page not yet applied (see the message listener in [`App`]).
+#[derive(Default)]
+struct Pending {
+    goto: Option<usize>,
+    play: Option<bool>,
+    /// How many were refused, and why the first was.
+    refused: usize,
+    first_refused: Option<String>,
+    scheduled: bool,
 }
 
 /// `text` compressed as raw DEFLATE (RFC 1951) by the browser's CompressionStream, or `None`

@@ -212,8 +212,21 @@ await test('embed mode has compact chrome and obeys postMessage', async () => {
   await page.evaluate(() => window.postMessage({ type: 'mqtt-session-lab:goto', step: 6 }, '*'));
   await page.waitForFunction(() => document.querySelector('[data-testid=step-no]').textContent.startsWith('Step 6 '));
   await page.evaluate(() => window.postMessage({ type: 'mqtt-session-lab:goto', step: -3 }, '*'));
-  await page.waitForTimeout(100);
-  expect((await stepLabel(page)).startsWith('Step 6 '), 'a negative step is ignored');
+  await page.waitForFunction(() => (document.querySelector('[data-testid=notices]') || {}).textContent?.includes('a whole number from 0'));
+  expect((await stepLabel(page)).startsWith('Step 6 '), 'a negative step is refused, with a notice');
+  // A burst of 10,000 commands is applied once: the last goto wins, the nonsense is counted.
+  await page.evaluate(() => {
+    for (let i = 0; i < 10000; i++) window.postMessage({ type: 'mqtt-session-lab:goto', step: i % 9 }, '*');
+    window.postMessage({ type: 'mqtt-session-lab:goto', step: 3 }, '*');
+    window.postMessage({ type: 'mqtt-session-lab:jump' }, '*');
+    window.postMessage({ type: 'mqtt-session-lab:goto', step: 1.5 }, '*');
+    window.postMessage({ type: 'other-tool:hello' }, '*');
+  });
+  // (Usually one notice, "2 messages ... were refused"; a busy machine may split the burst.)
+  await page.waitForFunction(() => document.querySelector('[data-testid=notices]').textContent.includes('"mqtt-session-lab:jump" is not a command'));
+  await page.waitForFunction(() => document.querySelector('[data-testid=step-no]').textContent.startsWith('Step 3 '));
+  expect(!(await page.textContent('[data-testid=notices]')).includes('other-tool'), 'other senders are left alone');
+  expect(page.errors.length === 0, page.errors.join(' | '));
   await page.screenshot({ path: path.join(artifacts, 'embed.png') });
   await axeClean(page, 'embed');
   await page.close();
