@@ -140,8 +140,8 @@ pub struct World {
     client_due: Vec<Option<SimTime>>,
     /// Set by a failure of the engine's own invariants (never by a scenario).
     pub internal_error: Option<String>,
-    /// The work done so far against the run's limits ([`crate::budget`]); once a limit is
-    /// passed, time stops advancing.
+    /// The work done so far against the run's limits ([`crate::budget`]; none unless a
+    /// [`crate::Player`] sets them); once a limit is passed, time stops advancing.
     pub meter: Meter,
 }
 
@@ -164,7 +164,9 @@ impl World {
             client_timers: BinaryHeap::new(),
             client_due: Vec::new(),
             internal_error: None,
-            meter: Meter::default(),
+            // A world used on its own (tests, benchmarks, the calculators) has no limits; a
+            // `Player` gives its world the run's.
+            meter: Meter::new(crate::budget::Limits::unlimited()),
         }
     }
 
