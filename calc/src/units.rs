@@ -1,18 +1,9 @@
 //! Numbers as people read them: thousands separators, and byte sizes in both decimal (kB, MB,
 //! GB: powers of 1000) and binary (KiB, MiB, GiB: powers of 1024) units, never mixed up.
 
-/// An integer with thousands separators: 2016000000 -> "2,016,000,000".
-pub fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// An integer with thousands separators: 2016000000 -> "2,016,000,000" (the engine's, which
+/// writes its limits the same way).
+pub use session_engine::budget::group;
 
 /// A non-negative number rounded to `digits` significant digits, without exponent for the range
 /// a page shows (1e-3 .. 1e15), grouped when it is a whole number of 4+ digits.

@@ -226,6 +226,20 @@ impl Meter {
     }
 }
 
+/// An integer with thousands separators: 2016000000 -> "2,016,000,000" (the calculators use
+/// it too).
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A number as people read it: 2,000,000; 31.6 million; 1.2 billion.
 pub fn big(n: u64) -> String {
     // Tenths in integers, rounded half up: float formatting would cost the page 8 KB.
@@ -239,15 +253,7 @@ pub fn big(n: u64) -> String {
     } else if n >= 10_000_000 {
         format!("{} million", tenths(1_000_000))
     } else {
-        let s = n.to_string();
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
+        group(n)
     }
 }
 
